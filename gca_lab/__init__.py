@@ -1,0 +1,40 @@
+"""gca_lab: contrastive learning as distribution alignment (Chen et al., NeurIPS 2024).
+
+Solvers (:mod:`gca_lab.ot`), the GCA loss family (:mod:`gca_lab.losses`), target plans
+(:mod:`gca_lab.targets`), data, augmentation, compact models, one training loop, evaluation,
+cached experiments, plots and widgets. See ``README.md`` and the notebooks.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "device", "quick_mode"]
+
+
+def device() -> torch.device:
+    """The best available device: ``cuda`` if present, else ``mps``, else ``cpu``.
+
+    ``GCA_LAB_DEVICE`` in the environment overrides the choice (e.g. ``GCA_LAB_DEVICE=cpu``).
+    """
+    forced = os.environ.get("GCA_LAB_DEVICE")
+    if forced:
+        return torch.device(forced)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def quick_mode() -> bool:
+    """True when ``GCA_LAB_QUICK`` is set to a true value (``1``, ``true``, ``yes``).
+
+    Notebooks and experiments shrink their budgets in quick mode; tests and CI set it.
+    """
+    return os.environ.get("GCA_LAB_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
