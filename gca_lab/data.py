@@ -1,0 +1,725 @@
+"""Datasets as tensors: digits (bundled default), Fashion-MNIST, CIFAR-10/100, SVHN, synthetic, multi-domain.
+
+Every dataset is small enough to live on the training device as plain tensors, so there is no
+``DataLoader``: a :class:`Dataset` holds three :class:`Split` objects (train / val / test) whose
+images are ``float32`` in ``[0, 1]`` with shape ``(N, C, H, W)`` (or ``(N, D)`` for vector data),
+labels ``int64`` of shape ``(N,)`` and optional domain indices ``int64`` of shape ``(N,)``.
+
+Splits are fixed by a seed and drawn from a *local* ``numpy.random.Generator`` (the global RNGs are
+never touched), stratified by class: the same ``seed`` gives the same split on every machine.
+
+File-based datasets (Fashion-MNIST, CIFAR, SVHN) are read from the official file formats; nothing is
+downloaded (the build machines are offline) and torchvision is not required. See ``data/README.md``
+for where to put the files.
+
+References: the paper's setup is digest §6 (CIFAR-10/100, SVHN with the official splits); the
+multi-domain set stands in for PACS (digest §5.4, §3.10).
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import pickle
+import struct
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from ._validate import check_choice, check_int, check_interval, check_positive, check_tensor
+
+__all__ = [
+    "Split",
+    "Dataset",
+    "load",
+    "multidomain",
+    "available",
+    "DATASETS",
+    "DOMAIN_NAMES",
+    "FASHION_MNIST_FILES",
+    "FASHION_MNIST_SYSTEM_DIR",
+    "read_idx",
+    "domain_transform",
+]
+
+
+# The Debian package `dataset-fashion-mnist` installs the four gzipped IDX files here.
+FASHION_MNIST_SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+)
+CIFAR10_CLASSES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)
+DOMAIN_NAMES = ("original", "inverted", "sketch", "noisy-blurred")
+
+
+# --------------------------------------------------------------------------------------------------
+# Containers
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split of a dataset, as tensors on one device.
+
+    Attributes:
+        x: inputs, ``(N, C, H, W)`` float32 in ``[0, 1]`` for images or ``(N, D)`` for vector data.
+        y: class labels, ``(N,)`` int64 in ``[0, n_classes)``.
+        domain: domain indices, ``(N,)`` int64, or ``None`` for single-domain data.
+    """
+
+    x: Tensor
+    y: Tensor
+    domain: Tensor | None = None
+
+    def __post_init__(self) -> None:
+        check_tensor("x", self.x, min_ndim=2)
+        check_tensor("y", self.y, ndim=1)
+        if self.y.dtype != torch.int64:
+            raise TypeError(f"y must have dtype torch.int64, got {self.y.dtype}")
+        if self.y.shape[0] != self.x.shape[0]:
+            raise ValueError(f"y must have {self.x.shape[0]} entries (one per row of x), got {self.y.shape[0]}")
+        if self.domain is not None:
+            check_tensor("domain", self.domain, ndim=1)
+            if self.domain.dtype != torch.int64:
+                raise TypeError(f"domain must have dtype torch.int64, got {self.domain.dtype}")
+            if self.domain.shape[0] != self.x.shape[0]:
+                raise ValueError(
+                    f"domain must have {self.x.shape[0]} entries (one per row of x), got {self.domain.shape[0]}"
+                )
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def to(self, device: torch.device | str, *, non_blocking: bool = False) -> "Split":
+        """A new :class:`Split` with every tensor moved to ``device``."""
+        dom = None if self.domain is None else self.domain.to(device, non_blocking=non_blocking)
+        return Split(self.x.to(device, non_blocking=non_blocking), self.y.to(device, non_blocking=non_blocking), dom)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset with fixed train / val / test splits.
+
+    Attributes:
+        name: registry name (``"digits"``, ``"fashion_mnist"``, ...).
+        train, val, test: the three :class:`Split` objects.
+        n_classes: number of classes.
+        n_domains: number of domains (1 for single-domain data).
+        domain_names: one name per domain (``("all",)`` for single-domain data).
+        class_names: one name per class.
+    """
+
+    name: str
+    train: Split
+    val: Split
+    test: Split
+    n_classes: int
+    n_domains: int
+    domain_names: tuple[str, ...]
+    class_names: tuple[str, ...]
+
+    def to(self, device: torch.device | str, *, non_blocking: bool = False) -> "Dataset":
+        """A new :class:`Dataset` with every split moved to ``device``."""
+        return Dataset(
+            self.name,
+            self.train.to(device, non_blocking=non_blocking),
+            self.val.to(device, non_blocking=non_blocking),
+            self.test.to(device, non_blocking=non_blocking),
+            self.n_classes,
+            self.n_domains,
+            self.domain_names,
+            self.class_names,
+        )
+
+    @property
+    def image_shape(self) -> tuple[int, ...]:
+        """Shape of one input: ``(C, H, W)`` for images, ``(D,)`` for vector data."""
+        return tuple(int(s) for s in self.train.x.shape[1:])
+
+    @property
+    def is_image(self) -> bool:
+        """True for image data ``(C, H, W)``."""
+        return len(self.image_shape) == 3
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset({self.name!r}, shape={self.image_shape}, train={len(self.train)}, val={len(self.val)}, "
+            f"test={len(self.test)}, n_classes={self.n_classes}, n_domains={self.n_domains})"
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Seeded, stratified index helpers (numpy, local Generator)
+# --------------------------------------------------------------------------------------------------
+
+
+def _rng(seed: int, stream: int) -> np.random.Generator:
+    # Independent streams per purpose, so changing e.g. max_train never changes the val/test split.
+    return np.random.default_rng([seed, stream])
+
+
+def _largest_remainder(weights: np.ndarray, total: int) -> np.ndarray:
+    """Integer counts proportional to ``weights`` summing to ``total``."""
+    raw = weights / weights.sum() * total
+    counts = np.floor(raw).astype(np.int64)
+    rest = total - int(counts.sum())
+    if rest > 0:
+        order = np.argsort(-(raw - counts), kind="stable")
+        counts[order[:rest]] += 1
+    return counts
+
+
+def _stratified_split(y: np.ndarray, fractions: tuple[float, ...], rng: np.random.Generator) -> list[np.ndarray]:
+    """Split indices of ``y`` into len(fractions)+1 parts, stratified by class.
+
+    Part k gets ``round(f_k N)`` samples in total, spread over classes in proportion to their sizes
+    (largest remainder, so small classes do not accumulate rounding error); the last part takes the
+    rest. Each part is returned shuffled.
+    """
+    classes, counts = np.unique(y, return_counts=True)
+    left = counts.copy()
+    per_part = []
+    for frac in fractions:
+        take = np.minimum(_largest_remainder(counts.astype(np.float64), int(round(frac * y.size))), left)
+        left -= take
+        per_part.append(take)
+    parts: list[list[np.ndarray]] = [[] for _ in range(len(fractions) + 1)]
+    for ci, c in enumerate(classes):
+        idx = rng.permutation(np.flatnonzero(y == c))
+        start = 0
+        for k in range(len(fractions)):
+            n = int(per_part[k][ci])
+            parts[k].append(idx[start : start + n])
+            start += n
+        parts[-1].append(idx[start:])
+    return [rng.permutation(np.concatenate(p)) for p in parts]
+
+
+def _stratified_subsample(y: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` indices of ``y`` with class proportions kept (largest remainder), shuffled."""
+    if n >= y.size:
+        return rng.permutation(y.size)
+    classes, counts = np.unique(y, return_counts=True)
+    take = np.minimum(_largest_remainder(counts.astype(np.float64), n), counts)
+    chosen = [rng.permutation(np.flatnonzero(y == c))[:k] for c, k in zip(classes, take)]
+    return rng.permutation(np.concatenate(chosen))
+
+
+# --------------------------------------------------------------------------------------------------
+# File readers
+# --------------------------------------------------------------------------------------------------
+
+_IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an IDX file (the MNIST / Fashion-MNIST format), gzipped or not.
+
+    The header is two zero bytes, a type code (0x08 = uint8, ..., 0x0E = float64), the number of
+    dimensions, then one big-endian int32 per dimension, then the data in C order.
+
+    Args:
+        path: file path; gzip is detected from the magic bytes, not the extension.
+
+    Returns:
+        The array with its stored shape and a native-endian dtype.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path={str(path)!r} is not a file")
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        raw = gzip.decompress(raw)
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
+        raise ValueError(f"path={str(path)!r} is not an IDX file (bad magic {raw[:4]!r})")
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    ndim = raw[3]
+    shape = struct.unpack(f">{ndim}i", raw[4 : 4 + 4 * ndim])
+    offset = 4 + 4 * ndim
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - offset != expected:
+        raise ValueError(
+            f"path={str(path)!r}: header says shape {shape} ({expected} bytes), file holds {len(raw) - offset}"
+        )
+    return np.frombuffer(raw, dtype=dtype, offset=offset).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _find_fashion_mnist(root: Path) -> dict[str, Path]:
+    dirs = [root / "fashion_mnist", root, FASHION_MNIST_SYSTEM_DIR]
+    report = []
+    for d in dirs:
+        found: dict[str, Path] = {}
+        for base in FASHION_MNIST_FILES:
+            for cand in (d / f"{base}.gz", d / base):
+                if cand.is_file():
+                    found[base] = cand
+                    break
+        if len(found) == len(FASHION_MNIST_FILES):
+            return found
+        missing = [b for b in FASHION_MNIST_FILES if b not in found]
+        report.append(f"  {d}: missing {', '.join(m + '[.gz]' for m in missing)}")
+    raise FileNotFoundError(
+        "Fashion-MNIST IDX files not found. Need all four of "
+        + ", ".join(f + "[.gz]" for f in FASHION_MNIST_FILES)
+        + " in one of:\n"
+        + "\n".join(report)
+        + "\nGet them with `sudo apt-get install dataset-fashion-mnist` (installs into "
+        f"{FASHION_MNIST_SYSTEM_DIR}/), or copy the four IDX files (from "
+        "https://github.com/zalandoresearch/fashion-mnist, data/fashion/) into "
+        f"{root / 'fashion_mnist'}/."
+    )
+
+
+def _unpickle(path: Path) -> dict:
+    # The official CIFAR batches are Python pickles; only load files from a trusted source.
+    with open(path, "rb") as f:
+        return pickle.load(f, encoding="bytes")
+
+
+def _find_dir(root: Path, names: tuple[str, ...], required: tuple[str, ...], what: str, how: str) -> Path:
+    tried = []
+    for name in names:
+        d = root / name
+        missing = [r for r in required if not (d / r).is_file()]
+        if not missing:
+            return d
+        tried.append(f"  {d}: missing {', '.join(missing)}")
+    raise FileNotFoundError(f"{what} files not found. Looked in:\n" + "\n".join(tried) + f"\n{how}")
+
+
+def _cifar_images(data: np.ndarray) -> np.ndarray:
+    return np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32)  # rows are R(1024) G(1024) B(1024)
+
+
+# Raw loaders: return (x_pool uint8/float array, y_pool, x_test or None, y_test or None, class_names).
+# x arrays are (N, C, H, W) uint8 (scaled later, after subsampling, to save memory) or float vectors.
+RawData = tuple[np.ndarray, np.ndarray, "np.ndarray | None", "np.ndarray | None", tuple[str, ...]]
+
+
+def _raw_digits(root: Path) -> RawData:
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    # Pixel values are 0..16; keep them as float32 and scale by 16 in _to_tensor.
+    x = d.images.astype(np.float32)[:, None] / 16.0
+    return x, d.target.astype(np.int64), None, None, tuple(str(i) for i in range(10))
+
+
+def _raw_fashion_mnist(root: Path) -> RawData:
+    files = _find_fashion_mnist(root)
+    xtr = read_idx(files["train-images-idx3-ubyte"])[:, None]
+    ytr = read_idx(files["train-labels-idx1-ubyte"]).astype(np.int64)
+    xte = read_idx(files["t10k-images-idx3-ubyte"])[:, None]
+    yte = read_idx(files["t10k-labels-idx1-ubyte"]).astype(np.int64)
+    return xtr, ytr, xte, yte, FASHION_MNIST_CLASSES
+
+
+def _raw_cifar10(root: Path) -> RawData:
+    req = tuple(f"data_batch_{i}" for i in range(1, 6)) + ("test_batch",)
+    d = _find_dir(
+        root,
+        ("cifar-10-batches-py", "cifar10/cifar-10-batches-py"),
+        req,
+        "CIFAR-10",
+        "Download the python version (cifar-10-python.tar.gz) from https://www.cs.toronto.edu/~kriz/cifar.html "
+        f"and extract it into {root}/ so that {root}/cifar-10-batches-py/data_batch_1 exists.",
+    )
+    tr = [_unpickle(d / f"data_batch_{i}") for i in range(1, 6)]
+    te = _unpickle(d / "test_batch")
+    xtr = np.concatenate([_cifar_images(b[b"data"]) for b in tr])
+    ytr = np.concatenate([np.asarray(b[b"labels"], dtype=np.int64) for b in tr])
+    names = CIFAR10_CLASSES
+    if (d / "batches.meta").is_file():
+        meta = _unpickle(d / "batches.meta")
+        if b"label_names" in meta:
+            names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in meta[b"label_names"])
+    return xtr, ytr, _cifar_images(te[b"data"]), np.asarray(te[b"labels"], dtype=np.int64), names
+
+
+def _raw_cifar100(root: Path) -> RawData:
+    d = _find_dir(
+        root,
+        ("cifar-100-python", "cifar100/cifar-100-python"),
+        ("train", "test"),
+        "CIFAR-100",
+        "Download the python version (cifar-100-python.tar.gz) from https://www.cs.toronto.edu/~kriz/cifar.html "
+        f"and extract it into {root}/ so that {root}/cifar-100-python/train exists.",
+    )
+    tr, te = _unpickle(d / "train"), _unpickle(d / "test")
+    names = tuple(f"class_{i}" for i in range(100))
+    if (d / "meta").is_file():
+        meta = _unpickle(d / "meta")
+        if b"fine_label_names" in meta:
+            names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in meta[b"fine_label_names"])
+    return (
+        _cifar_images(tr[b"data"]),
+        np.asarray(tr[b"fine_labels"], dtype=np.int64),
+        _cifar_images(te[b"data"]),
+        np.asarray(te[b"fine_labels"], dtype=np.int64),
+        names,
+    )
+
+
+def _raw_svhn(root: Path) -> RawData:
+    from scipy.io import loadmat
+
+    d = _find_dir(
+        root,
+        ("svhn", "."),
+        ("train_32x32.mat", "test_32x32.mat"),
+        "SVHN",
+        "Download train_32x32.mat and test_32x32.mat (format 2) from http://ufldl.stanford.edu/housenumbers/ "
+        f"into {root}/svhn/.",
+    )
+
+    def read(name: str) -> tuple[np.ndarray, np.ndarray]:
+        m = loadmat(str(d / name))
+        x = np.ascontiguousarray(np.transpose(m["X"], (3, 2, 0, 1)))  # (32,32,3,N) -> (N,3,32,32)
+        y = np.asarray(m["y"], dtype=np.int64).reshape(-1)
+        y[y == 10] = 0  # SVHN stores digit 0 as label 10
+        return x.astype(np.uint8), y
+
+    xtr, ytr = read("train_32x32.mat")
+    xte, yte = read("test_32x32.mat")
+    return xtr, ytr, xte, yte, tuple(str(i) for i in range(10))
+
+
+def _synthetic(
+    seed: int, n_classes: int = 10, dim: int = 16, concentration: float = 20.0, n_per_class: int = 200
+) -> RawData:
+    n_classes = check_int("n_classes", n_classes, minimum=2)
+    dim = check_int("dim", dim, minimum=2)
+    concentration = check_positive("concentration", concentration)
+    n_per_class = check_int("n_per_class", n_per_class, minimum=3)
+    rng = _rng(seed, 7)
+    centers = rng.standard_normal((n_classes, dim))
+    centers /= np.linalg.norm(centers, axis=1, keepdims=True)
+    y = np.repeat(np.arange(n_classes, dtype=np.int64), n_per_class)
+    # Projected Gaussian around each center: a cheap stand-in for a von Mises-Fisher cluster whose
+    # angular spread shrinks like 1/sqrt(concentration).
+    x = centers[y] + rng.standard_normal((y.size, dim)) / math.sqrt(concentration)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x.astype(np.float32), y, None, None, tuple(f"cluster_{i}" for i in range(n_classes))
+
+
+def _raw_synthetic(root: Path, **kwargs: Any) -> RawData:  # seed is injected by load()
+    return _synthetic(**kwargs)
+
+
+DATASETS: dict[str, Callable[..., RawData]] = {
+    "digits": _raw_digits,
+    "fashion_mnist": _raw_fashion_mnist,
+    "cifar10": _raw_cifar10,
+    "cifar100": _raw_cifar100,
+    "svhn": _raw_svhn,
+    "synthetic": _raw_synthetic,
+}
+"""Registry: dataset name -> raw loader. ``load`` also accepts ``"multidomain"`` (see :func:`multidomain`)."""
+
+_SYNTHETIC_OPTIONS = ("n_classes", "dim", "concentration", "n_per_class")
+
+
+def available() -> list[str]:
+    """Names accepted by :func:`load` (``"multidomain"`` included)."""
+    return sorted(DATASETS) + ["multidomain"]
+
+
+# --------------------------------------------------------------------------------------------------
+# load
+# --------------------------------------------------------------------------------------------------
+
+
+def _to_tensor(x: np.ndarray, idx: np.ndarray, size: int | None) -> Tensor:
+    sub = x[idx]
+    t = torch.from_numpy(np.ascontiguousarray(sub))
+    if t.dtype == torch.uint8:
+        t = t.to(torch.float32).div_(255.0)
+    else:
+        t = t.to(torch.float32)
+    if size is not None and t.ndim == 4 and tuple(t.shape[-2:]) != (size, size):
+        # Bilinear interpolation of [0,1] data stays in [0,1]; clamp only guards float round-off.
+        t = F.interpolate(t, size=(size, size), mode="bilinear", align_corners=False).clamp_(0.0, 1.0)
+    return t.contiguous()
+
+
+def _check_max(name: str, value: int | None) -> int | None:
+    return None if value is None else check_int(name, value, minimum=1)
+
+
+def load(
+    name: str,
+    root: str | Path = "data",
+    *,
+    seed: int = 0,
+    val_fraction: float = 0.1,
+    test_fraction: float = 0.2,
+    max_train: int | None = None,
+    max_val: int | None = None,
+    max_test: int | None = None,
+    size: int | None = None,
+    **kwargs: Any,
+) -> Dataset:
+    """Load a dataset as tensors with a fixed, seeded, stratified train / val / test split.
+
+    Datasets without an official test split (``digits``, ``synthetic``) are split per class into
+    ``1 - val_fraction - test_fraction`` / ``val_fraction`` / ``test_fraction`` (70/10/20 by default).
+    Datasets with an official split (``fashion_mnist``, ``cifar10``, ``cifar100``, ``svhn``) keep it;
+    val is carved from the official train set (``val_fraction`` of it, per class) and ``test_fraction``
+    is ignored. Then ``max_train`` / ``max_val`` / ``max_test`` cap each split by a stratified, seeded
+    subsample (the CPU is slow; e.g. ``max_train=10_000`` for Fashion-MNIST).
+
+    The split depends only on ``seed`` (a local ``numpy.random.Generator``; global RNG state is neither
+    read nor changed), and the caps draw from separate streams, so changing ``max_train`` never changes
+    val or test.
+
+    Args:
+        name: one of :func:`available` (``digits``, ``fashion_mnist``, ``cifar10``, ``cifar100``,
+            ``svhn``, ``synthetic``, ``multidomain``).
+        root: folder holding the dataset files (see ``data/README.md``); default ``"data"``.
+        seed: split seed (also the data seed for ``synthetic``). Default 0.
+        val_fraction: fraction of each class put in val, in ``[0, 1)``. Default 0.1.
+        test_fraction: fraction of each class put in test, for data without an official test split.
+            Default 0.2.
+        max_train, max_val, max_test: optional caps (stratified subsample) on each split's size.
+        size: resize images to ``size x size`` (bilinear; e.g. ``size=16`` for digits). Default: native
+            (8 for digits, 28 for Fashion-MNIST, 32 for CIFAR/SVHN).
+        **kwargs: dataset options. ``synthetic``: ``n_classes=10, dim=16, concentration=20.0,
+            n_per_class=200`` (points on the unit sphere in ``R^dim``). ``multidomain``: see
+            :func:`multidomain`.
+
+    Returns:
+        A :class:`Dataset` on the CPU; images ``(N, C, H, W)`` float32 in ``[0, 1]``, vectors ``(N, D)``.
+
+    Raises:
+        ValueError: unknown ``name`` (the message lists the known names) or a bad argument.
+        FileNotFoundError: missing dataset files (the message says which and how to get them).
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, one of {available()}; got {type(name).__name__}")
+    check_choice("name", name, available())
+    if name == "multidomain":
+        return multidomain(
+            root=root, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
+            max_train=max_train, max_val=max_val, max_test=max_test, size=size, **kwargs,
+        )
+    seed = check_int("seed", seed, minimum=0)
+    val_fraction = check_interval("val_fraction", val_fraction, 0.0, 1.0, high_open=True)
+    test_fraction = check_interval("test_fraction", test_fraction, 0.0, 1.0, high_open=True)
+    max_train, max_val, max_test = (
+        _check_max("max_train", max_train), _check_max("max_val", max_val), _check_max("max_test", max_test)
+    )
+    if size is not None:
+        size = check_int("size", size, minimum=1)
+    if not isinstance(root, (str, Path)):
+        raise TypeError(f"root must be a str or pathlib.Path, got {type(root).__name__}")
+
+    if name == "synthetic":
+        unknown = sorted(set(kwargs) - set(_SYNTHETIC_OPTIONS))
+        if unknown:
+            raise TypeError(f"unknown option(s) {unknown} for dataset 'synthetic'; allowed: {list(_SYNTHETIC_OPTIONS)}")
+        if size is not None:
+            raise ValueError(f"size={size} applies to image data only; 'synthetic' is vector data")
+        raw = _raw_synthetic(Path(root), seed=seed, **kwargs)
+    else:
+        if kwargs:
+            raise TypeError(f"unknown option(s) {sorted(kwargs)} for dataset {name!r}; it takes none")
+        raw = DATASETS[name](Path(root))
+    x_pool, y_pool, x_test, y_test, class_names = raw
+
+    rng = _rng(seed, 0)
+    if x_test is None:
+        if val_fraction + test_fraction >= 1.0:
+            raise ValueError(
+                f"val_fraction + test_fraction must be < 1, got {val_fraction} + {test_fraction}"
+            )
+        val_idx, te_idx, tr_idx = _stratified_split(y_pool, (val_fraction, test_fraction), rng)
+        x_test, y_test = x_pool, y_pool
+    else:
+        val_idx, tr_idx = _stratified_split(y_pool, (val_fraction,), rng)
+        te_idx = rng.permutation(y_test.size)
+
+    if max_train is not None:
+        tr_idx = tr_idx[_stratified_subsample(y_pool[tr_idx], max_train, _rng(seed, 1))]
+    if max_val is not None:
+        val_idx = val_idx[_stratified_subsample(y_pool[val_idx], max_val, _rng(seed, 2))]
+    if max_test is not None:
+        te_idx = te_idx[_stratified_subsample(y_test[te_idx], max_test, _rng(seed, 3))]
+
+    def split(x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> Split:
+        return Split(_to_tensor(x, idx, size), torch.from_numpy(np.ascontiguousarray(y[idx])).to(torch.int64))
+
+    n_classes = len(class_names)
+    return Dataset(
+        name=name,
+        train=split(x_pool, y_pool, tr_idx),
+        val=split(x_pool, y_pool, val_idx),
+        test=split(x_test, y_test, te_idx),
+        n_classes=n_classes,
+        n_domains=1,
+        domain_names=("all",),
+        class_names=tuple(class_names),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Multi-domain (PACS-like) rendering
+# --------------------------------------------------------------------------------------------------
+
+
+def _gaussian_blur(x: Tensor, sigma: float) -> Tensor:
+    """Separable Gaussian blur of (N, C, H, W) with one sigma, reflect padding, kernel 2*ceil(3 sigma)+1."""
+    radius = max(1, math.ceil(3.0 * sigma))
+    radius = min(radius, x.shape[-1] - 1, x.shape[-2] - 1)  # reflect padding needs pad < size
+    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
+    k = torch.exp(-0.5 * (t / sigma) ** 2)
+    k = k / k.sum()
+    c = x.shape[1]
+    kx = k.view(1, 1, 1, -1).expand(c, 1, 1, -1)
+    ky = k.view(1, 1, -1, 1).expand(c, 1, -1, 1)
+    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="reflect"), kx, groups=c)
+    return F.conv2d(F.pad(x, (0, 0, radius, radius), mode="reflect"), ky, groups=c)
+
+
+def _sobel_sketch(x: Tensor) -> Tensor:
+    """Sobel edge magnitude of the luminance, each image scaled to max 1, repeated over channels."""
+    if x.shape[1] == 3:
+        lum = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
+    else:
+        lum = x.mean(dim=1, keepdim=True)
+    gx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=x.dtype, device=x.device)
+    w = torch.stack([gx, gx.t()]).unsqueeze(1)  # (2, 1, 3, 3)
+    # Replicate padding: zero padding would draw a false edge around every image border.
+    g = F.conv2d(F.pad(lum, (1, 1, 1, 1), mode="replicate"), w)  # (N, 2, H, W)
+    mag = g.pow(2).sum(dim=1, keepdim=True).sqrt()
+    peak = mag.amax(dim=(2, 3), keepdim=True)
+    mag = torch.where(peak > 0, mag / peak.clamp_min(1e-12), torch.zeros_like(mag))
+    return mag.expand(-1, x.shape[1], -1, -1).contiguous()
+
+
+def domain_transform(
+    x: Tensor,
+    domain: int,
+    *,
+    noise_std: float = 0.15,
+    blur_sigma: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> Tensor:
+    """Render images ``x`` in one of the four synthetic domains of :func:`multidomain`.
+
+    - 0 ``original``: ``x`` unchanged.
+    - 1 ``inverted``: ``1 - x``.
+    - 2 ``sketch``: Sobel gradient magnitude of the luminance (replicate padding), divided by its
+      per-image maximum so it spans ``[0, 1]`` (an all-flat image maps to 0).
+    - 3 ``noisy-blurred``: Gaussian blur (``blur_sigma`` pixels) plus ``N(0, noise_std^2)`` noise,
+      clipped to ``[0, 1]``.
+
+    Args:
+        x: ``(N, C, H, W)`` images in ``[0, 1]``.
+        domain: domain index in ``0..3``.
+        noise_std: noise level of domain 3. Default 0.15.
+        blur_sigma: blur width of domain 3, in pixels. Default 1.0.
+        generator: source of the domain-3 noise (drawn on the generator's device). Default: global RNG.
+
+    Returns:
+        ``(N, C, H, W)`` float tensor in ``[0, 1]`` on ``x``'s device.
+    """
+    check_tensor("x", x, ndim=4)
+    domain = check_int("domain", domain, minimum=0, maximum=len(DOMAIN_NAMES) - 1)
+    noise_std = check_positive("noise_std", noise_std)
+    blur_sigma = check_positive("blur_sigma", blur_sigma)
+    if domain == 0:
+        return x.clone()
+    if domain == 1:
+        return 1.0 - x
+    if domain == 2:
+        return _sobel_sketch(x)
+    gdev = generator.device if generator is not None else x.device
+    noise = torch.randn(x.shape, generator=generator, device=gdev, dtype=x.dtype).to(x.device)
+    return (_gaussian_blur(x, blur_sigma) + noise_std * noise).clamp_(0.0, 1.0)
+
+
+def multidomain(
+    base: str = "digits",
+    root: str | Path = "data",
+    *,
+    seed: int = 0,
+    noise_std: float = 0.15,
+    blur_sigma: float = 1.0,
+    **load_kwargs: Any,
+) -> Dataset:
+    """A PACS-like four-domain dataset rendered from ``base``'s images (digest §5.4, §3.10).
+
+    Each base image is assigned to exactly ONE domain, so the domain cannot be read off the sample's
+    identity: within every split and every class the samples are shuffled (seeded) and dealt to the
+    domains in turn, which makes domains balanced (counts differ by at most one per class) and
+    independent of the class. Domains: 0 ``original``, 1 ``inverted`` (``1 - x``), 2 ``sketch``
+    (Sobel edge magnitude in ``[0, 1]``), 3 ``noisy-blurred`` (blur + noise, clipped); see
+    :func:`domain_transform`. Sample order equals ``load(base, seed=seed, ...)``'s, so
+    ``multidomain(...).train.x[i]`` is ``base.train.x[i]`` rendered in domain ``train.domain[i]``.
+
+    Args:
+        base: an image dataset name accepted by :func:`load` (default ``"digits"``).
+        root: data folder. Default ``"data"``.
+        seed: split, domain-assignment and noise seed. Default 0.
+        noise_std, blur_sigma: domain-3 parameters. Defaults 0.15 and 1.0 pixel.
+        **load_kwargs: passed to :func:`load` (``val_fraction``, ``test_fraction``, ``max_train``,
+            ``size``, ...).
+
+    Returns:
+        A :class:`Dataset` named ``"multidomain_<base>"`` with ``n_domains=4``, ``domain`` set on every
+        split and ``domain_names = ("original", "inverted", "sketch", "noisy-blurred")``.
+    """
+    if not isinstance(base, str):
+        raise TypeError(f"base must be a str, got {type(base).__name__}")
+    check_choice("base", base, [n for n in sorted(DATASETS) if n != "synthetic"])
+    seed = check_int("seed", seed, minimum=0)
+    noise_std = check_positive("noise_std", noise_std)
+    blur_sigma = check_positive("blur_sigma", blur_sigma)
+    ds = load(base, root, seed=seed, **load_kwargs)
+    n_dom = len(DOMAIN_NAMES)
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + 17)
+
+    def render(split: Split, stream: int) -> Split:
+        rng = _rng(seed, 10 + stream)
+        y = split.y.numpy()
+        dom = np.empty(y.size, dtype=np.int64)
+        offset = 0
+        for c in np.unique(y):
+            idx = rng.permutation(np.flatnonzero(y == c))
+            # Rotating the starting domain per class keeps totals balanced as well as per-class counts.
+            dom[idx] = (np.arange(idx.size) + offset) % n_dom
+            offset += idx.size
+        dom_t = torch.from_numpy(dom)
+        x = split.x.clone()
+        for d in range(1, n_dom):
+            sel = dom_t == d
+            if bool(sel.any()):
+                x[sel] = domain_transform(
+                    split.x[sel], d, noise_std=noise_std, blur_sigma=blur_sigma, generator=gen
+                )
+        return Split(x, split.y.clone(), dom_t)
+
+    return Dataset(
+        name=f"multidomain_{base}",
+        train=render(ds.train, 0),
+        val=render(ds.val, 1),
+        test=render(ds.test, 2),
+        n_classes=ds.n_classes,
+        n_domains=n_dom,
+        domain_names=DOMAIN_NAMES,
+        class_names=ds.class_names,
+    )

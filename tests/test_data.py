@@ -1,0 +1,331 @@
+"""Tests for gca_lab.data: splits, file readers on tiny files in the official formats, multi-domain."""
+
+from __future__ import annotations
+
+import gzip
+import pickle
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from gca_lab import data
+
+
+def _write_idx(path: Path, arr: np.ndarray, *, compress: bool) -> None:
+    codes = {np.dtype(np.uint8): 0x08, np.dtype(">i4"): 0x0C}
+    header = bytes([0, 0, codes[arr.dtype], arr.ndim]) + struct.pack(f">{arr.ndim}i", *arr.shape)
+    raw = header + arr.tobytes()
+    if compress:
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(raw))
+    else:
+        path.write_bytes(raw)
+
+
+def _fake_fashion(root: Path, n_train: int = 60, n_test: int = 20, compress: bool = True) -> None:
+    d = root / "fashion_mnist"
+    d.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        x = rng.integers(0, 256, size=(n, 28, 28), dtype=np.uint8)
+        y = (np.arange(n) % 10).astype(np.uint8)
+        _write_idx(d / f"{prefix}-images-idx3-ubyte", x, compress=compress)
+        _write_idx(d / f"{prefix}-labels-idx1-ubyte", y, compress=compress)
+
+
+def _no_system_fashion(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(data, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "nowhere")
+
+
+# ------------------------------------------------------------------ digits and splits
+
+
+@pytest.fixture(scope="module")
+def digits() -> data.Dataset:
+    return data.load("digits")
+
+
+def test_digits_shapes_dtypes(digits: data.Dataset) -> None:
+    assert digits.image_shape == (1, 8, 8)
+    assert digits.n_classes == 10 and digits.n_domains == 1
+    for s in (digits.train, digits.val, digits.test):
+        assert s.x.dtype == torch.float32 and s.y.dtype == torch.int64 and s.domain is None
+        assert s.x.ndim == 4 and len(s) == s.y.shape[0]
+        assert 0.0 <= float(s.x.min()) and float(s.x.max()) <= 1.0
+    assert len(digits.train) + len(digits.val) + len(digits.test) == 1797
+    assert float(digits.train.x.max()) == 1.0  # 16 / 16
+
+
+def test_split_fractions_and_stratification(digits: data.Dataset) -> None:
+    n = 1797
+    assert abs(len(digits.val) - 0.1 * n) <= 10 and abs(len(digits.test) - 0.2 * n) <= 10
+    for s, frac in ((digits.val, 0.1), (digits.test, 0.2)):
+        counts = torch.bincount(s.y, minlength=10).float()
+        full = torch.bincount(torch.cat([digits.train.y, digits.val.y, digits.test.y]), minlength=10).float()
+        assert torch.all((counts - frac * full).abs() <= 1.0)
+
+
+def test_split_no_overlap(digits: data.Dataset) -> None:
+    rows = {}
+    for name in ("train", "val", "test"):
+        x = getattr(digits, name).x.flatten(1)
+        rows[name] = {tuple(r.tolist()) for r in x}
+    # Digits has a handful of exact duplicate images; allow for those, no more.
+    assert len(rows["train"] & rows["test"]) <= 5 and len(rows["train"] & rows["val"]) <= 5
+
+
+def test_split_indices_partition() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 5, size=500)
+    parts = data._stratified_split(y, (0.1, 0.2), np.random.default_rng(3))
+    allidx = np.concatenate(parts)
+    assert np.array_equal(np.sort(allidx), np.arange(500))
+
+
+def test_split_determinism_independent_of_global_rng() -> None:
+    torch.manual_seed(123)
+    np.random.seed(123)
+    a = data.load("digits", seed=5)
+    torch.manual_seed(999)
+    np.random.seed(999)
+    state = np.random.get_state()[1].copy()
+    b = data.load("digits", seed=5)
+    assert np.array_equal(state, np.random.get_state()[1])  # global numpy RNG untouched
+    assert torch.equal(a.train.x, b.train.x) and torch.equal(a.test.y, b.test.y)
+    c = data.load("digits", seed=6)
+    assert not torch.equal(a.train.y, c.train.y)
+
+
+def test_max_train_does_not_change_val_test() -> None:
+    a = data.load("digits", seed=1)
+    b = data.load("digits", seed=1, max_train=200)
+    assert len(b.train) == 200
+    assert torch.equal(a.val.x, b.val.x) and torch.equal(a.test.x, b.test.x)
+    counts = torch.bincount(b.train.y, minlength=10)
+    assert int(counts.min()) >= 18 and int(counts.max()) <= 22
+
+
+def test_digits_size_upsample() -> None:
+    d = data.load("digits", size=16)
+    assert d.image_shape == (1, 16, 16)
+    assert float(d.train.x.min()) >= 0.0 and float(d.train.x.max()) <= 1.0
+
+
+def test_to_device_returns_new() -> None:
+    d = data.load("synthetic", n_per_class=10, n_classes=3)
+    e = d.to("cpu")
+    assert isinstance(e, data.Dataset) and e is not d and e.train.x.device.type == "cpu"
+    s = d.train.to(torch.device("cpu"))
+    assert isinstance(s, data.Split) and len(s) == len(d.train)
+
+
+def test_synthetic_on_sphere_and_seeded() -> None:
+    d = data.load("synthetic", n_classes=4, dim=8, n_per_class=50, seed=2)
+    assert d.image_shape == (8,) and d.n_classes == 4
+    assert torch.allclose(d.train.x.norm(dim=1), torch.ones(len(d.train)), atol=1e-5)
+    assert torch.equal(d.train.x, data.load("synthetic", n_classes=4, dim=8, n_per_class=50, seed=2).train.x)
+
+
+def test_unknown_name_lists_known() -> None:
+    with pytest.raises(ValueError, match="name") as e:
+        data.load("mnist")
+    for known in ("digits", "fashion_mnist", "cifar10", "svhn"):
+        assert known in str(e.value)
+    assert "digits" in data.available() and "multidomain" in data.available()
+
+
+def test_bad_arguments_name_parameter() -> None:
+    with pytest.raises(ValueError, match="val_fraction"):
+        data.load("digits", val_fraction=1.5)
+    with pytest.raises(ValueError, match="val_fraction"):
+        data.load("digits", val_fraction=0.5, test_fraction=0.5)
+    with pytest.raises(ValueError, match="max_train"):
+        data.load("digits", max_train=0)
+    with pytest.raises(TypeError, match="seed"):
+        data.load("digits", seed=1.5)
+    with pytest.raises(TypeError, match="bogus"):
+        data.load("digits", bogus=1)
+    with pytest.raises(TypeError, match="y must have dtype"):
+        data.Split(torch.zeros(3, 2), torch.zeros(3))
+    with pytest.raises(ValueError, match="y must have 3"):
+        data.Split(torch.zeros(3, 2), torch.zeros(4, dtype=torch.int64))
+
+
+# ------------------------------------------------------------------ IDX / Fashion-MNIST
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_read_idx_roundtrip(tmp_path: Path, compress: bool) -> None:
+    arr = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    _write_idx(tmp_path / "a-idx3-ubyte", arr, compress=compress)
+    path = tmp_path / ("a-idx3-ubyte.gz" if compress else "a-idx3-ubyte")
+    assert np.array_equal(data.read_idx(path), arr)
+    arr32 = np.array([1, -2, 300], dtype=">i4")
+    _write_idx(tmp_path / "b", arr32, compress=False)
+    out = data.read_idx(tmp_path / "b")
+    assert out.tolist() == [1, -2, 300] and out.dtype.byteorder in ("=", "<", "|")
+
+
+def test_read_idx_rejects_garbage(tmp_path: Path) -> None:
+    (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04rest")
+    with pytest.raises(ValueError, match="not an IDX"):
+        data.read_idx(tmp_path / "bad")
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_fashion_mnist_synthetic_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, compress: bool) -> None:
+    _no_system_fashion(monkeypatch, tmp_path)
+    _fake_fashion(tmp_path, compress=compress)
+    d = data.load("fashion_mnist", root=tmp_path, val_fraction=0.2)
+    assert d.image_shape == (1, 28, 28)
+    assert len(d.test) == 20 and len(d.val) == 12 and len(d.train) == 48
+    assert d.class_names[0] == "T-shirt/top"
+    d2 = data.load("fashion_mnist", root=tmp_path, val_fraction=0.2, max_train=20, max_test=10)
+    assert len(d2.train) == 20 and len(d2.test) == 10
+    assert torch.bincount(d2.train.y, minlength=10).tolist() == [2] * 10
+
+
+def test_fashion_mnist_missing_files_message(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_system_fashion(monkeypatch, tmp_path)
+    with pytest.raises(FileNotFoundError) as e:
+        data.load("fashion_mnist", root=tmp_path)
+    msg = str(e.value)
+    assert "train-images-idx3-ubyte" in msg and "t10k-labels-idx1-ubyte" in msg
+    assert "apt-get install dataset-fashion-mnist" in msg and "fashion_mnist" in msg
+
+
+@pytest.mark.skipif(
+    not (data.FASHION_MNIST_SYSTEM_DIR / "train-images-idx3-ubyte.gz").is_file(),
+    reason="Debian package dataset-fashion-mnist not installed",
+)
+def test_fashion_mnist_real_files(tmp_path: Path) -> None:
+    d = data.load("fashion_mnist", root=tmp_path, max_train=1000, max_val=100, max_test=500)
+    assert d.image_shape == (1, 28, 28) and d.n_classes == 10
+    assert len(d.train) == 1000 and len(d.val) == 100 and len(d.test) == 500
+    assert torch.bincount(d.train.y, minlength=10).tolist() == [100] * 10
+    assert 0.2 < float(d.train.x.mean()) < 0.4
+
+
+# ------------------------------------------------------------------ CIFAR / SVHN
+
+
+def _fake_cifar10(root: Path, n: int = 20) -> None:
+    d = root / "cifar-10-batches-py"
+    d.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": list(np.arange(n) % 10)}
+        (d / name).write_bytes(pickle.dumps(batch))
+    (d / "batches.meta").write_bytes(pickle.dumps({b"label_names": [f"c{i}".encode() for i in range(10)]}))
+
+
+def test_cifar10_reader(tmp_path: Path) -> None:
+    _fake_cifar10(tmp_path)
+    d = data.load("cifar10", root=tmp_path, val_fraction=0.1)
+    assert d.image_shape == (3, 32, 32)
+    assert len(d.train) + len(d.val) == 100 and len(d.test) == 20
+    assert d.class_names[3] == "c3"
+    # Channel layout: the first 1024 bytes of a row are the red plane.
+    raw = pickle.loads((tmp_path / "cifar-10-batches-py" / "test_batch").read_bytes())[b"data"]
+    test_rows = {tuple((np.round(r.numpy() * 255)).astype(np.uint8).reshape(-1)) for r in d.test.x}
+    assert tuple(raw[0]) in test_rows
+
+
+def test_cifar100_reader(tmp_path: Path) -> None:
+    d = tmp_path / "cifar-100-python"
+    d.mkdir()
+    rng = np.random.default_rng(1)
+    for name, n in (("train", 200), ("test", 100)):
+        batch = {
+            b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            b"fine_labels": list(np.arange(n) % 100),
+            b"coarse_labels": list(np.arange(n) % 20),
+        }
+        (d / name).write_bytes(pickle.dumps(batch))
+    ds = data.load("cifar100", root=tmp_path, val_fraction=0.5)
+    assert ds.n_classes == 100 and len(ds.test) == 100 and len(ds.val) == 100
+    assert int(ds.train.y.max()) == 99
+
+
+def test_svhn_reader(tmp_path: Path) -> None:
+    from scipy.io import loadmat, savemat
+
+    d = tmp_path / "svhn"
+    d.mkdir()
+    rng = np.random.default_rng(2)
+    for name, n in (("train_32x32.mat", 40), ("test_32x32.mat", 20)):
+        x = rng.integers(0, 256, (32, 32, 3, n), dtype=np.uint8)
+        y = (np.arange(n) % 10 + 1).reshape(-1, 1).astype(np.uint8)  # 1..10, 10 = digit 0
+        savemat(str(d / name), {"X": x, "y": y})
+    ds = data.load("svhn", root=tmp_path, val_fraction=0.25)
+    assert ds.image_shape == (3, 32, 32) and len(ds.test) == 20
+    assert set(ds.test.y.tolist()) == set(range(10))
+    # Pixel (row 0, col 1, channel 2) of the test images must come from X[0, 1, 2, :].
+    m = loadmat(str(d / "test_32x32.mat"))
+    vals = sorted(int(round(float(v) * 255)) for v in ds.test.x[:, 2, 0, 1])
+    assert vals == sorted(int(v) for v in m["X"][0, 1, 2, :])
+
+
+@pytest.mark.parametrize("name, needle", [("cifar10", "cifar-10-batches-py"), ("cifar100", "cifar-100-python"), ("svhn", "train_32x32.mat")])
+def test_missing_files_helpful(tmp_path: Path, name: str, needle: str) -> None:
+    with pytest.raises(FileNotFoundError) as e:
+        data.load(name, root=tmp_path)
+    assert needle in str(e.value) and str(tmp_path) in str(e.value)
+
+
+# ------------------------------------------------------------------ multidomain
+
+
+@pytest.fixture(scope="module")
+def md() -> data.Dataset:
+    return data.multidomain("digits", seed=0)
+
+
+def test_multidomain_balanced(md: data.Dataset) -> None:
+    assert md.n_domains == 4 and md.domain_names == ("original", "inverted", "sketch", "noisy-blurred")
+    for s in (md.train, md.val, md.test):
+        assert s.domain is not None and s.domain.dtype == torch.int64
+        counts = torch.bincount(s.domain, minlength=4)
+        assert int(counts.max() - counts.min()) <= 1
+        for c in range(10):
+            cc = torch.bincount(s.domain[s.y == c], minlength=4)
+            assert int(cc.max() - cc.min()) <= 1  # domain independent of class
+        assert float(s.x.min()) >= 0.0 and float(s.x.max()) <= 1.0
+
+
+def test_multidomain_transformations(md: data.Dataset, digits: data.Dataset) -> None:
+    base = digits.train  # same seed and same split, same order
+    dom = md.train.domain
+    assert torch.equal(md.train.y, base.y)
+    assert torch.equal(md.train.x[dom == 0], base.x[dom == 0])
+    assert torch.allclose(md.train.x[dom == 1], 1.0 - base.x[dom == 1])
+    sk = md.train.x[dom == 2]
+    assert torch.allclose(sk.amax(dim=(1, 2, 3)), torch.ones(sk.shape[0]))
+    assert torch.allclose(sk, data.domain_transform(base.x[dom == 2], 2))
+    nb = md.train.x[dom == 3]
+    assert not torch.equal(nb, base.x[dom == 3])
+    # Noise is zero-mean: the noisy-blurred image stays close to the blurred original.
+    assert float((nb - base.x[dom == 3]).abs().mean()) < 0.25
+
+
+def test_multidomain_seeded_and_via_load() -> None:
+    a = data.multidomain("digits", seed=3, max_train=100)
+    b = data.load("multidomain", base="digits", seed=3, max_train=100)
+    assert torch.equal(a.train.x, b.train.x) and torch.equal(a.train.domain, b.train.domain)
+
+
+def test_sketch_of_step_edge() -> None:
+    x = torch.zeros(1, 1, 8, 8)
+    x[..., 4:] = 1.0
+    s = data.domain_transform(x, 2)
+    assert float(s[0, 0, :, 0].max()) == 0.0 and float(s[0, 0, :, 3:5].min()) == 1.0
+
+
+def test_domain_transform_errors() -> None:
+    with pytest.raises(ValueError, match="domain"):
+        data.domain_transform(torch.zeros(1, 1, 4, 4), 4)
+    with pytest.raises(ValueError, match="base"):
+        data.multidomain("synthetic")
