@@ -192,7 +192,7 @@ def _project(log_plan: Tensor, marginal: Tensor | None, *, eps: float, rho: floa
     rho = check_nonnegative("rho", rho, allow_inf=True)
     if validate:
         _check_log_kernel("log_plan", log_plan if dim == -1 else log_plan.transpose(-1, -2))
-    size = log_plan.shape[dim]
+    size = log_plan.shape[-2 if dim == -1 else -1]  # rows are indexed by dim -2, columns by dim -1
     like = log_plan if dim == -1 else log_plan.transpose(-1, -2)
     log_target = _log_marginal(marginal, size, like, name)
     return _projection(log_plan, log_target, dim, relaxation_exponent(rho, eps))

@@ -1,0 +1,283 @@
+"""The experiment registry, runner and JSON cache (see the package docstring)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from .. import __version__, quick_mode
+from .._validate import check_choice
+from ..train import TrainConfig, config_hash, train
+
+__all__ = [
+    "EXPERIMENTS",
+    "COMPUTATIONS",
+    "Experiment",
+    "ExperimentResult",
+    "Run",
+    "budget_from_env",
+    "computation",
+    "experiment_hash",
+    "get",
+    "plan",
+    "register",
+    "results_path",
+    "run",
+    "run_hash",
+]
+
+Budget = Literal["quick", "full"]
+BUDGETS = ("quick", "full")
+TRAIN_FIELDS = {f.name for f in dataclasses.fields(TrainConfig)}
+
+
+@dataclass(frozen=True)
+class Run:
+    """One unit of work of an experiment.
+
+    Attributes:
+        key: its label within the experiment, e.g. ``"digits/gca_uot/seed0"``.
+        kind: ``"train"`` (``spec`` holds :class:`gca_lab.train.TrainConfig` fields) or
+            ``"compute"`` (``spec["fn"]`` names a function of :data:`COMPUTATIONS`, the rest are
+            its keyword arguments).
+        spec: everything that determines the result (hashed for the cache).
+    """
+
+    key: str
+    kind: Literal["train", "compute"]
+    spec: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A paper figure or table reproduced at compact scale.
+
+    Attributes:
+        name: registry name (``python -m gca_lab reproduce NAME``).
+        figure: the paper's figure/table it reproduces.
+        claim: the paper's claim, in one sentence.
+        notebook: the notebook that shows it.
+        plan: ``plan(budget) -> list[Run]``.
+        summarize: ``summarize(results_by_key, budget) -> dict`` (tables, verdicts), computed from
+            cached results only.
+    """
+
+    name: str
+    figure: str
+    claim: str
+    notebook: str
+    plan: Callable[[str], list[Run]]
+    summarize: Callable[[dict[str, dict[str, Any]], str], dict[str, Any]]
+
+
+@dataclass
+class ExperimentResult:
+    """What :func:`run` returns: every run's result, the summary, and where they are cached."""
+
+    name: str
+    budget: str
+    overrides: dict[str, Any]
+    results: dict[str, dict[str, Any]]
+    summary: dict[str, Any]
+    path: Path
+    hash: str
+    computed: int
+    wall_time: float = field(default=0.0)
+
+
+EXPERIMENTS: dict[str, Experiment] = {}
+COMPUTATIONS: dict[str, Callable[..., dict[str, Any]]] = {}
+
+
+def register(experiment: Experiment) -> Experiment:
+    """Add an experiment to the registry (names are unique)."""
+    if experiment.name in EXPERIMENTS:
+        raise ValueError(f"experiment {experiment.name!r} is already registered")
+    EXPERIMENTS[experiment.name] = experiment
+    return experiment
+
+
+def computation(name: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
+    """Register a non-training computation ``fn(**params) -> dict`` usable in ``Run(kind="compute")``."""
+
+    def deco(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        COMPUTATIONS[name] = fn
+        return fn
+
+    return deco
+
+
+def get(name: str) -> Experiment:
+    """The registered experiment ``name``; ``ValueError`` lists the known names otherwise."""
+    if name not in EXPERIMENTS:
+        raise ValueError(f"unknown experiment {name!r}; choose one of {', '.join(sorted(EXPERIMENTS))}")
+    return EXPERIMENTS[name]
+
+
+def budget_from_env(budget: str | None = None) -> str:
+    """``budget`` if given, else ``"quick"`` under ``GCA_LAB_QUICK=1`` and ``"full"`` otherwise."""
+    if budget is None:
+        return "quick" if quick_mode() else "full"
+    return check_choice("budget", budget, BUDGETS)
+
+
+def _apply_overrides(runs: list[Run], overrides: dict[str, Any]) -> list[Run]:
+    if not overrides:
+        return runs
+    unknown = set(overrides) - TRAIN_FIELDS
+    if unknown:
+        raise ValueError(f"unknown override(s) {sorted(unknown)}; overrides must be TrainConfig fields "
+                         f"such as dataset, model, epochs, batch_size, device")
+    out = []
+    for r in runs:
+        if r.kind == "train":
+            out.append(Run(r.key, r.kind, {**r.spec, **overrides}))
+        else:
+            out.append(Run(r.key, r.kind, {**r.spec, **{k: v for k, v in overrides.items() if k in r.spec}}))
+    return out
+
+
+def plan(name: str, budget: str | None = None, **overrides: Any) -> list[Run]:
+    """The runs of experiment ``name`` at ``budget`` with ``overrides`` applied (nothing is computed)."""
+    return _apply_overrides(get(name).plan(budget_from_env(budget)), overrides)
+
+
+def run_hash(r: Run) -> str:
+    """Hash of a run's kind, spec and the library version: a cached result is valid iff it matches."""
+    return config_hash({"kind": r.kind, "spec": r.spec, "version": __version__})
+
+
+def experiment_hash(runs: list[Run]) -> str:
+    """Hash of an experiment's whole plan (its runs' keys and hashes)."""
+    return config_hash({r.key: run_hash(r) for r in runs})
+
+
+def _results_root() -> Path:
+    env = os.environ.get("GCA_LAB_RESULTS")
+    if env:
+        return Path(env)
+    repo = Path(__file__).resolve().parents[2] / "data"
+    return (repo if repo.is_dir() else Path("data")) / "results"
+
+
+def results_path(name: str, budget: str, overrides: dict[str, Any] | None = None, root: Path | None = None) -> Path:
+    """Where the results of ``name`` at ``budget`` are cached (one file per set of overrides)."""
+    root = Path(root) if root is not None else _results_root()
+    suffix = f"-{config_hash(overrides)[:8]}" if overrides else ""
+    return root / f"{name}-{budget}{suffix}.json"
+
+
+def _load(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text())
+        if not isinstance(data, dict) or not isinstance(data.get("runs"), dict):
+            raise ValueError("missing 'runs'")
+        return data
+    except (ValueError, OSError) as exc:
+        warnings.warn(f"cache file {path} is corrupted ({exc}); recomputing its results", RuntimeWarning, stacklevel=3)
+        return {}
+
+
+def _save(path: Path, payload: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True, default=_json_default) + "\n")
+    os.replace(tmp, path)  # atomic: a crash never leaves a half-written cache
+
+
+def _json_default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot serialize {type(obj).__name__} to JSON")
+
+
+def _execute(r: Run) -> dict[str, Any]:
+    if r.kind == "train":
+        config = TrainConfig(**{**r.spec, "progress": False, "corruptions": tuple(r.spec.get("corruptions", ()))})
+        res = train(config)
+        return {
+            "metrics": res.metrics,
+            "history": {"loss": res.history["loss"], "epoch_time": res.history["epoch_time"]},
+            "wall_time": res.wall_time, "device": res.device, "versions": res.versions, "seed": res.seed,
+        }
+    spec = dict(r.spec)
+    fn = spec.pop("fn")
+    if fn not in COMPUTATIONS:
+        raise ValueError(f"run {r.key!r} names unknown computation {fn!r}; known: {sorted(COMPUTATIONS)}")
+    start = time.perf_counter()
+    out = COMPUTATIONS[fn](**spec)
+    return {**out, "wall_time": time.perf_counter() - start}
+
+
+def run(
+    name: str,
+    budget: str | None = None,
+    *,
+    recompute: bool | None = None,
+    root: str | Path | None = None,
+    progress: bool = True,
+    **overrides: Any,
+) -> ExperimentResult:
+    """Run (or load from the cache) experiment ``name`` and summarize it.
+
+    Args:
+        name: a registered experiment (:data:`EXPERIMENTS`).
+        budget: ``"quick"`` or ``"full"``; default from ``GCA_LAB_QUICK``.
+        recompute: ignore cached results; default from ``GCA_LAB_RECOMPUTE``.
+        root: cache folder; default ``data/results`` of the repository (or ``GCA_LAB_RESULTS``).
+        progress: show a progress bar over the runs.
+        **overrides: :class:`gca_lab.train.TrainConfig` fields applied to every training run.
+
+    Returns:
+        :class:`ExperimentResult`. Each newly computed run is written to the cache as soon as it
+        finishes, so an interrupted experiment resumes where it stopped.
+    """
+    from tqdm.auto import tqdm
+
+    start = time.perf_counter()
+    experiment = get(name)
+    budget = budget_from_env(budget)
+    if recompute is None:
+        recompute = os.environ.get("GCA_LAB_RECOMPUTE", "").strip().lower() in {"1", "true", "yes", "on"}
+    runs = plan(name, budget, **overrides)
+    path = results_path(name, budget, overrides, Path(root) if root is not None else None)
+    cached = {} if recompute else _load(path).get("runs", {})
+    stored: dict[str, Any] = {}
+    computed = 0
+    for r in tqdm(runs, desc=f"{name} ({budget})", disable=not progress):
+        h = run_hash(r)
+        entry = cached.get(r.key)
+        if entry is not None and entry.get("hash") == h and "result" in entry:
+            stored[r.key] = entry
+            continue
+        if entry is not None:
+            warnings.warn(f"{name}: cached result of {r.key!r} is stale (its spec changed); recomputing",
+                          RuntimeWarning, stacklevel=2)
+        stored[r.key] = {"hash": h, "kind": r.kind, "spec": r.spec, "result": _execute(r)}
+        computed += 1
+        _save(path, _payload(experiment, budget, overrides, runs, stored))
+    exp_hash = experiment_hash(runs)
+    if computed == 0 and not path.exists():
+        _save(path, _payload(experiment, budget, overrides, runs, stored))
+    results = {k: v["result"] for k, v in stored.items()}
+    summary = experiment.summarize(results, budget)
+    return ExperimentResult(name, budget, dict(overrides), results, summary, path, exp_hash, computed,
+                            time.perf_counter() - start)
+
+
+def _payload(experiment: Experiment, budget: str, overrides: dict[str, Any], runs: list[Run],
+             stored: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "experiment": experiment.name, "figure": experiment.figure, "budget": budget, "overrides": overrides,
+        "version": __version__, "hash": experiment_hash(runs), "runs": stored,
+    }
