@@ -91,6 +91,9 @@ class TrainConfig:
     layout: str = "cross"
     symmetric: bool = True
     loss_options: dict = field(default_factory=dict)
+    target_prior: str | None = None
+    prior_alpha: float = 0.0
+    prior_beta: float = 0.0
     byol_tau: float = 0.99
     # optimization
     batch_size: int = 256
@@ -144,6 +147,12 @@ class TrainConfig:
         check_nonnegative("momentum", self.momentum)
         if self.checkpoint_every and not self.checkpoint_dir:
             raise ValueError("checkpoint_every > 0 needs checkpoint_dir (where to write checkpoints)")
+        if self.target_prior is not None:
+            check_choice("target_prior", self.target_prior, ("class", "domain"))
+            if self.method == "byol":
+                raise ValueError("target_prior needs a contrastive method; byol has no target plan")
+        check_nonnegative("prior_alpha", self.prior_alpha)
+        check_nonnegative("prior_beta", self.prior_beta)
         if not isinstance(self.loss_options, dict):
             raise TypeError(f"loss_options must be a dict, got {type(self.loss_options).__name__}")
         build_loss(self)  # validates every loss hyperparameter through the loss's own checks
@@ -338,8 +347,10 @@ def train(
             config, if any.
         on_epoch_end: called as ``on_epoch_end(epoch, state)`` after each epoch (and after its
             checkpoint); raising from it interrupts the run (the tests use this).
-        target_fn: optional ``target_fn(labels, domains) -> (B, B)`` target plan for each batch
-            (class or domain priors, :mod:`gca_lab.targets`); default: the loss's positive pairs.
+        target_fn: optional ``target_fn(labels, domains) -> (n, m)`` target plan for each batch;
+            default: built from ``config.target_prior`` (``"class"``: :func:`gca_lab.targets.class_prior`;
+            ``"domain"``: :func:`gca_lab.targets.domain_prior` with ``prior_alpha`` / ``prior_beta``), or
+            the loss's positive pairs when that is ``None``.
 
     Returns:
         :class:`TrainResult`.
@@ -387,6 +398,8 @@ def train(
             opt = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, nesterov=True,
                                   weight_decay=config.weight_decay)
         views = _augment.TwoViews.for_dataset(dataset, config.augment, config.strong)
+        if target_fn is None and config.target_prior is not None:
+            target_fn = _prior_target_fn(config, dataset)
         gen_order = torch.Generator().manual_seed(config.seed)
         gen_aug = torch.Generator().manual_seed(config.seed * 1_000_003 + rank + 1)
         history: dict[str, list[float]] = {"loss": [], "step_loss": [], "epoch_time": []}
@@ -495,6 +508,23 @@ class _Online(nn.Module):
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
         z = self.model(x)
         return z, (self.predictor(z) if self.predictor is not None else None)
+
+
+def _prior_target_fn(config: TrainConfig, dataset: _data.Dataset) -> Callable[[Tensor, Tensor | None], Tensor]:
+    from . import targets as _targets
+
+    layout = "joint" if config.method == "simclr" else config.layout
+    if config.target_prior == "domain" and dataset.train.domain is None:
+        raise ValueError(f"target_prior='domain' needs a dataset with domain labels (multidomain_<base>), "
+                         f"got {config.dataset!r}")
+
+    def target_fn(labels: Tensor, domains: Tensor | None) -> Tensor:
+        if config.target_prior == "class":
+            return _targets.class_prior(labels, layout=layout)
+        assert domains is not None
+        return _targets.domain_prior(domains, config.prior_alpha, config.prior_beta, layout=layout)
+
+    return target_fn
 
 
 def _gather_labels(labels: Tensor, world: int) -> Tensor:
