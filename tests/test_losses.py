@@ -1,0 +1,670 @@
+"""Acceptance tests for ``gca_lab.losses`` (the GCA loss family).
+
+Every loss is checked against an oracle written differently from the library (design §6):
+softmax cross-entropy for InfoNCE, SimCLR's published NT-Xent formula (interleaved ordering),
+RINCE's closed form, hand-written matrix-scaling iterations for the GCA iterates, gca_lab.ot's
+projections and solver, and POT's unbalanced Sinkhorn. Then properties: the monotonicity theorem
+(paper T5), the q -> 0 limit of RINCE, the rho -> inf limit of GCA-UOT, finiteness at small eps in
+float32, gradcheck, input validation and the notebook-facing ``details()``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from gca_lab import targets
+from gca_lab.losses import (
+    GCAUOT,
+    GCARINCE,
+    IOT,
+    LOSSES,
+    RINCE,
+    UOT,
+    BYOLLoss,
+    GCAInfoNCE,
+    GCALoss,
+    InfoNCE,
+    IOTUni,
+    NTXent,
+    make_loss,
+)
+from gca_lab.ot import generalized_kl, row_projection, sinkhorn
+
+F64 = torch.float64
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One intra-op thread: on a shared, oversubscribed CPU OpenMP spinning makes tiny ops ~30x slower."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+# --------------------------------------------------------------------------------------------------
+# helpers (independent of gca_lab)
+# --------------------------------------------------------------------------------------------------
+
+
+def _views(b: int, d: int = 8, *, seed: int = 0, noise: float = 0.5, dtype: torch.dtype = F64,
+           clusters: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two correlated views ``x + noise``; with ``clusters`` the samples sit around a few centers."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(b, d, generator=g, dtype=F64)
+    if clusters:
+        centers = 4.0 * torch.randn(clusters, d, generator=g, dtype=F64)
+        x = centers[torch.randint(clusters, (b,), generator=g)] + 0.3 * x
+    z1 = x + noise * torch.randn(b, d, generator=g, dtype=F64)
+    z2 = x + noise * torch.randn(b, d, generator=g, dtype=F64)
+    return z1.to(dtype), z2.to(dtype)
+
+
+def _cos(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+    return (z1 / z1.norm(dim=1, keepdim=True)) @ (z2 / z2.norm(dim=1, keepdim=True)).T
+
+
+def _joint_logits(z1: torch.Tensor, z2: torch.Tensor, eps: float) -> torch.Tensor:
+    z = torch.cat([z1, z2])
+    logits = _cos(z, z) / eps
+    return logits.masked_fill(torch.eye(len(z), dtype=torch.bool), -math.inf)
+
+
+def _partner(b: int) -> torch.Tensor:
+    return (torch.arange(2 * b) + b) % (2 * b)
+
+
+def _scaling_iterates(K: torch.Tensor, t: int, phi: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Plain matrix scaling with unit marginals: ``t`` row updates, ``t - 1`` column updates.
+
+    ``u <- (1 / K v)^phi``, ``v <- (1 / K^T u)^phi`` starting from ``v = 1``; returns ``(u, v)`` of
+    the row iterate ``P^(2t-1) = diag(u) K diag(v)``.
+    """
+    v = torch.ones(K.shape[1], dtype=K.dtype)
+    u = (1.0 / (K @ v)) ** phi
+    for _ in range(t - 1):
+        v = (1.0 / (K.T @ u)) ** phi
+        u = (1.0 / (K @ v)) ** phi
+    return u, v
+
+
+# --------------------------------------------------------------------------------------------------
+# InfoNCE, NT-Xent, GCA-INCE at one step
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("eps", [0.05, 0.1, 0.5, 1.0])
+@pytest.mark.parametrize("b", [2, 7, 32])
+def test_infonce_cross_equals_softmax_cross_entropy(eps, b):
+    z1, z2 = _views(b, seed=b)
+    logits = _cos(z1, z2) / eps
+    ce = F.cross_entropy(logits, torch.arange(b))
+    hand = -(logits.diag() - torch.logsumexp(logits, 1)).mean()  # hand-written log-softmax
+    got = InfoNCE(eps=eps)(z1, z2)
+    assert got.dtype == F64
+    assert abs(got.item() - ce.item()) < 1e-10
+    assert abs(got.item() - hand.item()) < 1e-10
+
+
+@pytest.mark.parametrize("eps", [0.1, 0.5])
+@pytest.mark.parametrize("b", [2, 9, 32])
+def test_infonce_joint_equals_masked_softmax_cross_entropy(eps, b):
+    z1, z2 = _views(b, seed=10 + b)
+    logits = _joint_logits(z1, z2, eps)  # (2B, 2B), self-pairs masked
+    ce = F.cross_entropy(logits, _partner(b))
+    got = InfoNCE(eps=eps, layout="joint")(z1, z2)
+    assert abs(got.item() - ce.item()) < 1e-10
+
+
+def test_infonce_symmetric_averages_both_directions():
+    z1, z2 = _views(12, seed=3)
+    logits = _cos(z1, z2) / 0.3
+    want = (F.cross_entropy(logits, torch.arange(12)) + F.cross_entropy(logits.T, torch.arange(12))) / 2
+    assert abs(InfoNCE(eps=0.3, symmetric=True)(z1, z2).item() - want.item()) < 1e-10
+
+
+@pytest.mark.parametrize("layout", ["cross", "joint"])
+def test_infonce_is_kl_to_one_row_projection(layout):
+    """Paper T1: InfoNCE = KL(I || row_projection(K)) / n, with gca_lab.ot's own primitives."""
+    b, eps = 16, 0.2
+    z1, z2 = _views(b, seed=4)
+    if layout == "cross":
+        log_k, target = _cos(z1, z2) / eps, torch.eye(b, dtype=F64)
+    else:
+        log_k = _joint_logits(z1, z2, eps)
+        target = torch.zeros(2 * b, 2 * b, dtype=F64)
+        target[torch.arange(2 * b), _partner(b)] = 1.0
+    n = log_k.shape[0]
+    plan = row_projection(log_k, torch.ones(n, dtype=F64)).exp()
+    kl = generalized_kl(target, plan, dim=(-2, -1)) / n
+    got = InfoNCE(eps=eps, layout=layout)(z1, z2)
+    assert abs(got.item() - kl.item()) < 1e-10
+
+
+@pytest.mark.parametrize("eps", [0.1, 0.5, 1.0])
+@pytest.mark.parametrize("b", [2, 5, 16])
+def test_ntxent_equals_simclr_published_formula(eps, b):
+    """SimCLR (Chen et al. 2020, Alg. 1): views of sample k are *interleaved* at 2k-1, 2k (1-based).
+
+    ``l(i,j) = -log exp(sim(z_i,z_j)/tau) / sum_{k != i} exp(sim(z_i,z_k)/tau)``,
+    ``L = 1/(2N) sum_k [l(2k-1,2k) + l(2k,2k-1)]``. gca_lab orders views in blocks
+    ``[z1; z2]``; the formula is evaluated on the interleaved stack, with plain loops.
+    """
+    z1, z2 = _views(b, seed=20 + b)
+    z = torch.stack([z1, z2], 1).reshape(2 * b, -1)  # row 2k = view 1 of sample k, 2k+1 = view 2
+    sim = _cos(z, z)
+
+    def l(i: int, j: int) -> float:
+        den = sum(math.exp(sim[i, k].item() / eps) for k in range(2 * b) if k != i)
+        return -math.log(math.exp(sim[i, j].item() / eps) / den)
+
+    want = sum(l(2 * k, 2 * k + 1) + l(2 * k + 1, 2 * k) for k in range(b)) / (2 * b)
+    assert abs(NTXent(eps=eps)(z1, z2).item() - want) < 1e-10
+
+
+@pytest.mark.parametrize("layout", ["cross", "joint"])
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_gca_infonce_one_iteration_is_infonce(layout, symmetric):
+    z1, z2 = _views(10, seed=5)
+    a = GCAInfoNCE(eps=0.3, n_iters=1, layout=layout, symmetric=symmetric)(z1, z2)
+    b = InfoNCE(eps=0.3, layout=layout, symmetric=symmetric)(z1, z2)
+    assert abs(a.item() - b.item()) < 1e-12
+
+
+@pytest.mark.parametrize("t", [1, 2, 3, 7])
+@pytest.mark.parametrize("layout", ["cross", "joint"])
+def test_gca_infonce_matches_hand_written_iterates(t, layout):
+    """GCAInfoNCE(n_iters=t) = -mean_i log P_ii / (P 1)_i on P^(2t-1) from plain scaling."""
+    b, eps = 12, 0.25
+    z1, z2 = _views(b, seed=6)
+    if layout == "cross":
+        K, pos = torch.exp(_cos(z1, z2) / eps), torch.arange(b)
+    else:
+        K, pos = torch.exp(_joint_logits(z1, z2, eps)), _partner(b)
+    u, v = _scaling_iterates(K, t)
+    P = u[:, None] * K * v[None, :]
+    assert torch.allclose(P.sum(1), torch.ones(len(P), dtype=F64), atol=1e-12)  # ends on a row step
+    want = -torch.log(P[torch.arange(len(P)), pos] / P.sum(1)).mean()
+    got = GCAInfoNCE(eps=eps, n_iters=t, layout=layout)(z1, z2)
+    assert abs(got.item() - want.item()) < 1e-10
+
+
+# --------------------------------------------------------------------------------------------------
+# Theorem T5: KL(I || P^(t)) is non-increasing in t
+# --------------------------------------------------------------------------------------------------
+
+
+def test_theorem_kl_non_increasing_in_iterations():
+    """KL(I || P^(2t-1)) = GCAInfoNCE(n_iters=t) (cross, one direction) never increases with t.
+
+    Proof sketch (paper §4): the loss is ``-D(f, g) + const`` after every exact row or column step
+    (the plan then has mass ``B``), and Sinkhorn is block-coordinate ascent on the dual ``D``.
+    """
+    sizes = [4, 8, 16, 32, 64, 128, 256]
+    eps_grid = [0.05, 0.1, 0.5, 1.0]
+    t_max = 8
+    problems = violations = 0
+    worst = 0.0
+    with torch.no_grad():
+        for seed in range(224):
+            b = sizes[seed % len(sizes)]
+            eps = eps_grid[(seed // len(sizes)) % len(eps_grid)]
+            clusters = [0, 2, 5][seed % 3]
+            noise = [0.1, 0.5, 2.0][(seed // 3) % 3]
+            z1, z2 = _views(b, d=16, seed=1000 + seed, noise=noise, clusters=clusters)
+            losses = [GCAInfoNCE(eps=eps, n_iters=t, symmetric=False)(z1, z2).item() for t in range(1, t_max + 1)]
+            problems += 1
+            for prev, nxt in zip(losses, losses[1:]):
+                if nxt > prev + 1e-12 * abs(prev):
+                    violations += 1
+                    worst = max(worst, (nxt - prev) / abs(prev))
+            assert all(math.isfinite(x) for x in losses)
+    assert problems >= 200
+    assert violations == 0, f"{violations} violations (worst relative increase {worst:.3e})"
+
+
+# --------------------------------------------------------------------------------------------------
+# RINCE and GCA-RINCE
+# --------------------------------------------------------------------------------------------------
+
+
+def _rince_closed_form(z1, z2, eps, lam, q, layout="cross"):
+    if layout == "cross":
+        s, pos = _cos(z1, z2) / eps, torch.arange(len(z1))
+    else:
+        s, pos = _joint_logits(z1, z2, eps), _partner(len(z1))
+    s_pos = s[torch.arange(len(s)), pos]
+    neg = lam * torch.exp(s).sum(1)
+    return (-(1 / q) * torch.exp(q * s_pos) + (1 / q) * neg**q).mean()
+
+
+@pytest.mark.parametrize("eps,lam,q", [(0.5, 0.01, 0.6), (0.2, 0.5, 1.0), (1.0, 5.0, 0.1), (0.1, 0.01, 0.98)])
+@pytest.mark.parametrize("layout", ["cross", "joint"])
+def test_rince_closed_form(eps, lam, q, layout):
+    z1, z2 = _views(9, seed=7)
+    want = _rince_closed_form(z1, z2, eps, lam, q, layout)
+    got = RINCE(eps=eps, lam=lam, q=q, layout=layout)(z1, z2)
+    assert abs(got.item() - want.item()) <= 1e-10 * max(1.0, abs(want.item()))
+
+
+def test_rince_lam_and_q_matter():
+    """The reference CIFAR rince ignores lam (paper.md §7.4); ours must not."""
+    z1, z2 = _views(9, seed=8)
+    base = RINCE(lam=0.01, q=0.6)(z1, z2).item()
+    assert abs(RINCE(lam=0.5, q=0.6)(z1, z2).item() - base) > 1e-3
+    assert abs(RINCE(lam=5.0, q=0.6)(z1, z2).item() - base) > 1e-3
+    assert abs(RINCE(lam=0.01, q=0.9)(z1, z2).item() - base) > 1e-3
+    assert abs(RINCE(lam=0.01, q=0.2)(z1, z2).item() - base) > 1e-3
+
+
+def test_rince_tends_to_infonce_plus_log_lam_linearly_in_q():
+    """RINCE = InfoNCE + log(lam) + q * c + O(q^2) with c = mean_i (log(lam S_i)^2 - s_ii^2) / 2."""
+    eps, lam = 0.5, 0.01
+    z1, z2 = _views(16, seed=9)
+    limit = InfoNCE(eps=eps)(z1, z2).item() + math.log(lam)
+    s = _cos(z1, z2) / eps
+    c = 0.5 * ((math.log(lam) + torch.logsumexp(s, 1)) ** 2 - s.diag() ** 2).mean().item()
+    qs = [1e-2, 1e-3, 1e-4, 1e-5]
+    errs = [abs(RINCE(eps=eps, lam=lam, q=q)(z1, z2).item() - limit) for q in qs]
+    for e0, e1 in zip(errs, errs[1:]):
+        assert 8.0 < e0 / e1 < 12.0  # q / 10 -> error / 10: linear in q
+    assert errs[-1] < 1e-2
+    assert abs(errs[-1] / qs[-1] - abs(c)) < 1e-2 * abs(c)
+
+
+@pytest.mark.parametrize("layout", ["cross", "joint"])
+def test_gca_rince_one_iteration_is_rince(layout):
+    z1, z2 = _views(10, seed=11)
+    a = GCARINCE(eps=0.4, n_iters=1, lam=0.2, q=0.7, layout=layout)(z1, z2)
+    b = RINCE(eps=0.4, lam=0.2, q=0.7, layout=layout)(z1, z2)
+    assert abs(a.item() - b.item()) < 1e-12
+
+
+@pytest.mark.parametrize("t", [2, 5])
+def test_gca_rince_poster_formula(t):
+    """``mean_i [-(1/q) (P_ii / u_i)^q + (1/q) (lam a_i / u_i)^q]`` on P^(2t-1), unit marginals."""
+    eps, lam, q = 0.3, 0.1, 0.8
+    z1, z2 = _views(10, seed=12)
+    K = torch.exp(_cos(z1, z2) / eps)
+    u, v = _scaling_iterates(K, t)
+    P = u[:, None] * K * v[None, :]
+    want = (-(1 / q) * (P.diag() / u) ** q + (1 / q) * (lam / u) ** q).mean()
+    got = GCARINCE(eps=eps, n_iters=t, lam=lam, q=q)(z1, z2)
+    assert abs(got.item() - want.item()) < 1e-10 * max(1.0, abs(want.item()))
+
+
+# --------------------------------------------------------------------------------------------------
+# GCA-UOT
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("t", [1, 2, 3, 6])
+@pytest.mark.parametrize("rho", [0.05, 0.2, 1.0, 10.0])
+def test_gca_uot_plan_matches_sinkhorn_iterates(t, rho):
+    """n_iters = t: v from ``sinkhorn(n_iters=t-1)``, u from one more relaxed row step."""
+    b, eps = 11, 0.4
+    z1, z2 = _views(b, seed=13)
+    sim = _cos(z1, z2)
+    K = torch.exp(sim / eps)
+    phi = rho / (rho + eps)
+    got = GCAUOT(eps=eps, n_iters=t, rho=rho).details(z1, z2).plan
+    # (a) hand-written relaxed scaling
+    u, v = _scaling_iterates(K, t, phi)
+    assert torch.allclose(got, u[:, None] * K * v[None, :], rtol=1e-11, atol=1e-14)
+    # (b) gca_lab.ot.sinkhorn for the first t - 1 rounds (cost = -cos, unit marginals)
+    if t > 1:
+        ones = torch.ones(b, dtype=F64)
+        res = sinkhorn(-sim, ones, ones, eps=eps, rho_a=rho, rho_b=rho, n_iters=t - 1)
+        v2 = torch.exp(res.g / eps)
+        u2 = (1.0 / (K @ v2)) ** phi
+        assert torch.allclose(got, u2[:, None] * K * v2[None, :], rtol=1e-11, atol=1e-14)
+
+
+@pytest.mark.parametrize("rho", [0.2, 1.0, 5.0])
+def test_gca_uot_converged_plan_matches_sinkhorn_and_pot(rho):
+    ot = pytest.importorskip("ot")
+    b, eps = 12, 0.5
+    z1, z2 = _views(b, seed=14)
+    sim = _cos(z1, z2)
+    got = GCAUOT(eps=eps, n_iters=500, rho=rho).details(z1, z2).plan
+    ones = torch.ones(b, dtype=F64)
+    ours = sinkhorn(-sim, ones, ones, eps=eps, rho_a=rho, rho_b=rho, n_iters=500).plan
+    a = ones.numpy()
+    pot = ot.unbalanced.sinkhorn_unbalanced(a, a, (-sim).numpy(), eps, rho, reg_type="kl",
+                                            numItermax=100_000, stopThr=1e-15)
+    pot = torch.as_tensor(pot)
+    assert (got - ours).abs().max().item() < 1e-8
+    assert (got - pot).abs().max().item() < 1e-8
+
+
+def test_gca_uot_approaches_gca_infonce_as_rho_grows():
+    b, eps, t = 16, 0.5, 10
+    z1, z2 = _views(b, seed=15)
+    balanced = GCAInfoNCE(eps=eps, n_iters=t).details(z1, z2).plan
+    dists = [(GCAUOT(eps=eps, n_iters=t, rho=rho).details(z1, z2).plan - balanced).abs().max().item()
+             for rho in (1.0, 10.0, 100.0, 1e4)]
+    assert all(d1 < d0 for d0, d1 in zip(dists, dists[1:])), dists
+    assert dists[-1] < 1e-3, dists
+    inf_plan = GCAUOT(eps=eps, n_iters=t, rho=math.inf).details(z1, z2).plan  # rho = inf: balanced
+    assert torch.allclose(inf_plan, balanced, atol=1e-12)
+
+
+@pytest.mark.parametrize("eps", [0.02, 0.05, 0.1, 0.5, 1.0])
+def test_gca_uot_finite_in_float32_small_eps(eps):
+    """The reference implementation crashes at eps = 0.02 (paper.md §7.11)."""
+    z1, z2 = _views(512, d=128, seed=16, noise=0.3, dtype=torch.float32)
+    z1.requires_grad_()
+    z2.requires_grad_()
+    loss = GCAUOT(eps=eps)(z1, z2)
+    loss.backward()
+    assert loss.dtype == torch.float32
+    assert torch.isfinite(loss)
+    assert torch.isfinite(z1.grad).all() and torch.isfinite(z2.grad).all()
+    assert z1.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("name", ["gca_ince", "gca_rince", "rince", "iot", "iot_uni", "simclr"])
+def test_other_losses_finite_in_float32_small_eps(name):
+    z1, z2 = _views(256, d=128, seed=17, noise=0.3, dtype=torch.float32)
+    z1.requires_grad_()
+    loss = make_loss(name, eps=0.02)(z1, z2)
+    loss.backward()
+    assert torch.isfinite(loss) and torch.isfinite(z1.grad).all()
+
+
+def test_uot_is_one_relaxed_row_step():
+    b, eps, rho = 8, 0.5, 0.3
+    z1, z2 = _views(b, seed=18)
+    a = UOT(eps=eps, rho=rho).details(z1, z2)
+    c = GCAUOT(eps=eps, n_iters=1, rho=rho).details(z1, z2)
+    assert torch.equal(a.loss, c.loss)
+    K = torch.exp(_cos(z1, z2) / eps)
+    u = (1.0 / K.sum(1)) ** (rho / (rho + eps))
+    assert torch.allclose(a.plan, u[:, None] * K, rtol=1e-12)
+
+
+def test_gca_uot_loss_is_weighted_sum_of_terms():
+    z1, z2 = _views(8, seed=19)
+    out = GCAUOT(eps=0.5, n_iters=4, kl_weight=0.7, w1_weight=0.3).details(z1, z2)
+    assert set(out.terms) == {"kl", "w1"}
+    assert abs(out.loss.item() - (0.7 * out.terms["kl"] + 0.3 * out.terms["w1"]).item()) < 1e-12
+
+
+# --------------------------------------------------------------------------------------------------
+# IOT, IOT-uni, BYOL
+# --------------------------------------------------------------------------------------------------
+
+
+def test_iot_matches_hand_written_generalized_kl():
+    """t full Sinkhorn rounds (ending on a column), then mean_i KL_gen(T_i || P_i) with T = partners."""
+    b, eps, t = 8, 0.5, 4
+    z1, z2 = _views(b, seed=21)
+    K = torch.exp(_joint_logits(z1, z2, eps))
+    u, v = _scaling_iterates(K, t)
+    v = 1.0 / (K.T @ u)  # the t-th column step
+    P = u[:, None] * K * v[None, :]
+    T = torch.zeros_like(P)
+    T[torch.arange(2 * b), _partner(b)] = 1.0
+    want = (torch.xlogy(T, T) - torch.xlogy(T, P) - T + P).sum(1).mean()
+    got = IOT(eps=eps, n_iters=t, layout="joint")(z1, z2)
+    assert abs(got.item() - want.item()) < 1e-10
+
+
+@pytest.mark.parametrize("layout", ["cross", "joint"])
+def test_iot_decreases_as_views_become_similar(layout):
+    g = torch.Generator().manual_seed(22)
+    x = torch.randn(16, 8, generator=g, dtype=F64)
+    e = torch.randn(16, 8, generator=g, dtype=F64)
+    loss = IOT(eps=0.5, n_iters=10, layout=layout)
+    values = [loss(x, x + s * e).item() for s in (3.0, 1.0, 0.3, 0.1, 0.0)]
+    assert all(v1 < v0 for v0, v1 in zip(values, values[1:])), values
+    # positives are the matching samples: a shuffled second view is much worse than the aligned one
+    perm = torch.roll(torch.arange(16), 1)
+    assert loss(x, x[perm]).item() > values[-1] + 1.0
+
+
+def test_iot_uni_adds_nonnegative_term():
+    z1, z2 = _views(12, seed=23)
+    for layout in ("cross", "joint"):
+        base = IOT(eps=0.5, n_iters=5, layout=layout)(z1, z2)
+        out = IOTUni(eps=0.5, n_iters=5, lam_uniform=0.2, layout=layout).details(z1, z2)
+        assert out.terms["uniform"].item() >= 0
+        assert abs(out.loss.item() - base.item() - 0.2 * out.terms["uniform"].item()) < 1e-12
+        assert out.loss.item() >= base.item()
+        assert abs(IOTUni(eps=0.5, n_iters=5, lam_uniform=0.0, layout=layout)(z1, z2).item() - base.item()) < 1e-12
+
+
+def test_byol_loss_closed_form_and_stop_gradient():
+    p, z = _views(6, seed=24)
+    p.requires_grad_()
+    z.requires_grad_()
+    loss = BYOLLoss()(p, z)
+    want = ((F.normalize(p, dim=1) - F.normalize(z, dim=1)) ** 2).sum(1).mean()
+    assert abs(loss.item() - want.item()) < 1e-12
+    loss.backward()
+    assert z.grad is None and torch.isfinite(p.grad).all()
+
+
+# --------------------------------------------------------------------------------------------------
+# make_loss, gradients
+# --------------------------------------------------------------------------------------------------
+
+ALL_NAMES = ["ince", "simclr", "rince", "gca_ince", "gca_rince", "uot", "gca_uot", "iot", "iot_uni", "byol"]
+
+
+def test_make_loss_knows_every_name():
+    assert sorted(LOSSES) == sorted(ALL_NAMES)
+    for name in ALL_NAMES:
+        assert isinstance(make_loss(name), LOSSES[name])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, F64])
+@pytest.mark.parametrize("name", ALL_NAMES)
+def test_make_loss_finite_loss_and_gradients(name, dtype):
+    z1, z2 = _views(16, d=8, seed=25, dtype=dtype)
+    z1.requires_grad_()
+    z2.requires_grad_()
+    loss = make_loss(name)(z1, z2)
+    assert loss.dtype == dtype and loss.shape == ()
+    assert torch.isfinite(loss)
+    loss.backward()
+    assert torch.isfinite(z1.grad).all() and z1.grad.abs().sum() > 0
+    if name != "byol":  # BYOL's target branch is detached
+        assert torch.isfinite(z2.grad).all() and z2.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize(
+    "loss",
+    [
+        GCAInfoNCE(eps=0.4, n_iters=3),
+        GCAInfoNCE(eps=0.4, n_iters=3, layout="joint", symmetric=True),
+        GCARINCE(eps=0.4, n_iters=3, lam=0.3, q=0.7),
+        GCAUOT(eps=0.4, n_iters=3, rho=0.5),
+        GCAUOT(eps=0.4, n_iters=2, rho=0.5, layout="joint"),
+    ],
+    ids=["gca_ince", "gca_ince_joint", "gca_rince", "gca_uot", "gca_uot_joint"],
+)
+def test_gradcheck_float64(loss):
+    z1, z2 = _views(5, d=3, seed=26)
+    z1.requires_grad_()
+    z2.requires_grad_()
+    assert torch.autograd.gradcheck(loss, (z1, z2), eps=1e-6, atol=1e-7, rtol=1e-5)
+
+
+# --------------------------------------------------------------------------------------------------
+# input validation
+# --------------------------------------------------------------------------------------------------
+
+LOSS_CLASSES = [InfoNCE, NTXent, GCAInfoNCE, RINCE, GCARINCE, UOT, GCAUOT, IOT, IOTUni]
+
+
+@pytest.mark.parametrize("cls", LOSS_CLASSES + [BYOLLoss])
+def test_bad_embeddings_raise(cls):
+    loss = cls()
+    z = torch.randn(4, 3)
+    with pytest.raises(ValueError, match="z1 and z2"):
+        loss(z, torch.randn(5, 3))
+    with pytest.raises(ValueError, match="z1 and z2"):
+        loss(z, torch.randn(4, 2))
+    with pytest.raises(ValueError, match="batch size"):
+        loss(torch.randn(1, 3), torch.randn(1, 3))
+    with pytest.raises(ValueError, match="z1"):
+        loss(torch.randn(4), torch.randn(4))
+    bad = z.clone()
+    bad[1, 2] = math.nan
+    with pytest.raises(ValueError, match="z1.*NaN"):
+        loss(bad, z)
+    bad[1, 2] = math.inf
+    with pytest.raises(ValueError, match="z2.*inf"):
+        loss(z, bad)
+    with pytest.raises(TypeError, match="z1"):
+        loss(torch.ones(4, 3, dtype=torch.long), torch.ones(4, 3, dtype=torch.long))
+    with pytest.raises(TypeError, match="z1"):
+        loss([[1.0, 2.0]], z)
+
+
+@pytest.mark.parametrize("cls", LOSS_CLASSES)
+@pytest.mark.parametrize("eps", [0.0, -0.5, math.nan, math.inf])
+def test_bad_eps_raises(cls, eps):
+    with pytest.raises(ValueError, match="eps"):
+        cls(eps=eps)
+
+
+@pytest.mark.parametrize("cls", [RINCE, GCARINCE, GCAUOT])
+def test_bad_q_and_lam_raise(cls):
+    for q in (0.0, 1.5, -0.2):
+        with pytest.raises(ValueError, match=r"\bq\b"):
+            cls(q=q)
+    for lam in (-0.01, 0.0):
+        with pytest.raises(ValueError, match="lam"):
+            cls(lam=lam)
+    cls(q=1.0)  # the closed end of (0, 1]
+
+
+@pytest.mark.parametrize("cls", [UOT, GCAUOT])
+def test_bad_rho_raises(cls):
+    with pytest.raises(ValueError, match="rho"):
+        cls(rho=-1.0)
+    with pytest.raises(ValueError, match="rho_a"):
+        GCALoss(rho_a=-0.1)
+    with pytest.raises(ValueError, match="rho_b"):
+        GCALoss(rho_b=-0.1)
+
+
+def test_bad_constructor_arguments_raise():
+    with pytest.raises(ValueError, match="n_iters"):
+        GCAInfoNCE(n_iters=0)
+    with pytest.raises(TypeError, match="n_iters"):
+        GCAInfoNCE(n_iters=2.5)
+    with pytest.raises(TypeError, match="n_iters"):
+        InfoNCE(n_iters=3)  # fixed by the class
+    with pytest.raises(TypeError, match="layout"):
+        NTXent(layout="cross")
+    with pytest.raises(ValueError, match="layout"):
+        InfoNCE(layout="diagonal")
+    with pytest.raises(ValueError, match="divergence"):
+        GCALoss(divergence="l2")
+    with pytest.raises(ValueError, match="lam_uniform"):
+        IOTUni(lam_uniform=-1.0)
+
+
+def test_make_loss_unknown_name_raises():
+    with pytest.raises(ValueError, match="name.*'nope'"):
+        make_loss("nope")
+    with pytest.raises(TypeError):
+        make_loss("ince", not_a_parameter=1)
+
+
+@pytest.mark.parametrize("layout", ["cross", "joint"])
+def test_bad_target_raises(layout):
+    b = 4
+    z1, z2 = torch.randn(b, 3), torch.randn(b, 3)
+    loss = GCAInfoNCE(n_iters=2, layout=layout)
+    n = b if layout == "cross" else 2 * b
+    with pytest.raises(ValueError, match="target"):
+        loss(z1, z2, torch.eye(n + 1))
+    with pytest.raises(ValueError, match="target"):
+        loss(z1, z2, torch.ones(n))
+    zero_row = torch.eye(n)
+    zero_row[2] = 0.0
+    with pytest.raises(ValueError, match="target.*zero"):
+        loss(z1, z2, zero_row)
+    neg = torch.eye(n)
+    neg[0, 1] = -1.0
+    with pytest.raises(ValueError, match="target"):
+        loss(z1, z2, neg)
+    with pytest.raises(TypeError, match="target"):
+        loss(z1, z2, [[1.0]])
+    with pytest.raises(ValueError, match="target"):
+        BYOLLoss()(z1, z2, torch.eye(b))
+
+
+# --------------------------------------------------------------------------------------------------
+# details(): what the notebooks plot
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", LOSS_CLASSES)
+@pytest.mark.parametrize("layout", ["cross", "joint"])
+def test_details_consistent_with_forward(cls, layout):
+    b, eps = 6, 0.4
+    z1, z2 = _views(b, seed=27)
+    kwargs = {} if cls is NTXent else {"layout": layout}
+    loss = cls(eps=eps, **kwargs)
+    out = loss.details(z1, z2)
+    n = b if loss.layout == "cross" else 2 * b
+    assert torch.equal(out.loss, loss(z1, z2))
+    assert out.sim.shape == out.log_kernel.shape == out.log_plan.shape == out.target.shape == (n, n)
+    assert out.log_u.shape == out.log_v.shape == (n,)
+    # the plan is diag(u) K diag(v), the kernel exp(sim / eps) (self-pairs excluded in joint)
+    assert torch.allclose(out.kernel, torch.exp(out.log_kernel))
+    assert torch.allclose(out.plan, out.log_u.exp()[:, None] * out.kernel * out.log_v.exp()[None, :], rtol=1e-12)
+    want_sim = _cos(z1, z2) if loss.layout == "cross" else _cos(torch.cat([z1, z2]), torch.cat([z1, z2]))
+    assert torch.allclose(out.sim, want_sim, atol=1e-12)
+    if loss.layout == "joint":
+        assert torch.all(out.plan.diag() == 0) and torch.all(torch.isneginf(out.log_kernel.diag()))
+        want_target = targets.joint_pairs(b, dtype=F64)
+    else:
+        want_target = torch.eye(b, dtype=F64)
+    assert torch.equal(out.target, want_target)  # unit marginals: rows of mass 1
+    # solver: None for a single step, else the first t - 1 rounds (t for IOT, which ends on a column)
+    rounds = loss.n_iters - 1 if loss.end == "row" else loss.n_iters
+    if rounds == 0:
+        assert out.solver is None
+    else:
+        assert out.solver.n_iters == rounds and out.solver.eps == eps
+        assert torch.allclose(out.solver.g / eps, out.log_v)
+        if loss.end == "col":
+            assert torch.allclose(out.solver.f / eps, out.log_u)
+    balanced = math.isinf(loss.rho_a)
+    if balanced and loss.end == "row":
+        assert torch.allclose(out.plan.sum(1), torch.ones(n, dtype=F64), atol=1e-12)
+    if balanced and loss.end == "col":
+        assert torch.allclose(out.plan.sum(0), torch.ones(n, dtype=F64), atol=1e-12)
+    assert set(out.terms) <= {"kl", "w1", "uniform"} and out.terms
+
+
+def test_details_custom_target_is_row_normalized_and_used():
+    b = 6
+    z1, z2 = _views(b, seed=28)
+    tgt = targets.domain_prior(torch.tensor([0, 0, 0, 1, 1, 1]), 0.5, 0.1, dtype=F64)
+    out = GCAInfoNCE(eps=0.5, n_iters=3).details(z1, z2, tgt)
+    assert torch.allclose(out.target, tgt / tgt.sum(1, keepdim=True))
+    logp = out.log_plan - torch.logsumexp(out.log_plan, 1, keepdim=True)
+    t = out.target
+    want = (torch.xlogy(t, t) - t * logp).sum(1).mean()
+    assert abs(out.loss.item() - want.item()) < 1e-12
+    assert out.loss.item() != GCAInfoNCE(eps=0.5, n_iters=3)(z1, z2).item()
+
+
+def test_details_symmetric_loss_averages_directions():
+    z1, z2 = _views(7, seed=29)
+    loss = GCAUOT(eps=0.5, n_iters=3, symmetric=True)
+    one = GCAUOT(eps=0.5, n_iters=3)
+    out = loss.details(z1, z2)
+    assert abs(out.loss.item() - (one(z1, z2) + one(z2, z1)).item() / 2) < 1e-12
+    assert torch.equal(out.plan, one.details(z1, z2).plan)  # the first direction's plan
