@@ -33,6 +33,7 @@ _HELP = {
     "strong": "strong augmentation: large_erase, strong_crop or brightness",
     "corruptions": "held-out test corruptions to evaluate (gaussian_noise, speckle_noise, snow)",
     "loss_options": "extra loss keywords as JSON, e.g. '{\"marginals\": \"uniform\"}'",
+    "data_options": "extra dataset keywords as JSON, e.g. '{\"style\": \"subtle\"}' for multidomain_digits",
     "device": "auto, cpu, cuda, cuda:1, mps",
     "mixed_precision": "auto (bf16 on CUDA), bf16 or none",
     "checkpoint_every": "write an atomic checkpoint every k epochs (needs --checkpoint-dir); reruns resume",
@@ -74,7 +75,7 @@ def _add_config_flags(parser: argparse.ArgumentParser, *, defaults: bool) -> Non
             kwargs["type"] = _optional(str)
         elif f.name == "corruptions":
             kwargs["nargs"] = "*"
-        elif f.name == "loss_options":
+        elif f.name in ("loss_options", "data_options"):
             kwargs["type"] = json.loads
         else:  # pragma: no cover - every field type is handled above
             raise TypeError(f"no command-line parser for field {f.name} of type {hint}")

@@ -75,6 +75,7 @@ class TrainConfig:
     image_size: int | None = None
     max_train: int | None = None
     max_test: int | None = None
+    data_options: dict = field(default_factory=dict)
     # model
     model: str = "convnet"
     proj_hidden: int = 256
@@ -153,6 +154,8 @@ class TrainConfig:
                 raise ValueError("target_prior needs a contrastive method; byol has no target plan")
         check_nonnegative("prior_alpha", self.prior_alpha)
         check_nonnegative("prior_beta", self.prior_beta)
+        if not isinstance(self.data_options, dict):
+            raise TypeError(f"data_options must be a dict, got {type(self.data_options).__name__}")
         if not isinstance(self.loss_options, dict):
             raise TypeError(f"loss_options must be a dict, got {type(self.loss_options).__name__}")
         build_loss(self)  # validates every loss hyperparameter through the loss's own checks
@@ -259,6 +262,7 @@ def load_dataset(config: TrainConfig) -> _data.Dataset:
         kwargs["max_train"] = config.max_train
     if config.max_test is not None:
         kwargs["max_test"] = config.max_test
+    kwargs.update(config.data_options)  # extra dataset options, e.g. style="subtle" for multidomain_<base>
     if config.dataset.startswith("multidomain_"):
         return _data.multidomain(config.dataset[len("multidomain_"):], **kwargs)
     return _data.load(config.dataset, **kwargs)
@@ -390,6 +394,9 @@ def train(
         ema = _models.EMA(model, config.byol_tau) if is_byol else None
         trained: nn.Module = online
         if world > 1:
+            if device.type == "cuda":  # batch statistics over the global batch, as one big-batch process
+                online = nn.SyncBatchNorm.convert_sync_batchnorm(online)
+                model = online.model
             trained = nn.parallel.DistributedDataParallel(online, device_ids=[device.index] if device.type == "cuda" else None)
         params = [p for p in online.parameters() if p.requires_grad]
         if config.optimizer == "adam":
@@ -463,6 +470,11 @@ def train(
                     ema.update(model, tau)
                 step_losses.append(loss.detach())
                 step += 1
+            if world > 1:  # BN running statistics are per-rank; make every rank hold rank 0's
+                import torch.distributed as dist
+
+                for buf in online.buffers():
+                    dist.broadcast(buf, 0)
             losses = torch.stack(step_losses).float().cpu()  # one host sync per epoch
             if not bool(torch.isfinite(losses).all()):
                 raise FloatingPointError(
