@@ -25,6 +25,7 @@ __all__ = [
     "computation",
     "experiment_hash",
     "get",
+    "load",
     "plan",
     "register",
     "results_path",
@@ -281,3 +282,26 @@ def _payload(experiment: Experiment, budget: str, overrides: dict[str, Any], run
         "experiment": experiment.name, "figure": experiment.figure, "budget": budget, "overrides": overrides,
         "version": __version__, "hash": experiment_hash(runs), "runs": stored,
     }
+
+
+def load(name: str, budget: str | None = None, *, root: str | Path | None = None, **overrides: Any) -> ExperimentResult:
+    """The cached results of ``name`` at ``budget``, summarized, without computing anything.
+
+    Raises ``FileNotFoundError`` if nothing is cached and ``ValueError`` if the cache is incomplete or
+    stale (its experiment changed since): run :func:`run` (or ``python -m gca_lab reproduce``) first.
+    """
+    experiment = get(name)
+    budget = budget_from_env(budget)
+    runs = plan(name, budget, **overrides)
+    path = results_path(name, budget, overrides, Path(root) if root is not None else None)
+    if not path.exists():
+        raise FileNotFoundError(f"no cached results for {name} ({budget}) at {path}; "
+                                f"run `python -m gca_lab reproduce {name}{' --full' if budget == 'full' else ''}`")
+    cached = _load(path).get("runs", {})
+    missing = [r.key for r in runs if cached.get(r.key, {}).get("hash") != run_hash(r)]
+    if missing:
+        raise ValueError(f"cached results of {name} ({budget}) are incomplete or stale for {len(missing)} runs "
+                         f"(e.g. {missing[0]!r}); re-run the experiment")
+    results = {r.key: cached[r.key]["result"] for r in runs}
+    return ExperimentResult(name, budget, dict(overrides), results, experiment.summarize(results, budget), path,
+                            experiment_hash(runs), 0)

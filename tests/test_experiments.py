@@ -1,0 +1,129 @@
+"""The experiment runner: caching, corrupted and stale entries, overrides, committed results up to date."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import pytest
+
+from gca_lab import experiments as E
+from gca_lab.experiments import _core
+
+ROOT = Path(__file__).resolve().parents[1]
+CALLS: list[dict] = []
+
+
+@_core.computation("_test_square")
+def _square(x: float, epochs: int = 1) -> dict:
+    CALLS.append({"x": x, "epochs": epochs})
+    return {"value": x * x * epochs}
+
+
+@pytest.fixture()
+def toy(monkeypatch: pytest.MonkeyPatch):
+    """A registered two-run experiment whose runs are cheap computations."""
+    spec = {"x": 3.0, "epochs": 1}
+
+    def plan(budget: str) -> list[E.Run]:
+        return [E.Run("a", "compute", {"fn": "_test_square", **spec}),
+                E.Run("b", "compute", {"fn": "_test_square", "x": 2.0, "epochs": 1})]
+
+    def summarize(results: dict, budget: str) -> dict:
+        return {"total": sum(r["value"] for r in results.values())}
+
+    exp = E.Experiment("_toy", "toy figure", "squares add up", "none.ipynb", plan, summarize)
+    monkeypatch.setitem(_core.EXPERIMENTS, "_toy", exp)
+    CALLS.clear()
+    return spec
+
+
+def test_results_are_cached_and_reused(toy: dict, tmp_path: Path) -> None:
+    first = E.run("_toy", "quick", root=tmp_path, progress=False)
+    assert first.summary == {"total": 13.0} and first.computed == 2
+    second = E.run("_toy", "quick", root=tmp_path, progress=False)
+    assert second.computed == 0 and second.summary == first.summary and len(CALLS) == 2
+    assert E.run("_toy", "quick", root=tmp_path, progress=False, recompute=True).computed == 2
+
+
+def test_corrupted_cache_file_is_recomputed_with_a_warning(toy: dict, tmp_path: Path) -> None:
+    path = E.run("_toy", "quick", root=tmp_path, progress=False).path
+    path.write_text('{"runs": {"a": ')  # a torn write
+    with pytest.warns(RuntimeWarning, match="corrupted"):
+        again = E.run("_toy", "quick", root=tmp_path, progress=False)
+    assert again.computed == 2 and again.summary == {"total": 13.0}
+    assert json.loads(path.read_text())["runs"]["a"]["result"]["value"] == 9.0
+
+
+def test_changed_config_is_recomputed_with_a_warning(toy: dict, tmp_path: Path) -> None:
+    E.run("_toy", "quick", root=tmp_path, progress=False)
+    toy["x"] = 4.0  # the experiment's definition changes
+    with pytest.warns(RuntimeWarning, match="stale"):
+        again = E.run("_toy", "quick", root=tmp_path, progress=False)
+    assert again.computed == 1 and again.results["a"]["value"] == 16.0
+
+
+def test_overrides_apply_to_matching_spec_keys_and_get_their_own_file(toy: dict, tmp_path: Path) -> None:
+    base = E.run("_toy", "quick", root=tmp_path, progress=False)
+    over = E.run("_toy", "quick", root=tmp_path, progress=False, epochs=3)
+    assert over.path != base.path and over.summary == {"total": 39.0}
+    with pytest.raises(ValueError, match="override"):
+        E.run("_toy", "quick", root=tmp_path, progress=False, not_a_field=1)
+
+
+def test_unknown_experiment_and_budget_are_rejected() -> None:
+    with pytest.raises(ValueError, match="unknown experiment"):
+        E.get("no_such_figure")
+    with pytest.raises(ValueError, match="budget"):
+        E.plan("main_results", "huge")
+
+
+def test_every_registered_experiment_plans_valid_runs() -> None:
+    from gca_lab.train import TrainConfig
+
+    for name in E.EXPERIMENTS:
+        for budget in ("quick", "full"):
+            for r in E.plan(name, budget):
+                if r.kind == "train":
+                    TrainConfig(**{**r.spec, "corruptions": tuple(r.spec.get("corruptions", ()))}).validate()
+                else:
+                    assert r.spec["fn"] in _core.COMPUTATIONS, (name, r.key)
+
+
+def _committed_results() -> list[Path]:
+    return sorted(p for p in (ROOT / "data" / "results").glob("*.json") if "-quick" not in p.name)
+
+
+def test_committed_results_come_from_the_committed_code() -> None:
+    """Recompute the hash of every committed result: a stale file (its experiment changed) fails."""
+    paths = _committed_results()
+    if not paths:
+        pytest.skip("no committed results in data/results")
+    for path in paths:
+        data = json.loads(path.read_text())
+        runs = E.plan(data["experiment"], data["budget"], **data.get("overrides", {}))
+        assert data["hash"] == E.experiment_hash(runs), f"{path.name} is stale: re-run its experiment"
+        assert set(data["runs"]) == {r.key for r in runs}, f"{path.name} lacks runs of its plan"
+        for r in runs:
+            assert data["runs"][r.key]["hash"] == E.run_hash(r), f"{path.name}: run {r.key} is stale"
+
+
+def test_readme_results_table_is_generated_from_the_committed_results() -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("results_table", ROOT / "tools" / "results_table.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    readme = (ROOT / "README.md").read_text()
+    assert module.render(readme) == readme, "run `python tools/results_table.py` and commit README.md"
+
+
+def test_load_never_computes(toy: dict, tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        E.load("_toy", "quick", root=tmp_path)
+    E.run("_toy", "quick", root=tmp_path, progress=False)
+    assert E.load("_toy", "quick", root=tmp_path).summary == {"total": 13.0}
+    toy["x"] = 5.0
+    with pytest.raises(ValueError, match="stale"):
+        E.load("_toy", "quick", root=tmp_path)
