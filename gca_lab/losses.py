@@ -299,13 +299,21 @@ class GCALoss(nn.Module):
         if rounds > 0:
             solver = sinkhorn(
                 -log_k * self.eps, a, b, eps=self.eps, rho_a=self.rho_a, rho_b=self.rho_b,
-                n_iters=rounds, grad=self.grad, validate=False,
+                n_iters=rounds, grad=self.grad, domain=self._domain(log_k), validate=False,
             )
             f, g = solver.f, solver.g
         if self.end == "row":
             phi = relaxation_exponent(self.rho_a, self.eps)
             f = -phi * self.eps * torch.logsumexp(log_k + (log_b + g / self.eps).unsqueeze(-2), dim=-1)
         return log_a + f / self.eps, log_b + g / self.eps, solver
+
+    def _domain(self, log_k: Tensor) -> str:
+        # Cosines lie in [-1, 1], so range(log K) <= 2/eps is known without a host sync; with full
+        # support (no masked self-pairs) and uniform marginals the kernel-domain steps cannot
+        # underflow when 2 * 2/eps is below the dtype's limit (gca_lab.ot.kernel_domain_is_safe).
+        limit = {torch.float32: 80.0, torch.float64: 700.0}.get(log_k.dtype)
+        full_support = self.layout == "cross" or self.self_pairs == "max_cost"
+        return "kernel" if full_support and limit is not None and 4.0 / self.eps < limit else "log"
 
     def kl_term(self, log_plan: Tensor, target: Tensor) -> Tensor:
         """``()`` KL divergence between the target and the plan, averaged over anchors (module doc)."""

@@ -42,6 +42,7 @@ __all__ = [
     "col_projection",
     "generalized_kl",
     "relaxation_exponent",
+    "kernel_domain_is_safe",
     "rho_to_tau",
     "tau_to_rho",
 ]
@@ -198,6 +199,72 @@ def _project(log_plan: Tensor, marginal: Tensor | None, *, eps: float, rho: floa
     return _projection(log_plan, log_target, dim, relaxation_exponent(rho, eps))
 
 
+_KERNEL_RANGE_LIMIT = {torch.float32: 80.0, torch.float64: 700.0}
+
+
+def kernel_domain_is_safe(log_k: Tensor, log_a: Tensor | None = None, log_b: Tensor | None = None) -> bool:
+    """Whether kernel-domain Sinkhorn steps cannot underflow for this problem (one host sync).
+
+    Every potential ``f/eps`` stays within ``range(log K)`` of its own row's others (a c-transform
+    property), so every product ``K_ij exp(w_j - max w)`` is at least
+    ``exp(-(2 range(log K) + range(log marginals)))``. The steps are exact when that bound stays
+    above the dtype's smallest normal number with margin (80 nats in float32, 700 in float64).
+    Problems with excluded (``-inf``) kernel entries always use the log domain: the bound needs
+    full support.
+    """
+    limit = _KERNEL_RANGE_LIMIT.get(log_k.dtype)
+    if limit is None:
+        return False
+    spans = [log_k.amax() - log_k.amin()]
+    for lm in (log_a, log_b):
+        if lm is not None:
+            spans.append(torch.where(torch.isfinite(lm), lm, lm.new_tensor(0.0)).amax()
+                         - torch.where(torch.isfinite(lm), lm, lm.new_tensor(0.0)).amin())
+    values = torch.stack([torch.isfinite(log_k).all().to(log_k.dtype), *spans]).tolist()
+    if values[0] < 1:
+        return False
+    return 2 * values[1] + max(values[2:], default=0.0) < limit
+
+
+class _Reducer:
+    """``log sum_j K_ij exp(w_j)`` (rows) and ``log sum_i K_ij exp(w_i)`` (columns) of a fixed log kernel.
+
+    ``"log"`` uses ``torch.logsumexp`` on ``log K + w``; ``"kernel"`` precomputes
+    ``exp(log K - shift)`` once and does one matrix-vector product per reduction with a
+    max-shifted ``exp(w)`` (see :func:`sinkhorn`'s ``domain``).
+    """
+
+    def __init__(self, log_k: Tensor, domain: str, *, _kernel: Tensor | None = None,
+                 _shift: Tensor | None = None) -> None:
+        self.log_k = log_k
+        self.domain = domain
+        if domain == "kernel" and _kernel is None:
+            _shift = log_k.amax((-1, -2), keepdim=True)  # (..., 1, 1)
+            _kernel = torch.exp(log_k - _shift)  # (..., n, m), entries in (0, 1]
+        self.kernel, self.shift = _kernel, _shift
+
+    def detach(self) -> "_Reducer":
+        if self.domain == "kernel":
+            return _Reducer(self.log_k.detach(), "kernel", _kernel=self.kernel.detach(), _shift=self.shift.detach())
+        return _Reducer(self.log_k.detach(), "log")
+
+    def rows(self, w: Tensor) -> Tensor:
+        """``(..., m) -> (..., n)``."""
+        if self.domain == "log":
+            return torch.logsumexp(self.log_k + w.unsqueeze(-2), dim=-1)
+        w_max = w.amax(-1, keepdim=True)  # (..., 1)
+        s = (self.kernel @ torch.exp(w - w_max).unsqueeze(-1)).squeeze(-1)  # (..., n)
+        return s.log() + w_max + self.shift[..., 0]
+
+    def cols(self, w: Tensor) -> Tensor:
+        """``(..., n) -> (..., m)``."""
+        if self.domain == "log":
+            return torch.logsumexp(self.log_k + w.unsqueeze(-1), dim=-2)
+        w_max = w.amax(-1, keepdim=True)  # (..., 1)
+        s = (torch.exp(w - w_max).unsqueeze(-2) @ self.kernel).squeeze(-2)  # (..., m)
+        return s.log() + w_max + self.shift[..., 0]
+
+
 @dataclass(frozen=True)
 class SinkhornResult:
     """What :func:`sinkhorn` found, with everything needed to plot convergence.
@@ -301,6 +368,7 @@ def sinkhorn(
     tol: float | None = None,
     check_every: int = 10,
     grad: GradMode = "unroll",
+    domain: Literal["auto", "log", "kernel"] = "auto",
     validate: bool = True,
 ) -> SinkhornResult:
     r"""Log-domain Sinkhorn for entropic OT with hard or KL-relaxed marginals (see module docstring).
@@ -335,6 +403,14 @@ def sinkhorn(
             from the detached potentials: memory ``O(n * m)``; gradients are those of one Sinkhorn
             step at the converged potentials, which approximate the implicit gradient of the plan
             once the loop has converged (exact for the value's envelope terms).
+        domain: how each half-step's ``log sum_j K_ij exp(w_j)`` is computed. ``"log"``:
+            ``torch.logsumexp`` over the full matrix (always safe). ``"kernel"``: one matrix-vector
+            product with the precomputed ``exp(-C/eps - shift)`` and a max-shifted ``exp(w)``, several
+            times faster; it is exact in floating point as long as no kernel-times-scaling product
+            underflows, which :func:`kernel_domain_is_safe` guarantees for costs without excluded
+            pairs whose range satisfies ``2 * range(C)/eps + range(log a, log b) < 80`` (float32) or
+            ``< 700`` (float64). ``"auto"`` (default) checks that condition once before the loop
+            (one host sync) and picks ``"kernel"`` when it holds, ``"log"`` otherwise.
         validate: check inputs (one host sync); hot loops that validated upstream pass ``False``.
 
     Returns:
@@ -352,6 +428,7 @@ def sinkhorn(
     n_iters = check_int("n_iters", n_iters, minimum=1)
     check_every = check_int("check_every", check_every, minimum=1)
     check_choice("grad", grad, ("unroll", "last_step"))
+    check_choice("domain", domain, ("auto", "log", "kernel"))
     if tol is not None:
         tol = check_positive("tol", tol)
     if validate:
@@ -363,18 +440,18 @@ def sinkhorn(
     log_b = _log_marginal(b, m, cost.transpose(-1, -2), "b") if (validate or b is None) else torch.log(b.to(cost.dtype)).expand(*cost.shape[:-2], m)
     phi_a, phi_b = relaxation_exponent(rho_a, eps), relaxation_exponent(rho_b, eps)
 
-    def rows(log_k: Tensor, lb: Tensor, g: Tensor) -> Tensor:
-        return torch.logsumexp(log_k + (lb + g / eps).unsqueeze(-2), dim=-1)  # (..., n)
+    def rows(op: _Reducer, lb: Tensor, g: Tensor) -> Tensor:
+        return op.rows(lb + g / eps)  # (..., n)
 
-    def cols(log_k: Tensor, la: Tensor, f: Tensor) -> Tensor:
-        return torch.logsumexp(log_k + (la + f / eps).unsqueeze(-1), dim=-2)  # (..., m)
+    def cols(op: _Reducer, la: Tensor, f: Tensor) -> Tensor:
+        return op.cols(la + f / eps)  # (..., m)
 
     def error(la: Tensor, f: Tensor, log_rows: Tensor) -> Tensor:
         # ||P1 - a exp(-f/rho_a)||_1; P1 = a exp(f/eps) * exp(log_rows) for the current g.
         target = la if math.isinf(rho_a) else la - f / rho_a
         return (torch.exp(la + f / eps + log_rows) - torch.exp(target)).abs().sum(-1)
 
-    def solve(log_k: Tensor, la: Tensor, lb: Tensor, iters: int) -> tuple[Tensor, Tensor, list[Tensor], int]:
+    def solve(log_k: _Reducer, la: Tensor, lb: Tensor, iters: int) -> tuple[Tensor, Tensor, list[Tensor], int]:
         f = torch.zeros_like(la)
         g = torch.zeros_like(lb)
         errs: list[Tensor] = []
@@ -391,20 +468,23 @@ def sinkhorn(
         return f, g, errs, done
 
     log_k = -cost / eps  # (..., n, m); excluded pairs are -inf
+    if domain == "auto":
+        domain = "kernel" if kernel_domain_is_safe(log_k, log_a, log_b) else "log"
+    op = _Reducer(log_k, domain)
     if grad == "unroll":
-        f, g, errs, done = solve(log_k, log_a, log_b, n_iters)
+        f, g, errs, done = solve(op, log_a, log_b, n_iters)
     else:
         with torch.no_grad():
-            f0, g0, errs, done = solve(log_k.detach(), log_a.detach(), log_b.detach(), n_iters - 1)
+            f0, g0, errs, done = solve(op.detach(), log_a.detach(), log_b.detach(), n_iters - 1)
         # The last iteration is differentiable, started from the detached column potential.
-        log_rows = rows(log_k, log_b, g0)
+        log_rows = rows(op, log_b, g0)
         if len(errs) < done:
             errs.append(error(log_a, f0, log_rows).detach())
         f = -phi_a * eps * log_rows
-        g = -phi_b * eps * cols(log_k, log_a, f)
+        g = -phi_b * eps * cols(op, log_a, f)
         done += 1
     if len(errs) < done:  # not stopped early: the last iterate's error needs one more reduction
-        errs.append(error(log_a, f, rows(log_k, log_b, g)))
+        errs.append(error(log_a, f, rows(op, log_b, g)))
     errors = torch.stack(errs)
     log_plan = log_k + (log_a + f / eps).unsqueeze(-1) + (log_b + g / eps).unsqueeze(-2)
     converged = errors[-1].detach() <= (tol if tol is not None else 1e-6)
