@@ -400,9 +400,10 @@ def sinkhorn(
             ``"unroll"`` (default) backpropagates through every iteration: exact gradients of the
             returned plan and potentials as functions of the inputs, memory ``O(n_iters * n * m)``.
             ``"last_step"`` runs the loop without autograd and then one differentiable iteration
-            from the detached potentials: memory ``O(n * m)``; gradients are those of one Sinkhorn
-            step at the converged potentials, which approximate the implicit gradient of the plan
-            once the loop has converged (exact for the value's envelope terms).
+            from the detached potentials: memory ``O(n * m)``. At convergence the gradient of the
+            ``dual`` value is exact (envelope theorem: d dual / d C = P); gradients of the *plan*
+            ignore how the fixed point moves with the cost and are biased (tests measure it), so
+            use ``"unroll"`` when a loss differentiates the plan.
         domain: how each half-step's ``log sum_j K_ij exp(w_j)`` is computed. ``"log"``:
             ``torch.logsumexp`` over the full matrix (always safe). ``"kernel"``: one matrix-vector
             product with the precomputed ``exp(-C/eps - shift)`` and a max-shifted ``exp(w)``, several
