@@ -41,6 +41,7 @@ __all__ = [
     "available",
     "DATASETS",
     "DOMAIN_NAMES",
+    "SUBTLE_DOMAIN_NAMES",
     "FASHION_MNIST_FILES",
     "FASHION_MNIST_SYSTEM_DIR",
     "read_idx",
@@ -610,6 +611,24 @@ def _sobel_sketch(x: Tensor) -> Tensor:
     return mag.expand(-1, x.shape[1], -1, -1).contiguous()
 
 
+STYLES = ("default", "subtle")
+SUBTLE_DOMAIN_NAMES = ("original", "gamma", "soft", "grainy")
+
+
+def _subtle_transform(x: Tensor, domain: int, strength: float, generator: torch.Generator | None) -> Tensor:
+    """The ``style="subtle"`` domains of :func:`domain_transform` (small, augmentation-robust style cues)."""
+    if domain == 0:
+        return x.clone()
+    if domain == 1:
+        return x.clamp(0.0, 1.0).pow(1.0 - 0.4 * strength)
+    if domain == 2:
+        w = 0.6 * strength
+        return ((1.0 - w) * x + w * _gaussian_blur(x, 1.0)).clamp_(0.0, 1.0)
+    gdev = generator.device if generator is not None else x.device
+    noise = torch.randn(x.shape, generator=generator, device=gdev, dtype=x.dtype).to(x.device)
+    return (x + 0.1 * strength * noise).clamp_(0.0, 1.0)
+
+
 def domain_transform(
     x: Tensor,
     domain: int,
@@ -617,6 +636,8 @@ def domain_transform(
     noise_std: float = 0.15,
     blur_sigma: float = 1.0,
     generator: torch.Generator | None = None,
+    style: str = "default",
+    strength: float = 1.0,
 ) -> Tensor:
     """Render images ``x`` in one of the four synthetic domains of :func:`multidomain`.
 
@@ -633,6 +654,15 @@ def domain_transform(
         noise_std: noise level of domain 3. Default 0.15.
         blur_sigma: blur width of domain 3, in pixels. Default 1.0.
         generator: source of the domain-3 noise (drawn on the generator's device). Default: global RNG.
+        style: ``"default"`` (the four domains above, each decodable at ~99% from any encoder) or
+            ``"subtle"`` (:data:`SUBTLE_DOMAIN_NAMES`: small style shifts whose decodability depends on
+            what a representation keeps; ``noise_std``/``blur_sigma`` are then ignored):
+
+            - 0 ``original``: ``x`` unchanged;
+            - 1 ``gamma``: ``x ** (1 - 0.4 strength)`` (mid-tones brightened, 0 and 1 fixed);
+            - 2 ``soft``: ``(1 - 0.6 strength) x + 0.6 strength blur(x, 1 px)``;
+            - 3 ``grainy``: ``x + N(0, (0.1 strength)^2)`` noise, clipped to ``[0, 1]``.
+        strength: scale of the subtle shifts, in ``(0, 1]`` (``style="subtle"`` only). Default 1.
 
     Returns:
         ``(N, C, H, W)`` float tensor in ``[0, 1]`` on ``x``'s device.
@@ -641,6 +671,10 @@ def domain_transform(
     domain = check_int("domain", domain, minimum=0, maximum=len(DOMAIN_NAMES) - 1)
     noise_std = check_positive("noise_std", noise_std)
     blur_sigma = check_positive("blur_sigma", blur_sigma)
+    style = check_choice("style", style, STYLES)
+    strength = check_interval("strength", strength, 0.0, 1.0, low_open=True)
+    if style == "subtle":
+        return _subtle_transform(x, domain, strength, generator)
     if domain == 0:
         return x.clone()
     if domain == 1:
@@ -659,6 +693,8 @@ def multidomain(
     seed: int = 0,
     noise_std: float = 0.15,
     blur_sigma: float = 1.0,
+    style: str = "default",
+    strength: float = 1.0,
     **load_kwargs: Any,
 ) -> Dataset:
     """A PACS-like four-domain dataset rendered from ``base``'s images (digest §5.4, §3.10).
@@ -676,6 +712,9 @@ def multidomain(
         root: data folder. Default ``"data"``.
         seed: split, domain-assignment and noise seed. Default 0.
         noise_std, blur_sigma: domain-3 parameters. Defaults 0.15 and 1.0 pixel.
+        style, strength: ``"default"`` or ``"subtle"`` domains and the strength of the subtle ones
+            (see :func:`domain_transform`); ``"subtle"`` names the domains
+            ``("original", "gamma", "soft", "grainy")``. Default ``"default"`` (unchanged behaviour).
         **load_kwargs: passed to :func:`load` (``val_fraction``, ``test_fraction``, ``max_train``,
             ``size``, ...).
 
@@ -689,6 +728,8 @@ def multidomain(
     seed = check_int("seed", seed, minimum=0)
     noise_std = check_positive("noise_std", noise_std)
     blur_sigma = check_positive("blur_sigma", blur_sigma)
+    style = check_choice("style", style, STYLES)
+    strength = check_interval("strength", strength, 0.0, 1.0, low_open=True)
     ds = load(base, root, seed=seed, **load_kwargs)
     n_dom = len(DOMAIN_NAMES)
     gen = torch.Generator().manual_seed(seed * 1_000_003 + 17)
@@ -709,7 +750,8 @@ def multidomain(
             sel = dom_t == d
             if bool(sel.any()):
                 x[sel] = domain_transform(
-                    split.x[sel], d, noise_std=noise_std, blur_sigma=blur_sigma, generator=gen
+                    split.x[sel], d, noise_std=noise_std, blur_sigma=blur_sigma, generator=gen,
+                    style=style, strength=strength,
                 )
         return Split(x, split.y.clone(), dom_t)
 
@@ -720,6 +762,6 @@ def multidomain(
         test=render(ds.test, 2),
         n_classes=ds.n_classes,
         n_domains=n_dom,
-        domain_names=DOMAIN_NAMES,
+        domain_names=DOMAIN_NAMES if style == "default" else SUBTLE_DOMAIN_NAMES,
         class_names=ds.class_names,
     )

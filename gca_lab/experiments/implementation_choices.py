@@ -1,0 +1,223 @@
+"""Implementation choices that papers rarely state, and how much they move results (paper.md §7).
+
+Each choice is measured twice:
+
+- on **loss values** (compute run ``loss_values``, no training): fixed random embeddings of two
+  views, unaligned (``noise = 1``) and aligned (``noise = 0.2``), each loss computed with our
+  default and with the reference implementation's choice;
+- on **frozen-probe accuracy** (training runs, paired over seeds): GCA-UOT with our defaults
+  against GCA-UOT with one reference choice switched on.
+
+Choices (ours -> reference): joint-layout self-pairs masked -> maximum cost (``self_pairs``);
+cosine not clamped -> clamped at ``1e-7`` (``clamp_similarity``); ``B x B`` cross layout ->
+``2B x 2B`` joint layout; marginals of mass 1 per anchor -> ``1/n`` (``marginals="uniform"``; only
+RINCE/W1/UOT terms depend on it); true RINCE -> the reference CIFAR "rince", which is
+``(CE)^q / q`` of the INCE cross-entropy with no ``lam`` dependence (:func:`reference_cifar_rince`,
+reproduced here as a comparison object, not a library loss); frozen linear probe -> the reference's
+fine-tuned "linear" evaluation with test-set model selection
+(:func:`gca_lab.metrics.reference_linear_eval`).
+
+The reference "rince" is not trained here: its gradient is INCE's (joint, clamped) times the scalar
+``CE^(q-1)``, and Adam is invariant to a slowly varying gradient scale, so training with it is
+close to training INCE; the accuracy row therefore compares true RINCE with INCE.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .. import losses as _losses
+from ..metrics import paired_difference
+from ._common import seeds, train_run, values
+from ._core import Experiment, Run, computation, register
+
+BUDGETS = {
+    "quick": dict(model="mlp", epochs=2, n_seeds=1, variants=("clamp",), ref_epochs=2),
+    "full": dict(model="convnet", epochs=15, n_seeds=3,
+                 variants=("clamp", "uniform", "joint", "joint_max_cost", "ince", "rince"), ref_epochs=15),
+}
+VARIANTS: dict[str, dict[str, Any]] = {
+    # name: TrainConfig fields changed from the GCA-UOT default
+    "clamp": {"loss_options": {"clamp_similarity": True}},
+    "uniform": {"loss_options": {"marginals": "uniform"}},
+    "joint": {"layout": "joint"},
+    "joint_max_cost": {"layout": "joint", "loss_options": {"self_pairs": "max_cost"}},
+    "ince": {"method": "ince"},
+    "rince": {"method": "rince"},
+}
+BASE = dict(dataset="digits", method="gca_uot")
+
+
+def reference_cifar_rince(z1: Tensor, z2: Tensor, *, eps: float = 0.5, q: float = 0.6, lam: float = 0.01) -> Tensor:
+    """The reference's CIFAR ``rince`` loss, **reproducing its defect** (paper.md §3.4, §7 item 4).
+
+    ``(CE)^q / q`` where ``CE`` is the batch-mean InfoNCE cross-entropy of the ``2N x 2N`` joint
+    layout, with cosines clamped at ``1e-7`` and the self-pair logit masked. ``lam`` is accepted and
+    **ignored**, as in the reference (its class weights are all 1). This is *not* RINCE
+    (:class:`gca_lab.losses.RINCE` is); it exists only to compare against it.
+    """
+    del lam  # the defect: lam has no effect
+    z = F.normalize(torch.cat([z1, z2]), dim=1)  # (2N, d)
+    n2 = z.shape[0]
+    logits = (z @ z.T).clamp(min=1e-7) / eps
+    logits = logits - 1e5 * torch.eye(n2, dtype=logits.dtype)
+    partner = (torch.arange(n2) + n2 // 2) % n2
+    ce = F.cross_entropy(logits, partner)
+    return ce.pow(q) / q
+
+
+def _pair(a: float, b: float) -> dict[str, float]:
+    return {"ours": a, "reference": b, "diff": b - a, "rel": (b - a) / abs(a) if a else math.inf}
+
+
+@computation("implementation_choices.loss_values")
+def loss_values(*, batch: int = 128, dim: int = 64, noises: list[float] = [1.0, 0.2], seed: int = 0) -> dict[str, Any]:
+    """Loss values with our default vs the reference's choice, on fixed random embeddings (no training)."""
+    gen = torch.Generator().manual_seed(seed)
+    out: dict[str, Any] = {}
+    for noise in noises:
+        z1 = torch.randn(batch, dim, generator=gen, dtype=torch.float64)
+        z2 = z1 + noise * torch.randn(batch, dim, generator=gen, dtype=torch.float64)
+        L = lambda name, **kw: float(_losses.make_loss(name, **kw)(z1, z2))  # noqa: E731
+        r: dict[str, Any] = {}
+        r["self_pairs"] = {m: _pair(L(m, layout="joint"), L(m, layout="joint", self_pairs="max_cost"))
+                           for m in ("ince", "gca_ince", "gca_uot")}
+        r["clamp_similarity"] = {m: _pair(L(m), L(m, clamp_similarity=True)) for m in ("ince", "gca_ince", "gca_uot")}
+        r["layout"] = {m: _pair(L(m), L(m, layout="joint")) for m in ("ince", "gca_ince", "gca_uot")}
+        r["gca_gain_by_layout"] = {lay: {"ince": L("ince", layout=lay), "gca_ince": L("gca_ince", layout=lay)}
+                                   for lay in ("cross", "joint")}
+        r["marginals"] = {m: _pair(L(m), L(m, marginals="uniform")) for m in ("gca_ince", "rince", "gca_rince", "gca_uot")}
+        lams = [0.01, 0.5, 5.0]
+        r["rince_lam"] = {
+            "true": [L("rince", lam=lam) for lam in lams],
+            "reference": [float(reference_cifar_rince(z1, z2, lam=lam)) for lam in lams],
+            "lams": lams,
+        }
+        # gradient direction of the reference "rince" vs the joint clamped INCE (SimCLR-style): identical
+        a, b = z1.clone().requires_grad_(True), z2.clone().requires_grad_(True)
+        reference_cifar_rince(a, b).backward()
+        g_ref = torch.cat([a.grad.flatten(), b.grad.flatten()])
+        a2, b2 = z1.clone().requires_grad_(True), z2.clone().requires_grad_(True)
+        _losses.make_loss("ince", layout="joint", clamp_similarity=True)(a2, b2).backward()
+        g_ince = torch.cat([a2.grad.flatten(), b2.grad.flatten()])
+        r["rince_grad_cos_to_ince"] = float(F.cosine_similarity(g_ref, g_ince, dim=0))
+        out[f"noise={noise:g}"] = r
+    return out
+
+
+@computation("implementation_choices.probe_protocols")
+def probe_protocols(*, seed: int, model: str, epochs: int, ref_epochs: int, dataset: str = "digits",
+                    method: str = "gca_uot") -> dict[str, Any]:
+    """Train the default GCA-UOT encoder; score it with the frozen probe, then with the reference's
+    fine-tuned "linear" evaluation (best test accuracy over epochs)."""
+    from ..metrics import reference_linear_eval
+    from ..train import TrainConfig, load_dataset, train
+
+    cfg = TrainConfig(dataset=dataset, model=model, method=method, epochs=epochs, seed=seed, progress=False)
+    res = train(cfg)
+    ds = load_dataset(cfg)
+    ref = reference_linear_eval(res.model.encoder, ds, epochs=ref_epochs, seed=seed)
+    return {"metrics": res.metrics, "reference_eval": ref, "train_wall_time": res.wall_time}
+
+
+def _plan(budget: str) -> list[Run]:
+    cfg = BUDGETS[budget]
+    runs = [Run("loss_values", "compute", {"fn": "implementation_choices.loss_values"})]
+    for s in range(cfg["n_seeds"]):
+        runs.append(Run(f"default/seed{s}", "compute", {"fn": "implementation_choices.probe_protocols", "seed": s,
+                                                         "model": cfg["model"], "epochs": cfg["epochs"],
+                                                         "ref_epochs": cfg["ref_epochs"]}))
+        for v in cfg["variants"]:
+            runs.append(train_run(f"{v}/seed{s}", **{**BASE, "model": cfg["model"], "epochs": cfg["epochs"], "seed": s,
+                                                    **VARIANTS[v]}))
+    return runs
+
+
+def effect(a: list[float], b: list[float]) -> dict[str, Any]:
+    """Paired effect ``a - b`` (points) with its 95% interval and a plain-words reading."""
+    n = min(len(a), len(b))
+    if n == 0:
+        return {"ours": "n/a", "meaning": "not run"}
+    d = paired_difference(a[:n], b[:n])
+    if n < 2:
+        meaning = "single seed: no interval"
+    elif d.low > 0:
+        meaning = "raises accuracy"
+    elif d.high < 0:
+        meaning = "lowers accuracy"
+    else:
+        meaning = "no detectable effect"
+    return {"ours": f"{d.mean:+.2f} [{d.low:+.2f}, {d.high:+.2f}] (n={n})", "mean": d.mean, "low": d.low,
+            "high": d.high, "n": n, "meaning": meaning}
+
+
+REFERENCE_DOES = {
+    "self_pairs": "joint layout, self-pair kept with the maximum cost (§7.1)",
+    "clamp": "cosine clamped at 1e-7 (§7.2)",
+    "joint": "2N x 2N joint layout (§7.3)",
+    "uniform": "marginals 1/(2N) for RINCE/UOT terms (§7.15)",
+    "rince": "CIFAR 'rince' = (CE)^q/q, lam ignored (§7.4)",
+    "probe": "encoder fine-tuned, best test acc over epochs (§7.25-26)",
+}
+
+
+def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
+    cfg = BUDGETS[budget]
+    seed_list = seeds(budget, full=BUDGETS["full"]["n_seeds"], quick=BUDGETS["quick"]["n_seeds"])
+    base_keys = [f"default/seed{s}" for s in seed_list]
+    base = [100 * results[k]["metrics"]["probe_test_acc"] for k in base_keys if k in results]
+    acc = {"default": base}
+    for v in cfg["variants"]:
+        acc[v] = values(results, [f"{v}/seed{s}" for s in seed_list])
+    lv = {k: v for k, v in results.get("loss_values", {}).items() if k.startswith("noise=")}
+    lv0 = lv.get("noise=1", {})
+    rows: list[dict[str, Any]] = []
+
+    def loss_txt(section: str, m: str = "gca_uot") -> str:
+        if section not in lv0 or m not in lv0[section]:
+            return "n/a"
+        p = lv0[section][m]
+        return f"{m}: {p['ours']:.3f} → {p['reference']:.3f} ({100 * p['rel']:+.1f}%)"
+
+    def add(choice: str, ref_key: str, loss: str, eff: dict[str, Any]) -> None:
+        rows.append({"choice": choice, "reference does": REFERENCE_DOES[ref_key], "effect on loss": loss,
+                     "effect on accuracy": eff.get("ours", "n/a"), "meaning": eff.get("meaning", "not run"),
+                     **{k: eff[k] for k in ("mean", "low", "high", "n") if k in eff}})
+
+    if "joint_max_cost" in acc and "joint" in acc:
+        add("self-pairs: mask → max cost (joint)", "self_pairs", loss_txt("self_pairs"),
+            effect(acc["joint_max_cost"], acc["joint"]))
+    else:
+        add("self-pairs: mask → max cost (joint)", "self_pairs", loss_txt("self_pairs"), {})
+    add("cosine clamp: off → on", "clamp", loss_txt("clamp_similarity"),
+        effect(acc.get("clamp", []), base) if "clamp" in acc else {})
+    add("layout: cross B×B → joint 2B×2B", "joint", loss_txt("layout"),
+        effect(acc.get("joint", []), base) if "joint" in acc else {})
+    add("marginals: 1 per anchor → 1/n", "uniform", loss_txt("marginals"),
+        effect(acc.get("uniform", []), base) if "uniform" in acc else {})
+    rl = lv0.get("rince_lam")
+    rince_loss = "n/a" if not rl else (
+        f"true RINCE {', '.join(f'{v:.3f}' for v in rl['true'])} vs reference "
+        f"{', '.join(f'{v:.3f}' for v in rl['reference'])} at λ = {', '.join(f'{x:g}' for x in rl['lams'])}")
+    add("RINCE: true → reference (CE)^q/q", "rince", rince_loss,
+        effect(acc["rince"], acc["ince"]) if "rince" in acc and "ince" in acc else {})
+    ref = [100 * results[k]["reference_eval"]["best_test_acc"] for k in base_keys if k in results]
+    add("evaluation: frozen probe → fine-tuned, test-selected", "probe", "n/a (evaluation protocol)", effect(ref, base))
+    return {"rows": rows, "accuracy": acc, "loss_values": lv,
+            "reference_eval": {k: results[k]["reference_eval"] for k in base_keys if k in results}}
+
+
+register(Experiment(
+    name="implementation_choices",
+    figure="Reference-implementation choices (paper.md §7)",
+    claim="Unstated implementation choices (self-pairs, clamping, layout, marginal scale, RINCE form, "
+          "evaluation protocol) change loss values and reported accuracy.",
+    notebook="11_implementation_choices.ipynb",
+    plan=_plan,
+    summarize=_summarize,
+))
