@@ -139,3 +139,25 @@ def test_torchrun_two_processes_end_with_equal_weights(tmp_path: Path) -> None:
     s1 = torch.load(ckpts[1], weights_only=False)["online"]
     for key in s0:
         assert torch.equal(s0[key], s1[key]), key
+
+
+def test_cifar_shaped_resnet18_path_trains_on_files_in_the_official_format(tmp_path: Path) -> None:
+    """The GPU-scale configuration (CIFAR-10 files, ResNet-18 with the CIFAR stem) runs end to end."""
+    from tests.test_data import _fake_cifar10
+
+    _fake_cifar10(tmp_path, n=40)
+    result = train(TrainConfig(dataset="cifar10", data_root=str(tmp_path), model="resnet18", method="gca_uot",
+                               epochs=1, batch_size=32, proj_hidden=64, proj_out=32, progress=False, probe=True))
+    assert len(result.history["loss"]) == 1 and torch.isfinite(torch.tensor(result.history["step_loss"])).all()
+    assert 0.0 <= result.metrics["probe_test_acc"] <= 1.0
+
+
+def test_experiments_accept_cifar_and_resnet18_overrides() -> None:
+    from gca_lab import experiments
+
+    for name in ("main_results", "strong_augmentations", "epsilon_iterations"):
+        for r in experiments.plan(name, "full", dataset="cifar10", model="resnet18"):
+            if r.kind == "train":
+                config = TrainConfig(**{**r.spec, "corruptions": tuple(r.spec.get("corruptions", ()))})
+                assert (config.dataset, config.model) == ("cifar10", "resnet18")
+                config.validate()
