@@ -270,7 +270,9 @@ def run(
     exp_hash = experiment_hash(runs)
     if computed == 0 and not path.exists():
         _save(path, _payload(experiment, budget, overrides, runs, stored))
-    results = {k: v["result"] for k, v in stored.items()}
+    # Through JSON, so fresh and cached results look alike (sorted keys, lists for tuples).
+    results = json.loads(json.dumps({k: v["result"] for k, v in stored.items()}, sort_keys=True,
+                                    default=_json_default))
     summary = experiment.summarize(results, budget)
     return ExperimentResult(name, budget, dict(overrides), results, summary, path, exp_hash, computed,
                             time.perf_counter() - start)
