@@ -1,0 +1,161 @@
+"""One-shot accelerator check: run it as one script when a session is lent a GPU.
+
+    python benchmarks/gpu_check.py [--device cuda] [--quick] [--out DIR]
+
+It checks, on the given device, what CPU tests cannot:
+1. every loss of ``make_loss`` gives finite values and gradients in float32 at 2B in {1024, 4096}
+   (and under bf16 autocast of the encoder), and the time of one forward + backward (CUDA events
+   through ``torch.cuda.synchronize``), with the ratio to NT-Xent;
+2. ``gca_lab.ot.sinkhorn`` in both domains against POT's torch backend when POT is installed;
+3. the training loop for two epochs on digits (ConvNet) and a few steps of ResNet-18 on
+   CIFAR-shaped synthetic files, with bf16 autocast and channels_last, and that the probe runs.
+
+Prints a table and writes ``gpu_check.json`` into ``--out`` (default ``$OUT`` or the current folder).
+Speed is reported as ratios within this one run, never asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from gca_lab.losses import LOSSES, make_loss  # noqa: E402
+from gca_lab.ot import sinkhorn  # noqa: E402
+from gca_lab.train import TrainConfig, train  # noqa: E402
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def time_call(fn, device: torch.device, repeats: int) -> float:
+    fn()
+    _sync(device)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def check_losses(device: torch.device, sizes: list[int], repeats: int) -> list[dict]:
+    rows = []
+    for size in sizes:
+        b = size // 2
+        g = torch.Generator(device="cpu").manual_seed(0)
+        x = torch.randn(b, 128, generator=g)
+        z1 = (x + 0.5 * torch.randn(b, 128, generator=g)).to(device).requires_grad_()
+        z2 = (x + 0.5 * torch.randn(b, 128, generator=g)).to(device).requires_grad_()
+        base = None
+        for name in ["simclr", *[n for n in LOSSES if n not in ("simclr", "byol")]]:
+            loss_fn = make_loss(name)
+
+            def step() -> torch.Tensor:
+                z1.grad = z2.grad = None
+                value = loss_fn(z1, z2)
+                value.backward()
+                return value
+
+            value = step()
+            finite = bool(torch.isfinite(value)) and bool(torch.isfinite(z1.grad).all())
+            seconds = time_call(step, device, repeats)
+            base = seconds if name == "simclr" else base
+            rows.append({"check": "loss", "name": name, "2B": size, "ms": 1e3 * seconds,
+                         "ratio_to_ntxent": seconds / base, "finite": finite})
+    return rows
+
+
+def check_sinkhorn(device: torch.device, n: int, repeats: int) -> list[dict]:
+    x = torch.nn.functional.normalize(torch.randn(n, 128, device=device), dim=1)
+    cost = 1 - x @ x.T
+    rows = []
+    ours = {}
+    for domain in ("log", "kernel"):
+        res = sinkhorn(cost, eps=0.1, n_iters=100, domain=domain)
+        ours[domain] = res.plan
+        seconds = time_call(lambda: sinkhorn(cost, eps=0.1, n_iters=100, domain=domain), device, repeats)
+        rows.append({"check": "sinkhorn", "name": f"ours-{domain}", "n": n, "ms": 1e3 * seconds,
+                     "finite": bool(torch.isfinite(res.plan).all())})
+    rows.append({"check": "sinkhorn", "name": "log vs kernel max |dP|",
+                 "value": float((ours["log"] - ours["kernel"]).abs().max())})
+    try:
+        import ot
+    except ImportError:
+        return rows
+    a = torch.full((n,), 1.0 / n, device=device)
+    for method in ("sinkhorn_log", "sinkhorn"):
+        seconds = time_call(lambda: ot.sinkhorn(a, a, cost, 0.1, method=method, numItermax=100, stopThr=0),
+                            device, repeats)
+        rows.append({"check": "sinkhorn", "name": f"POT-{method}", "n": n, "ms": 1e3 * seconds})
+    return rows
+
+
+def _fake_cifar10(root: Path, n: int) -> None:
+    d = root / "cifar-10-batches-py"
+    d.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), b"labels": list(np.arange(n) % 10)}
+        (d / name).write_bytes(pickle.dumps(batch))
+
+
+def check_training(device: torch.device) -> list[dict]:
+    rows = []
+    res = train(TrainConfig(dataset="digits", model="convnet", method="gca_uot", epochs=2, device=str(device),
+                            progress=False))
+    rows.append({"check": "train", "name": "digits convnet gca_uot 2 epochs", "seconds": res.wall_time,
+                 "probe_test_acc": res.metrics.get("probe_test_acc"), "device": res.device})
+    with tempfile.TemporaryDirectory() as tmp:
+        _fake_cifar10(Path(tmp), 256)
+        res = train(TrainConfig(dataset="cifar10", data_root=tmp, model="resnet18", method="gca_uot", epochs=1,
+                                batch_size=256, device=str(device), progress=False))
+        rows.append({"check": "train", "name": "cifar10-format resnet18 gca_uot 1 epoch (bf16 on CUDA)",
+                     "seconds": res.wall_time, "epoch_time": res.history["epoch_time"][0],
+                     "finite": all(np.isfinite(res.history["step_loss"])), "device": res.device})
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repeats")
+    parser.add_argument("--out", default=os.environ.get("OUT", "."))
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = False  # full float32 costs (ott #496)
+    sizes = [256, 1024] if args.quick else [1024, 4096]
+    repeats = 3 if args.quick else 10
+    start = time.perf_counter()
+    rows = check_losses(device, sizes, repeats)
+    rows += check_sinkhorn(device, 512 if args.quick else 4096, repeats)
+    rows += check_training(device)
+    info = {"device": str(device), "torch": torch.__version__, "seconds": time.perf_counter() - start,
+            "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None}
+    for row in rows:
+        print(json.dumps(row))
+    print(json.dumps(info))
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "gpu_check.json").write_text(json.dumps({"info": info, "rows": rows}, indent=1))
+    bad = [r for r in rows if r.get("finite") is False]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
