@@ -58,7 +58,7 @@ from torch import Tensor, nn
 
 from . import targets as _targets
 from ._validate import check_choice, check_int, check_interval, check_nonnegative, check_positive, check_tensor
-from .ot import SinkhornResult, relaxation_exponent, sinkhorn
+from .ot import SinkhornResult, kernel_domain_bound_holds, relaxation_exponent, sinkhorn
 
 __all__ = [
     "LossOutput",
@@ -311,9 +311,8 @@ class GCALoss(nn.Module):
         # Cosines lie in [-1, 1], so range(log K) <= 2/eps is known without a host sync; with full
         # support (no masked self-pairs) and uniform marginals the kernel-domain steps cannot
         # underflow when 2 * 2/eps is below the dtype's limit (gca_lab.ot.kernel_domain_is_safe).
-        limit = {torch.float32: 80.0, torch.float64: 700.0}.get(log_k.dtype)
         full_support = self.layout == "cross" or self.self_pairs == "max_cost"
-        return "kernel" if full_support and limit is not None and 4.0 / self.eps < limit else "log"
+        return "kernel" if full_support and kernel_domain_bound_holds(2.0 / self.eps, 0.0, log_k.dtype) else "log"
 
     def kl_term(self, log_plan: Tensor, target: Tensor) -> Tensor:
         """``()`` KL divergence between the target and the plan, averaged over anchors (module doc)."""
@@ -339,15 +338,15 @@ class GCALoss(nn.Module):
         sim = self.similarity(z1, z2)
         log_k = self.log_kernel(sim)
         n, m = log_k.shape
+        a, b = self._marginal(n, sim), self._marginal(m, sim)
         if target is None:
-            target = self.default_target(n, sim)
+            # The positive-pair targets have one unit entry per row: scaling needs no check (and no sync).
+            target = self.default_target(n, sim) * a.unsqueeze(-1)
         else:
             check_tensor("target", target, ndim=2)
             if tuple(target.shape) != (n, m):
                 raise ValueError(f"target must have shape {(n, m)} for layout {self.layout!r}, got {tuple(target.shape)}")
-            target = target.to(dtype=sim.dtype, device=sim.device)
-        a, b = self._marginal(n, sim), self._marginal(m, sim)
-        target = _targets.normalize_rows(target, a)
+            target = _targets.normalize_rows(target.to(dtype=sim.dtype, device=sim.device), a)
         log_u, log_v, solver = self.project(log_k, a, b)
         log_plan = log_k + log_u.unsqueeze(-1) + log_v.unsqueeze(-2)
         terms: dict[str, Tensor] = {}

@@ -42,6 +42,7 @@ __all__ = [
     "col_projection",
     "generalized_kl",
     "relaxation_exponent",
+    "kernel_domain_bound_holds",
     "kernel_domain_is_safe",
     "rho_to_tau",
     "tau_to_rho",
@@ -202,6 +203,16 @@ def _project(log_plan: Tensor, marginal: Tensor | None, *, eps: float, rho: floa
 _KERNEL_RANGE_LIMIT = {torch.float32: 80.0, torch.float64: 700.0}
 
 
+def kernel_domain_bound_holds(log_range: float, marginal_range: float, dtype: torch.dtype) -> bool:
+    """The no-underflow condition ``2 range(log K) + range(log marginals) < limit(dtype)`` (no sync).
+
+    Callers that know the ranges in advance (the losses: cosines lie in ``[-1, 1]``) use this
+    directly; :func:`kernel_domain_is_safe` measures them on the tensors.
+    """
+    limit = _KERNEL_RANGE_LIMIT.get(dtype)
+    return limit is not None and 2 * log_range + marginal_range < limit
+
+
 def kernel_domain_is_safe(log_k: Tensor, log_a: Tensor | None = None, log_b: Tensor | None = None) -> bool:
     """Whether kernel-domain Sinkhorn steps cannot underflow for this problem (one host sync).
 
@@ -212,18 +223,17 @@ def kernel_domain_is_safe(log_k: Tensor, log_a: Tensor | None = None, log_b: Ten
     Problems with excluded (``-inf``) kernel entries always use the log domain: the bound needs
     full support.
     """
-    limit = _KERNEL_RANGE_LIMIT.get(log_k.dtype)
-    if limit is None:
+    if log_k.dtype not in _KERNEL_RANGE_LIMIT:
         return False
     spans = [log_k.amax() - log_k.amin()]
     for lm in (log_a, log_b):
         if lm is not None:
-            spans.append(torch.where(torch.isfinite(lm), lm, lm.new_tensor(0.0)).amax()
-                         - torch.where(torch.isfinite(lm), lm, lm.new_tensor(0.0)).amin())
-    values = torch.stack([torch.isfinite(log_k).all().to(log_k.dtype), *spans]).tolist()
+            finite = torch.where(torch.isfinite(lm), lm, torch.zeros_like(lm))
+            spans.append(finite.amax() - finite.amin())
+    values = torch.stack([torch.isfinite(log_k).all().to(log_k.dtype), *spans]).tolist()  # one sync
     if values[0] < 1:
         return False
-    return 2 * values[1] + max(values[2:], default=0.0) < limit
+    return kernel_domain_bound_holds(values[1], max(values[2:], default=0.0), log_k.dtype)
 
 
 class _Reducer:
