@@ -1,7 +1,11 @@
 """One training loop for every method: contrastive (any :func:`gca_lab.losses.make_loss` name) and BYOL.
 
-``train(TrainConfig(...)) -> TrainResult``. The same code runs on a laptop CPU (digits in seconds),
-on one GPU (bf16 autocast, channels_last, data kept on the device) and on several GPUs under
+``train(TrainConfig(...)) -> TrainResult`` is a short composition of parts that other loops reuse:
+:func:`setup` (device, dataset, model, loss, optimizer, views, generators, DDP wrapper) builds a
+:class:`Run`; :func:`fit` runs the epoch loop (:func:`run_epoch` -> :func:`train_step` -> one step per
+family, :func:`contrastive_step` or :func:`byol_step`) with :func:`save_checkpoint` /
+:func:`load_checkpoint`; :func:`evaluate` scores the result. The same code runs on a laptop CPU
+(digits in seconds), on one GPU (bf16 autocast, channels_last, data kept on the device) and on several GPUs under
 ``torchrun`` (DDP; the training set is sharded per rank from one shared permutation, and the
 losses all-gather embeddings so that negatives and transport span every GPU).
 
@@ -12,7 +16,8 @@ optimizer and the step, and are written atomically; a resumed CPU run reaches bi
 weights.
 
 Evaluation is a *frozen* linear probe (:mod:`gca_lab.metrics`): never the reference code's
-fine-tuned "linear" evaluation with test-set model selection (paper.md §7, items 25-26).
+fine-tuned "linear" evaluation with test-set model selection (the reference code's
+``linear_evaluation.py``; kept only as the measured counter-example of the implementation_choices experiment).
 """
 
 from __future__ import annotations
@@ -35,26 +40,21 @@ from torch import Tensor, nn
 from . import __version__
 from . import augment as _augment
 from . import data as _data
-from . import losses as _losses
+from . import methods as _methods
 from . import metrics as _metrics
 from . import models as _models
 from ._validate import check_choice, check_int, check_nonnegative, check_positive
 
-__all__ = ["TrainConfig", "TrainResult", "train", "build_loss", "evaluate", "config_hash", "METHOD_PARAMS"]
+__all__ = [
+    "TrainConfig", "TrainResult", "train", "build_loss", "evaluate", "config_hash", "METHOD_PARAMS",
+    # the parts train() composes
+    "Run", "setup", "fit", "run_epoch", "train_step", "contrastive_step", "byol_step", "epoch_batches",
+    "record_epoch", "save_checkpoint", "load_checkpoint", "checkpoint_path", "lr_factor", "set_lr", "byol_tau",
+    "make_optimizer", "resolve_device", "init_distributed", "sync_buffers", "gather_labels",
+]
 
-# Which loss hyperparameters each method takes (the others are ignored, and say so in the config).
-METHOD_PARAMS: dict[str, tuple[str, ...]] = {
-    "ince": ("eps", "layout", "symmetric"),
-    "simclr": ("eps",),
-    "rince": ("eps", "layout", "symmetric", "lam", "q"),
-    "gca_ince": ("eps", "layout", "symmetric", "n_iters"),
-    "gca_rince": ("eps", "layout", "symmetric", "n_iters", "lam", "q"),
-    "uot": ("eps", "layout", "symmetric", "lam", "q", "rho", "kl_weight", "w1_weight"),
-    "gca_uot": ("eps", "layout", "symmetric", "n_iters", "lam", "q", "rho", "kl_weight", "w1_weight"),
-    "iot": ("eps", "layout", "symmetric", "n_iters"),
-    "iot_uni": ("eps", "layout", "symmetric", "n_iters"),
-    "byol": (),
-}
+# Which loss hyperparameters each method takes (the others are ignored): read off the registry.
+METHOD_PARAMS: dict[str, tuple[str, ...]] = {name: m.params for name, m in _methods.METHODS.items()}
 
 
 @dataclass
@@ -178,7 +178,7 @@ def build_loss(config: TrainConfig) -> nn.Module:
     kwargs.update(config.loss_options)
     if config.method != "byol":
         kwargs["gather_distributed"] = _world()[1] > 1
-    return _losses.make_loss(config.method, **kwargs)
+    return _methods.make_loss(config.method, **kwargs)
 
 
 @dataclass
@@ -227,7 +227,7 @@ def _world() -> tuple[int, int]:
     return 0, 1
 
 
-def _init_distributed(device: torch.device) -> bool:
+def init_distributed(device: torch.device) -> bool:
     """Join the torchrun process group if launched by torchrun; True if we created it."""
     import torch.distributed as dist
 
@@ -238,7 +238,9 @@ def _init_distributed(device: torch.device) -> bool:
     return True
 
 
-def _resolve_device(name: str) -> torch.device:
+def resolve_device(name: str) -> torch.device:
+    """``"auto"`` (the best available device), or a torch device name; under torchrun on CUDA, this
+    process's GPU (``LOCAL_RANK``)."""
     if name == "auto":
         from . import device as best_device
 
@@ -272,15 +274,40 @@ def build_model(config: TrainConfig, image_shape: tuple[int, ...]) -> _models.Co
     return _models.ContrastiveModel(encoder, proj_hidden=config.proj_hidden, proj_out=config.proj_out)
 
 
-def _lr_factor(config: TrainConfig, step: int, total: int, steps_per_epoch: int) -> float:
-    # Per-step schedule (the reference stepped a per-step cosine once per epoch; paper.md §7 item 19).
-    warm = config.warmup_epochs * steps_per_epoch
-    if step < warm:
-        return (step + 1) / warm
-    if config.schedule == "constant":
+def lr_factor(step: int, total: int, *, warmup_steps: int = 0, schedule: str = "cosine") -> float:
+    """Learning-rate multiplier at optimizer step ``step`` of ``total`` (stepped per batch).
+
+    Linear warmup ``(step + 1) / warmup_steps`` for ``step < warmup_steps``, then ``1`` (``"constant"``)
+    or the cosine ``0.5 (1 + cos(pi (step - warmup_steps) / (total - warmup_steps)))``. The reference
+    code stepped a per-step cosine once per epoch (arXiv 2502.20141 App. C trains with a cosine
+    schedule); here it is stepped per batch.
+    """
+    if step < warmup_steps:
+        return (step + 1) / warmup_steps
+    if schedule == "constant":
         return 1.0
-    progress = (step - warm) / max(1, total - warm)
+    progress = (step - warmup_steps) / max(1, total - warmup_steps)
     return 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Set the learning rate of every parameter group of ``optimizer`` to ``lr``."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+def byol_tau(base: float, step: int, total: int) -> float:
+    """BYOL's target decay at step ``step``: ``1 - (1 - base) (cos(pi step / total) + 1) / 2``,
+    rising from ``base`` to 1 over the run (Grill et al. 2020, Sec. 3.2)."""
+    return 1 - (1 - base) * (math.cos(math.pi * step / max(1, total)) + 1) / 2
+
+
+def make_optimizer(config: TrainConfig, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    """``config.optimizer`` over ``params``: Adam, or SGD with Nesterov momentum; ``config.weight_decay``."""
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, nesterov=True,
+                           weight_decay=config.weight_decay)
 
 
 def _atomic_save(obj: Any, path: Path) -> None:
@@ -334,6 +361,319 @@ def evaluate(model: _models.ContrastiveModel, dataset: _data.Dataset, config: Tr
     return out
 
 
+# --------------------------------------------------------------------------------------------------
+# Parts of a run: setup, one step per family, the epoch loop, checkpoints. ``train`` composes them.
+# --------------------------------------------------------------------------------------------------
+
+
+class _Online(nn.Module):
+    """The trained network as one module, so that DDP sees every forward: ``x -> (z, p or None)``."""
+
+    def __init__(self, model: nn.Module, predictor: nn.Module | None) -> None:
+        super().__init__()
+        self.model = model
+        self.predictor = predictor
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
+        z = self.model(x)
+        return z, (self.predictor(z) if self.predictor is not None else None)
+
+
+@dataclass
+class Run:
+    """Everything one training run holds, built by :func:`setup` and advanced by :func:`fit`.
+
+    ``model`` is the encoder + projection head that is evaluated; ``online`` adds BYOL's predictor
+    (what the optimizer updates and checkpoints hold); ``trained`` is ``online`` or its DDP wrapper
+    (what the forward pass calls). ``gen_order`` (batch order, the same on every rank) and ``gen_aug``
+    (views, one stream per rank) are the run's only random sources after initialization.
+    ``epoch`` and ``step`` count completed epochs and optimizer steps.
+    """
+
+    config: TrainConfig
+    device: torch.device
+    rank: int
+    world: int
+    dataset: _data.Dataset
+    model: _models.ContrastiveModel
+    online: _Online
+    trained: nn.Module
+    ema: _models.EMA | None
+    loss_fn: nn.Module
+    optimizer: torch.optim.Optimizer
+    views: _augment.TwoViews
+    target_fn: Callable[[Tensor, Tensor | None], Tensor] | None
+    gen_order: torch.Generator
+    gen_aug: torch.Generator
+    use_bf16: bool
+    per_rank: int
+    steps_per_epoch: int
+    total_steps: int
+    checkpoint_path: Path | None
+    history: dict[str, list[float]] = field(default_factory=lambda: {"loss": [], "step_loss": [], "epoch_time": []})
+    epoch: int = 0
+    step: int = 0
+
+
+def checkpoint_path(config: TrainConfig, rank: int = 0, world: int = 1) -> Path | None:
+    """Where rank ``rank`` of a ``world``-process run of ``config`` keeps its checkpoint (None without
+    ``checkpoint_dir``). The key hashes every field that changes the trained weights, and ``world``."""
+    if not config.checkpoint_dir:
+        return None
+    key = config_hash({**config.to_dict(), "progress": None, "probe": None, "probe_init": None,
+                       "checkpoint_every": None, "world": world})
+    return Path(config.checkpoint_dir) / f"ckpt-{key}-rank{rank}.pt"
+
+
+def setup(
+    config: TrainConfig,
+    device: torch.device,
+    *,
+    target_fn: Callable[[Tensor, Tensor | None], Tensor] | None = None,
+) -> Run:
+    """Build a run of a validated ``config`` on ``device``: dataset (on the device), model (seeded by
+    ``config.seed``; channels_last on CUDA), BYOL predictor and EMA target, loss, DDP wrapper when a
+    process group of more than one rank is up, optimizer, views and the two generators.
+
+    The order of the seeded constructions is part of the result (model, then predictor): do not reorder.
+    """
+    rank, world = _world()
+    dataset = load_dataset(config).to(device)
+    n_train = len(dataset.train)
+    if config.batch_size % world:
+        raise ValueError(f"batch_size={config.batch_size} must be divisible by the number of processes ({world})")
+    per_rank = config.batch_size // world
+    if per_rank * world > n_train:
+        raise ValueError(f"batch_size={config.batch_size} is larger than the training set ({n_train} samples "
+                         f"of {config.dataset}); lower --batch-size or raise --max-train")
+    steps_per_epoch = n_train // config.batch_size
+
+    torch.manual_seed(config.seed)
+    model = build_model(config, dataset.image_shape).to(device)
+    if device.type == "cuda" and len(dataset.image_shape) == 3:
+        model = model.to(memory_format=torch.channels_last)
+    is_byol = config.method == "byol"
+    predictor = _models.Predictor(config.proj_out, config.proj_hidden).to(device) if is_byol else None
+    loss_fn = build_loss(config).to(device)
+    online = _Online(model, predictor)
+    ema = _models.EMA(model, config.byol_tau) if is_byol else None
+    trained: nn.Module = online
+    if world > 1:
+        if device.type == "cuda":  # batch statistics over the global batch, as one big-batch process
+            online = nn.SyncBatchNorm.convert_sync_batchnorm(online)
+            model = online.model
+        trained = nn.parallel.DistributedDataParallel(online, device_ids=[device.index] if device.type == "cuda" else None)
+    optimizer = make_optimizer(config, [p for p in online.parameters() if p.requires_grad])
+    if target_fn is None and config.target_prior is not None:
+        target_fn = _prior_target_fn(config, dataset)
+    return Run(
+        config=config, device=device, rank=rank, world=world, dataset=dataset, model=model, online=online,
+        trained=trained, ema=ema, loss_fn=loss_fn, optimizer=optimizer,
+        views=_augment.TwoViews.for_dataset(dataset, config.augment, config.strong), target_fn=target_fn,
+        gen_order=torch.Generator().manual_seed(config.seed),
+        gen_aug=torch.Generator().manual_seed(config.seed * 1_000_003 + rank + 1),
+        use_bf16=device.type == "cuda" and config.mixed_precision in ("auto", "bf16"),
+        per_rank=per_rank, steps_per_epoch=steps_per_epoch, total_steps=steps_per_epoch * config.epochs,
+        checkpoint_path=checkpoint_path(config, rank, world),
+    )
+
+
+def epoch_batches(
+    n: int, batch_size: int, generator: torch.Generator, *, rank: int = 0, world: int = 1, steps: int | None = None
+) -> list[Tensor]:
+    """One epoch's batch indices: ``perm = randperm(n, generator)`` cut into ``steps`` (default
+    ``n // batch_size``; the last partial batch is dropped) global batches of ``batch_size``, of which
+    rank ``rank`` of ``world`` takes the ``rank``-th of ``world`` equal slices. Every rank draws the same
+    permutation from its own copy of the generator, so the ranks' slices partition each global batch.
+
+    Returns ``steps`` index tensors of shape ``(batch_size // world,)`` on the CPU (shorter if the
+    permutation runs out, e.g. ``n < batch_size`` with ``steps = 1``).
+    """
+    perm = torch.randperm(n, generator=generator)
+    per_rank = batch_size // world
+    steps = n // batch_size if steps is None else steps
+    return [perm[it * batch_size : (it + 1) * batch_size][rank * per_rank : (rank + 1) * per_rank]
+            for it in range(steps)]
+
+
+def contrastive_step(
+    forward: Callable[[Tensor], Tensor],
+    loss_fn: Callable[..., Tensor],
+    optimizer: torch.optim.Optimizer,
+    x1: Tensor,
+    x2: Tensor,
+    target: Tensor | None = None,
+    *,
+    bf16: bool = False,
+) -> Tensor:
+    """One optimizer step of a contrastive loss: ``z = forward(cat([x1, x2]))`` (one forward for both
+    views, under bf16 autocast if ``bf16``), ``loss = loss_fn(z[:B], z[B:], target)`` in float32,
+    backward, ``optimizer.step()``.
+
+    Args:
+        forward: ``(2B, ...) -> (2B, d)`` embeddings (the model, or the identity for free embeddings).
+        loss_fn: a :func:`gca_lab.losses.make_loss` module, ``loss_fn(z1, z2, target)``.
+        x1, x2: the two views, ``(B, ...)`` each.
+        target: optional ``(n, m)`` target plan (arXiv 2502.20141, Sec. 4.3), passed to the loss.
+
+    Returns:
+        The detached scalar loss (no host sync).
+    """
+    with torch.autocast(x1.device.type, dtype=torch.bfloat16, enabled=bf16):
+        z = forward(torch.cat([x1, x2]))  # (2B, d)
+    b = x1.shape[0]
+    z = z.float()
+    loss = loss_fn(z[:b], z[b:], target)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+def byol_step(
+    online: nn.Module,
+    ema: _models.EMA,
+    loss_fn: Callable[[Tensor, Tensor], Tensor],
+    optimizer: torch.optim.Optimizer,
+    x1: Tensor,
+    x2: Tensor,
+    *,
+    tau: float,
+    model: nn.Module,
+    bf16: bool = False,
+) -> Tensor:
+    """One BYOL step: ``(z, p) = online(cat([x1, x2]))``, target ``t = ema(cat([x1, x2]))`` (no grad),
+    the symmetrized loss ``loss_fn(p_1, t_2) + loss_fn(p_2, t_1)``, an optimizer step, then the EMA
+    update of the target towards ``model`` with decay ``tau`` (:func:`byol_tau`).
+
+    Returns:
+        The detached scalar loss.
+    """
+    with torch.autocast(x1.device.type, dtype=torch.bfloat16, enabled=bf16):
+        both = torch.cat([x1, x2])  # (2B, ...)
+        _, p = online(both)
+        with torch.no_grad():
+            t = ema(both)
+    b = x1.shape[0]
+    p, t = p.float(), t.float()
+    loss = loss_fn(p[:b], t[b:]) + loss_fn(p[b:], t[:b])
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    ema.update(model, tau)
+    return loss.detach()
+
+
+def train_step(run: Run, idx: Tensor) -> Tensor:
+    """One step of ``run`` on the training rows ``idx`` (this rank's slice): learning rate, two views
+    from ``run.gen_aug``, the step of the run's family. Advances ``run.step``; returns the loss."""
+    config, device = run.config, run.device
+    idx = idx.to(device)
+    set_lr(run.optimizer, config.lr * lr_factor(run.step, run.total_steps, schedule=config.schedule,
+                                                warmup_steps=config.warmup_epochs * run.steps_per_epoch))
+    x1, x2 = run.views(run.dataset.train.x[idx], run.gen_aug)
+    if device.type == "cuda" and x1.ndim == 4:
+        x1 = x1.contiguous(memory_format=torch.channels_last)
+        x2 = x2.contiguous(memory_format=torch.channels_last)
+    if run.ema is not None:
+        loss = byol_step(run.trained, run.ema, run.loss_fn, run.optimizer, x1, x2, model=run.model,
+                         tau=byol_tau(config.byol_tau, run.step, run.total_steps), bf16=run.use_bf16)
+    else:
+        target = None
+        if run.target_fn is not None:
+            train = run.dataset.train
+            dom = None if train.domain is None else gather_labels(train.domain[idx], run.world)
+            target = run.target_fn(gather_labels(train.y[idx], run.world), dom)
+        loss = contrastive_step(lambda both: run.trained(both)[0], run.loss_fn, run.optimizer, x1, x2, target,
+                                bf16=run.use_bf16)
+    run.step += 1
+    return loss
+
+
+def sync_buffers(module: nn.Module, world: int) -> None:
+    """Make every rank hold rank 0's buffers (BatchNorm running statistics are per-rank under DDP)."""
+    if world == 1:
+        return
+    import torch.distributed as dist
+
+    for buf in module.buffers():
+        dist.broadcast(buf, 0)
+
+
+def run_epoch(run: Run) -> Tensor:
+    """One epoch of ``run``: a fresh batch order from ``run.gen_order``, one :func:`train_step` per batch,
+    then the buffer sync across ranks. Returns the ``(steps_per_epoch,)`` step losses (on the device)."""
+    run.online.train()
+    batches = epoch_batches(len(run.dataset.train), run.config.batch_size, run.gen_order,
+                            rank=run.rank, world=run.world)
+    losses = torch.stack([train_step(run, idx) for idx in batches])
+    sync_buffers(run.online, run.world)
+    return losses
+
+
+def record_epoch(run: Run, losses: Tensor, seconds: float) -> None:
+    """Append an epoch's losses to ``run.history`` (one host sync) and count it; a non-finite loss stops
+    the run with a ``FloatingPointError`` that says which knob to turn."""
+    config = run.config
+    losses = losses.float().cpu()
+    if not bool(torch.isfinite(losses).all()):
+        raise FloatingPointError(
+            f"loss became non-finite in epoch {run.epoch + 1} of {config.method}; lower --lr "
+            f"(now {config.lr}) or raise --eps (now {config.eps})")
+    run.history["step_loss"] += losses.tolist()
+    run.history["loss"].append(float(losses.mean()))
+    run.history["epoch_time"].append(seconds)
+    run.epoch += 1
+
+
+def save_checkpoint(run: Run, path: Path) -> None:
+    """Write (atomically) everything :func:`load_checkpoint` needs to continue ``run`` bit-identically:
+    the online network, optimizer, both generator states, the EMA target, history, epoch and step."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_save({
+        "online": run.online.state_dict(), "optimizer": run.optimizer.state_dict(),
+        "gen_order": run.gen_order.get_state(), "gen_aug": run.gen_aug.get_state(),
+        "ema": run.ema.state_dict() if run.ema is not None else None,
+        "history": run.history, "epoch": run.epoch, "step": run.step, "config": run.config.to_dict(),
+    }, path)
+
+
+def load_checkpoint(run: Run, path: Path) -> None:
+    """Restore ``run`` from a checkpoint written by :func:`save_checkpoint` (the inverse, in place)."""
+    state = torch.load(path, map_location=run.device, weights_only=False)
+    run.online.load_state_dict(state["online"])
+    run.optimizer.load_state_dict(state["optimizer"])
+    run.gen_order.set_state(state["gen_order"])
+    run.gen_aug.set_state(state["gen_aug"])
+    if run.ema is not None:
+        run.ema.load_state_dict(state["ema"])
+    run.history = state["history"]
+    run.epoch, run.step = state["epoch"], state["step"]
+
+
+def fit(run: Run, on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None) -> Run:
+    """Train ``run`` from ``run.epoch`` to ``config.epochs``: per epoch :func:`run_epoch`,
+    :func:`record_epoch`, a checkpoint every ``config.checkpoint_every`` epochs, then
+    ``on_epoch_end(epoch, {"history", "model", "step"})`` (raising from it interrupts the run)."""
+    from tqdm.auto import tqdm
+
+    config = run.config
+    bar = tqdm(total=config.epochs, initial=run.epoch, desc=f"{config.method} on {config.dataset}",
+               disable=not config.progress or run.rank != 0)
+    with bar:
+        while run.epoch < config.epochs:
+            t0 = time.perf_counter()
+            losses = run_epoch(run)
+            record_epoch(run, losses, time.perf_counter() - t0)
+            bar.update(1)
+            bar.set_postfix(loss=f"{run.history['loss'][-1]:.4f}")
+            if run.checkpoint_path is not None and config.checkpoint_every and run.epoch % config.checkpoint_every == 0:
+                save_checkpoint(run, run.checkpoint_path)
+            if on_epoch_end is not None:
+                on_epoch_end(run.epoch, {"history": run.history, "model": run.model, "step": run.step})
+    return run
+
+
 def train(
     config: TrainConfig,
     *,
@@ -357,167 +697,29 @@ def train(
     Returns:
         :class:`TrainResult`.
     """
-    from tqdm.auto import tqdm
-
     config.validate()
     start = time.perf_counter()
-    device = _resolve_device(config.device)
-    created_group = _init_distributed(device)
-    rank, world = _world()
+    device = resolve_device(config.device)
+    created_group = init_distributed(device)
     try:
-        dataset = load_dataset(config).to(device)
-        n_train = len(dataset.train)
-        per_rank = config.batch_size // world
-        if config.batch_size % world:
-            raise ValueError(f"batch_size={config.batch_size} must be divisible by the number of processes ({world})")
-        if per_rank * world > n_train:
-            raise ValueError(f"batch_size={config.batch_size} is larger than the training set ({n_train} samples "
-                             f"of {config.dataset}); lower --batch-size or raise --max-train")
-        steps_per_epoch = n_train // config.batch_size
-        total_steps = steps_per_epoch * config.epochs
-
-        torch.manual_seed(config.seed)
-        model = build_model(config, dataset.image_shape).to(device)
-        use_bf16 = device.type == "cuda" and config.mixed_precision in ("auto", "bf16")
-        if device.type == "cuda" and len(dataset.image_shape) == 3:
-            model = model.to(memory_format=torch.channels_last)
-        init_metrics: dict[str, float] = {}
-        if config.probe and config.probe_init and rank == 0:
-            init_metrics = {f"init_{k}": v for k, v in evaluate(model, dataset, config).items()
-                            if k in ("probe_test_acc", "knn_acc")}
-        is_byol = config.method == "byol"
-        predictor = _models.Predictor(config.proj_out, config.proj_hidden).to(device) if is_byol else None
-        loss_fn = build_loss(config).to(device)
-        online = _Online(model, predictor)
-        ema = _models.EMA(model, config.byol_tau) if is_byol else None
-        trained: nn.Module = online
-        if world > 1:
-            if device.type == "cuda":  # batch statistics over the global batch, as one big-batch process
-                online = nn.SyncBatchNorm.convert_sync_batchnorm(online)
-                model = online.model
-            trained = nn.parallel.DistributedDataParallel(online, device_ids=[device.index] if device.type == "cuda" else None)
-        params = [p for p in online.parameters() if p.requires_grad]
-        if config.optimizer == "adam":
-            opt: torch.optim.Optimizer = torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
-        else:
-            opt = torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, nesterov=True,
-                                  weight_decay=config.weight_decay)
-        views = _augment.TwoViews.for_dataset(dataset, config.augment, config.strong)
-        if target_fn is None and config.target_prior is not None:
-            target_fn = _prior_target_fn(config, dataset)
-        gen_order = torch.Generator().manual_seed(config.seed)
-        gen_aug = torch.Generator().manual_seed(config.seed * 1_000_003 + rank + 1)
-        history: dict[str, list[float]] = {"loss": [], "step_loss": [], "epoch_time": []}
-        first_epoch, step = 0, 0
-
-        ckpt_dir = Path(config.checkpoint_dir) if config.checkpoint_dir else None
-        key = config_hash({**config.to_dict(), "progress": None, "probe": None, "probe_init": None,
-                           "checkpoint_every": None, "world": world})
-        ckpt_path = ckpt_dir / f"ckpt-{key}-rank{rank}.pt" if ckpt_dir else None
-        if ckpt_path is not None and resume and ckpt_path.exists():
-            state = torch.load(ckpt_path, map_location=device, weights_only=False)
-            online.load_state_dict(state["online"])
-            opt.load_state_dict(state["optimizer"])
-            gen_order.set_state(state["gen_order"])
-            gen_aug.set_state(state["gen_aug"])
-            if ema is not None:
-                ema.load_state_dict(state["ema"])
-            history = state["history"]
-            first_epoch, step = state["epoch"], state["step"]
-
-        epochs = tqdm(range(first_epoch, config.epochs), desc=f"{config.method} on {config.dataset}",
-                      disable=not config.progress or rank != 0, initial=first_epoch, total=config.epochs)
-        for epoch in epochs:
-            t0 = time.perf_counter()
-            online.train()
-            perm = torch.randperm(n_train, generator=gen_order)
-            step_losses: list[Tensor] = []
-            for it in range(steps_per_epoch):
-                idx = perm[it * config.batch_size : (it + 1) * config.batch_size][rank * per_rank : (rank + 1) * per_rank]
-                idx = idx.to(device)
-                x = dataset.train.x[idx]
-                for group in opt.param_groups:
-                    group["lr"] = config.lr * _lr_factor(config, step, total_steps, steps_per_epoch)
-                x1, x2 = views(x, gen_aug)
-                if device.type == "cuda" and x1.ndim == 4:
-                    x1 = x1.contiguous(memory_format=torch.channels_last)
-                    x2 = x2.contiguous(memory_format=torch.channels_last)
-                with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                    both = torch.cat([x1, x2])  # (2B, ...): one forward for both views
-                    z, p = trained(both)
-                    if ema is not None:
-                        with torch.no_grad():
-                            t = ema(both)
-                b = x1.shape[0]
-                if is_byol:
-                    p, t = p.float(), t.float()
-                    loss = loss_fn(p[:b], t[b:]) + loss_fn(p[b:], t[:b])
-                else:
-                    z = z.float()
-                    target = None
-                    if target_fn is not None:
-                        dom = dataset.train.domain[idx] if dataset.train.domain is not None else None
-                        target = target_fn(_gather_labels(dataset.train.y[idx], world),
-                                           None if dom is None else _gather_labels(dom, world))
-                    loss = loss_fn(z[:b], z[b:], target)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                if ema is not None:
-                    tau = 1 - (1 - config.byol_tau) * (math.cos(math.pi * step / max(1, total_steps)) + 1) / 2
-                    ema.update(model, tau)
-                step_losses.append(loss.detach())
-                step += 1
-            if world > 1:  # BN running statistics are per-rank; make every rank hold rank 0's
-                import torch.distributed as dist
-
-                for buf in online.buffers():
-                    dist.broadcast(buf, 0)
-            losses = torch.stack(step_losses).float().cpu()  # one host sync per epoch
-            if not bool(torch.isfinite(losses).all()):
-                raise FloatingPointError(
-                    f"loss became non-finite in epoch {epoch + 1} of {config.method}; lower --lr "
-                    f"(now {config.lr}) or raise --eps (now {config.eps})")
-            history["step_loss"] += losses.tolist()
-            history["loss"].append(float(losses.mean()))
-            history["epoch_time"].append(time.perf_counter() - t0)
-            epochs.set_postfix(loss=f"{history['loss'][-1]:.4f}")
-            if ckpt_path is not None and config.checkpoint_every and (epoch + 1) % config.checkpoint_every == 0:
-                ckpt_dir.mkdir(parents=True, exist_ok=True)
-                _atomic_save({
-                    "online": online.state_dict(), "optimizer": opt.state_dict(),
-                    "gen_order": gen_order.get_state(), "gen_aug": gen_aug.get_state(),
-                    "ema": ema.state_dict() if ema is not None else None,
-                    "history": history, "epoch": epoch + 1, "step": step, "config": config.to_dict(),
-                }, ckpt_path)
-            if on_epoch_end is not None:
-                on_epoch_end(epoch + 1, {"history": history, "model": model, "step": step})
-
-        metrics: dict[str, float] = dict(init_metrics)
-        if config.probe and rank == 0:
-            metrics.update(evaluate(model, dataset, config))
-        return TrainResult(
-            config=config.to_dict(), history=history, metrics=metrics, seed=config.seed, versions=versions(),
-            device=str(device), wall_time=time.perf_counter() - start, model=model,
-        )
+        run = setup(config, device, target_fn=target_fn)
+        metrics: dict[str, float] = {}
+        if config.probe and config.probe_init and run.rank == 0:
+            metrics = {f"init_{k}": v for k, v in evaluate(run.model, run.dataset, config).items()
+                       if k in ("probe_test_acc", "knn_acc")}
+        if resume and run.checkpoint_path is not None and run.checkpoint_path.exists():
+            load_checkpoint(run, run.checkpoint_path)
+        fit(run, on_epoch_end)
+        if config.probe and run.rank == 0:
+            metrics.update(evaluate(run.model, run.dataset, config))
+        return TrainResult(config=config.to_dict(), history=run.history, metrics=metrics, seed=config.seed,
+                           versions=versions(), device=str(device), wall_time=time.perf_counter() - start,
+                           model=run.model)
     finally:
         if created_group:
             import torch.distributed as dist
 
             dist.destroy_process_group()
-
-
-class _Online(nn.Module):
-    """The trained network as one module, so that DDP sees every forward: ``x -> (z, p or None)``."""
-
-    def __init__(self, model: nn.Module, predictor: nn.Module | None) -> None:
-        super().__init__()
-        self.model = model
-        self.predictor = predictor
-
-    def forward(self, x: Tensor) -> tuple[Tensor, Tensor | None]:
-        z = self.model(x)
-        return z, (self.predictor(z) if self.predictor is not None else None)
 
 
 def _prior_target_fn(config: TrainConfig, dataset: _data.Dataset) -> Callable[[Tensor, Tensor | None], Tensor]:
@@ -537,7 +739,9 @@ def _prior_target_fn(config: TrainConfig, dataset: _data.Dataset) -> Callable[[T
     return target_fn
 
 
-def _gather_labels(labels: Tensor, world: int) -> Tensor:
+def gather_labels(labels: Tensor, world: int) -> Tensor:
+    """Labels of the global batch, rank-major: ``cat`` of every rank's ``labels`` (all-gather), so that a
+    target plan built from them lines up with the loss's gathered embeddings. Identity for ``world == 1``."""
     if world == 1:
         return labels
     import torch.distributed as dist
