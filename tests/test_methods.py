@@ -1,0 +1,46 @@
+"""Tests for gca_lab.methods: the one method registry agrees with the losses, training and plots."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from gca_lab import losses, methods
+from gca_lab.train import TrainConfig
+
+
+def test_registry_names_exactly_the_loss_classes():
+    assert {n: m.loss for n, m in methods.METHODS.items()} == losses.LOSSES
+    for name, m in methods.METHODS.items():
+        assert m.name == name and m.loss.name == name
+
+
+def test_params_are_config_fields_and_accepted_by_each_loss():
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    cfg = TrainConfig()
+    z1, z2 = torch.randn(8, 4), torch.randn(8, 4)
+    for name, m in methods.METHODS.items():
+        assert set(m.params) <= fields, name
+        assert ("n_iters" in m.params) == m.iterative, name
+        assert ("rho" in m.params) == m.unbalanced, name
+        assert ({"lam", "q"} <= set(m.params)) == m.w1, name
+        loss = methods.make_loss(name, **methods.loss_kwargs(name, cfg))
+        assert isinstance(loss, m.loss)
+        assert torch.isfinite(loss(z1, z2)), name
+
+
+def test_filters_labels_and_colors():
+    assert methods.names(has_plan=False) == ("byol",)
+    assert methods.names(iterative=True, unbalanced=True) == ("gca_uot",)
+    assert set(methods.names(w1=True)) == {"rince", "gca_rince", "uot", "gca_uot"}
+    assert methods.label("gca_uot") == "GCA-UOT" and methods.label("kernel") == "kernel"
+    assert methods.color("GCA-UOT") == methods.color("gca_uot") == methods.METHODS["gca_uot"].color
+    assert methods.color("kernel", "#000000") == "#000000"
+    colors = [m.color for m in methods.METHODS.values()]
+    assert len(set(colors)) == len(colors)
+    with pytest.raises(ValueError, match="unknown method 'nope'"):
+        methods.get("nope")
+    with pytest.raises(TypeError, match="iterative"):
+        methods.names(iterative=1)
