@@ -1,4 +1,5 @@
-"""The training loop: every method trains, resume is exact, DDP ranks agree, bad configs stop early."""
+"""The training loop and its parts: every method trains, resume is exact and really resumes, the DDP parts
+shard and agree, bad configs stop early."""
 
 from __future__ import annotations
 
@@ -7,11 +8,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import socket
+
 import pytest
 import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 from gca_lab.losses import LOSSES
-from gca_lab.train import TrainConfig, build_loss, train
+from gca_lab.train import (
+    TrainConfig, build_loss, byol_tau, checkpoint_path, epoch_batches, fit, gather_labels, load_checkpoint, lr_factor,
+    run_epoch, save_checkpoint, setup, train,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,26 +50,126 @@ def test_probe_metrics_and_provenance_are_recorded() -> None:
     assert result.device == "cpu" and result.seed == 0 and result.wall_time > 0
 
 
-def test_resumed_run_reaches_bit_identical_weights(tmp_path: Path) -> None:
+class _Interrupt(Exception):
+    pass
+
+
+def _interrupt_after(k: int):
+    def stop(epoch: int, state: dict) -> None:
+        if epoch == k:
+            raise _Interrupt
+
+    return stop
+
+
+def test_resumed_run_continues_where_it_stopped_and_reaches_bit_identical_weights(tmp_path: Path) -> None:
     config = _small(method="gca_uot", epochs=4, checkpoint_dir=str(tmp_path), checkpoint_every=1)
     reference = train(_small(method="gca_uot", epochs=4))
-
-    class Interrupt(Exception):
-        pass
-
-    def stop_after_two(epoch: int, state: dict) -> None:
-        if epoch == 2:
-            raise Interrupt
-
-    with pytest.raises(Interrupt):
-        train(config, on_epoch_end=stop_after_two)
+    with pytest.raises(_Interrupt):
+        train(config, on_epoch_end=_interrupt_after(2))
     assert list(tmp_path.glob("ckpt-*.pt")), "a checkpoint must exist after the interruption"
-    resumed = train(config)
+    executed: list[int] = []
+    resumed = train(config, on_epoch_end=lambda epoch, state: executed.append(epoch))
+    # a run that ignored the checkpoint would retrain epochs 1-4 (and, being seeded, end identical)
+    assert executed == [3, 4]
     ref_state, res_state = reference.model.state_dict(), resumed.model.state_dict()
     assert ref_state.keys() == res_state.keys()
     for key in ref_state:
         assert torch.equal(ref_state[key], res_state[key]), key
     assert resumed.history["step_loss"] == reference.history["step_loss"]
+
+
+def test_resume_carries_the_checkpointed_state(tmp_path: Path) -> None:
+    """Resuming from a checkpoint whose weights differ from a fresh run's must continue from those weights."""
+    config = _small(method="ince", epochs=3, checkpoint_dir=str(tmp_path), checkpoint_every=1)
+    with pytest.raises(_Interrupt):
+        train(config, on_epoch_end=_interrupt_after(1))
+    (path,) = tmp_path.glob("ckpt-*.pt")
+    state = torch.load(path, weights_only=False)
+    name = next(k for k, v in state["online"].items() if v.is_floating_point() and v.ndim == 2)
+    state["online"][name] = torch.zeros_like(state["online"][name])
+    torch.save(state, path)
+    altered = train(config)
+    fresh = train(config, resume=False)
+    assert fresh.history["step_loss"][:8] == altered.history["step_loss"][:8]  # epoch 1 comes from the file
+    assert fresh.history["step_loss"][8:] != altered.history["step_loss"][8:]  # epochs 2-3 start from zeros
+    assert not torch.equal(fresh.model.state_dict()[name.removeprefix("model.")],
+                           altered.model.state_dict()[name.removeprefix("model.")])
+
+
+def test_checkpoint_round_trip_restores_every_part(tmp_path: Path) -> None:
+    config = _small(method="byol", epochs=2).validate()
+    run = fit(setup(config, torch.device("cpu")), on_epoch_end=lambda e, s: None)
+    path = tmp_path / "ckpt.pt"
+    save_checkpoint(run, path)
+    other = setup(config, torch.device("cpu"))
+    assert other.step == 0 and not torch.equal(other.gen_aug.get_state(), run.gen_aug.get_state())
+    load_checkpoint(other, path)
+    assert (other.epoch, other.step, other.history) == (run.epoch, run.step, run.history)
+    assert torch.equal(other.gen_order.get_state(), run.gen_order.get_state())
+    assert torch.equal(other.gen_aug.get_state(), run.gen_aug.get_state())
+    for a, b in [(other.online, run.online), (other.ema.module, run.ema.module)]:
+        for (ka, va), (kb, vb) in zip(a.state_dict().items(), b.state_dict().items()):
+            assert ka == kb and torch.equal(va, vb), ka
+    sa, sb = other.optimizer.state_dict()["state"], run.optimizer.state_dict()["state"]
+    assert sa.keys() == sb.keys() and all(torch.equal(sa[k]["exp_avg"], sb[k]["exp_avg"]) for k in sa)
+
+
+def test_epoch_batches_shard_one_global_permutation() -> None:
+    n, bs, world = 103, 16, 4
+    shards = [epoch_batches(n, bs, torch.Generator().manual_seed(3), rank=r, world=world) for r in range(world)]
+    single = epoch_batches(n, bs, torch.Generator().manual_seed(3))
+    assert len(single) == n // bs and all(len(s) == n // bs for s in shards)
+    for it in range(n // bs):
+        assert all(len(s[it]) == bs // world for s in shards)
+        assert torch.equal(torch.cat([s[it] for s in shards]), single[it])  # rank-major, like gather_labels
+    assert len(torch.cat(single).unique()) == (n // bs) * bs  # no row twice in an epoch
+
+
+def test_learning_rate_schedule() -> None:
+    assert [lr_factor(s, 10, warmup_steps=4) for s in range(4)] == [0.25, 0.5, 0.75, 1.0]
+    assert lr_factor(4, 10, warmup_steps=4) == 1.0 and lr_factor(7, 10, warmup_steps=4) == pytest.approx(0.5)
+    assert lr_factor(0, 10) == 1.0 and lr_factor(5, 10) == pytest.approx(0.5) and lr_factor(10, 10) == 0.0
+    assert lr_factor(7, 10, schedule="constant") == 1.0
+    assert byol_tau(0.99, 0, 100) == pytest.approx(0.99) and byol_tau(0.99, 100, 100) == 1.0
+
+
+def _ddp_worker(rank: int, init: str, out_dir: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=2)
+    try:
+        config = _small(method="gca_ince", model="convnet", epochs=1, target_prior="class", checkpoint_dir=out_dir).validate()
+        run = setup(config, torch.device("cpu"))
+        labels = gather_labels(torch.tensor([rank, 10 + rank]), run.world)
+        idx = epoch_batches(len(run.dataset.train), config.batch_size, torch.Generator().manual_seed(5),
+                            rank=rank, world=run.world)[0]
+        losses = run_epoch(run)
+        torch.save({"world": run.world, "per_rank": run.per_rank, "ddp": isinstance(run.trained, DDP),
+                    "labels": labels, "idx": idx, "losses": losses, "state": run.online.state_dict(),
+                    "gen_order": run.gen_order.get_state(), "gen_aug": run.gen_aug.get_state(),
+                    "path": str(checkpoint_path(config, rank, run.world))}, Path(out_dir) / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_ddp_parts_on_two_gloo_processes(tmp_path: Path) -> None:
+    """setup wraps in DDP and shards the batch; gather_labels is rank-major; after an epoch of run_epoch
+    (DDP-averaged gradients, then sync_buffers) both ranks hold equal weights and BN statistics."""
+    if not dist.is_available() or not dist.is_gloo_available():
+        pytest.skip("torch.distributed with gloo is not available")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(_ddp_worker, args=(f"tcp://127.0.0.1:{port}", str(tmp_path)), nprocs=2, join=True)
+    r0, r1 = (torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2))
+    assert r0["world"] == r1["world"] == 2 and r0["per_rank"] == 64 and r0["ddp"] and r1["ddp"]
+    assert torch.equal(r0["labels"], torch.tensor([0, 10, 1, 11])) and torch.equal(r0["labels"], r1["labels"])
+    assert len(set(r0["idx"].tolist()) | set(r1["idx"].tolist())) == 128  # disjoint halves of one batch
+    assert torch.equal(r0["losses"], r1["losses"])  # every rank computes the loss of the gathered batch
+    assert torch.equal(r0["gen_order"], r1["gen_order"]) and not torch.equal(r0["gen_aug"], r1["gen_aug"])
+    for key in r0["state"]:
+        assert torch.equal(r0["state"][key], r1["state"][key]), key  # includes BN running statistics
+    assert r0["path"].endswith("-rank0.pt") and r1["path"].endswith("-rank1.pt")
 
 
 def test_checkpoints_are_written_atomically(tmp_path: Path) -> None:
