@@ -102,3 +102,35 @@ def check_finite(name: str, value: Tensor) -> Tensor:
         n_inf = int(torch.isinf(value).sum())
         raise ValueError(f"{name} must be finite, got {n_nan} NaN and {n_inf} inf entries")
     return value
+
+
+def check_features(name: str, value: Any, *, min_rows: int = 1) -> Tensor:
+    """A finite floating ``(N, D)`` feature matrix with ``N >= min_rows`` and ``D >= 1``."""
+    check_tensor(name, value, ndim=2)
+    if not value.is_floating_point():
+        raise TypeError(f"{name} must be a floating tensor, got dtype {value.dtype}")
+    if value.shape[0] < min_rows or value.shape[1] < 1:
+        raise ValueError(
+            f"{name} must have shape (N, D) with N >= {min_rows} and D >= 1, got shape {tuple(value.shape)}"
+        )
+    return check_finite(name, value)
+
+
+def check_labels(name: str, value: Any, n: int, n_name: str) -> Tensor:
+    """A ``(n,)`` integer label tensor, one label per row of ``n_name``."""
+    if not isinstance(value, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of integer labels, got {type(value).__name__}")
+    if value.ndim != 1:
+        raise ValueError(f"{name} must have 1 dimension (N,), got shape {tuple(value.shape)}")
+    if value.is_floating_point() or value.is_complex():
+        raise TypeError(f"{name} must hold integer labels, got dtype {value.dtype}")
+    if value.shape[0] != n:
+        raise ValueError(f"{name} must have length {n} (the rows of {n_name}), got {value.shape[0]}")
+    return value
+
+
+def check_nonneg_labels(name: str, value: Tensor) -> Tensor:
+    """Labels usable as indices (all >= 0)."""
+    if value.numel() and int(value.min()) < 0:
+        raise ValueError(f"{name} must hold labels >= 0, got minimum {int(value.min())}")
+    return value

@@ -20,9 +20,9 @@ iot_uni      IOT-uni       yes       no          no     :class:`~gca_lab.losses.
 byol         BYOL          no        no          no     :class:`~gca_lab.losses.BYOLLoss`
 ===========  ============  ========  ==========  =====  ==================================
 
-"iterative" = several Sinkhorn rounds (``n_iters``, arXiv 2502.20141, Sec. 3, Thm. 2); "unbalanced" =
-KL-relaxed marginals (``rho``, Sec. 4); "W1" = a RINCE / W1 alignment term (``lam``, ``q``). ``byol``
-has no transport plan (``has_plan`` is False).
+"iterative" = several Sinkhorn rounds (``n_iters``); "unbalanced" = KL-relaxed marginals (``rho``);
+"W1" = a RINCE / W1 alignment term (``lam``, ``q``); arXiv 2502.20141, Table 1 relates each to INCE.
+``byol`` has no transport plan (``has_plan`` is False). The formulas are in :mod:`gca_lab.losses`.
 
 Data flows one way: this module imports :mod:`gca_lab.losses` (it names the loss classes);
 :mod:`gca_lab.losses` never imports it. ``losses.LOSSES`` is the loss layer's own name -> class map

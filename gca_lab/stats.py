@@ -77,10 +77,10 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
         ``(mean, std)``.
     """
     v = _float_list("values", values)
-    mean = math.fsum(v) / len(v)
+    mean = sum(v) / len(v)
     if len(v) == 1:
         return mean, 0.0
-    return mean, math.sqrt(math.fsum((x - mean) ** 2 for x in v) / (len(v) - 1))
+    return mean, math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1))
 
 
 @dataclass(frozen=True)

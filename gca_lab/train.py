@@ -15,7 +15,7 @@ the model's seeded initialization. Checkpoints hold both generator states, the m
 optimizer and the step, and are written atomically; a resumed CPU run reaches bit-identical
 weights.
 
-Evaluation is a *frozen* linear probe (:mod:`gca_lab.metrics`): never the reference code's
+Evaluation is a *frozen* linear probe (:mod:`gca_lab.evaluate`): never the reference code's
 fine-tuned "linear" evaluation with test-set model selection (the reference code's
 ``linear_evaluation.py``; kept only as the measured counter-example of the implementation_choices experiment).
 """
@@ -41,7 +41,8 @@ from . import __version__
 from . import augment as _augment
 from . import data as _data
 from . import methods as _methods
-from . import metrics as _metrics
+from . import evaluate as _evaluate
+from . import geometry as _geometry
 from . import models as _models
 from ._validate import check_choice, check_int, check_nonnegative, check_positive
 
@@ -61,7 +62,7 @@ METHOD_PARAMS: dict[str, tuple[str, ...]] = {name: m.params for name, m in _meth
 class TrainConfig:
     """Everything that defines a training run (every field is a ``python -m gca_lab train`` flag).
 
-    Loss defaults follow the paper's reference configs (paper.md §6): ``eps = 0.5``,
+    Loss defaults follow the authors' CIFAR configs (github.com/nerdslab/gca): ``eps = 0.5``,
     ``n_iters = 10``, ``lam = 0.01``, ``q = 0.6``, ``rho = 0.2``, ``kl_weight = 1``,
     ``w1_weight = 0.2``. Model and optimizer defaults are sized for digits on a CPU.
     """
@@ -278,9 +279,8 @@ def lr_factor(step: int, total: int, *, warmup_steps: int = 0, schedule: str = "
     """Learning-rate multiplier at optimizer step ``step`` of ``total`` (stepped per batch).
 
     Linear warmup ``(step + 1) / warmup_steps`` for ``step < warmup_steps``, then ``1`` (``"constant"``)
-    or the cosine ``0.5 (1 + cos(pi (step - warmup_steps) / (total - warmup_steps)))``. The reference
-    code stepped a per-step cosine once per epoch (arXiv 2502.20141 App. C trains with a cosine
-    schedule); here it is stepped per batch.
+    or the cosine ``0.5 (1 + cos(pi (step - warmup_steps) / (total - warmup_steps)))``. The authors'
+    code (github.com/nerdslab/gca) stepped a per-step cosine once per epoch; here it is stepped per batch.
     """
     if step < warmup_steps:
         return (step + 1) / warmup_steps
@@ -322,41 +322,41 @@ def evaluate(model: _models.ContrastiveModel, dataset: _data.Dataset, config: Tr
     - ``probe_test_acc`` / ``probe_val_acc``: linear probe on clean images (C chosen on val).
     - ``knn_acc``: weighted 20-NN on the same features.
     - ``alignment`` / ``uniformity`` (Wang & Isola) of the projections of two test views, and
-      ``compactness`` (a documented proxy, :func:`gca_lab.metrics.compactness`) of test features.
+      ``compactness`` (a documented proxy, :func:`gca_lab.geometry.compactness`) of test features.
     - with ``config.strong``: ``strong_probe_test_acc``, the probe with the strong augmentation applied
       to the train, val and test images (the paper's noisy protocol, paper.md §5.2).
     - for each held-out corruption: ``corrupt/<name>``, the clean-trained probe on corrupted test images.
     - on multi-domain data: ``domain_probe_test_acc``.
     """
     fn = model.features
-    feats = {s: _metrics.embed(fn, getattr(dataset, s).x) for s in ("train", "val", "test")}
+    feats = {s: _evaluate.embed(fn, getattr(dataset, s).x) for s in ("train", "val", "test")}
     ys = {s: getattr(dataset, s).y.cpu() for s in ("train", "val", "test")}
-    probe = _metrics.linear_probe(feats["train"], ys["train"], feats["val"], ys["val"], feats["test"], ys["test"],
+    probe = _evaluate.linear_probe(feats["train"], ys["train"], feats["val"], ys["val"], feats["test"], ys["test"],
                                   seed=config.seed)
     out = {"probe_test_acc": probe.test_acc, "probe_val_acc": probe.val_acc, "probe_C": probe.best_C}
-    out["knn_acc"] = _metrics.knn_accuracy(feats["train"], ys["train"], feats["test"], ys["test"])
-    out["compactness"] = _metrics.compactness(feats["test"], ys["test"])
+    out["knn_acc"] = _evaluate.knn_accuracy(feats["train"], ys["train"], feats["test"], ys["test"])
+    out["compactness"] = _geometry.compactness(feats["test"], ys["test"])
     gen = torch.Generator().manual_seed(10_000 + config.seed)
     views = _augment.TwoViews.for_dataset(dataset, config.augment, config.strong)
     x1, x2 = views(dataset.test.x, gen)
-    z1, z2 = _metrics.embed(model, x1), _metrics.embed(model, x2)
-    out["alignment"] = float(_metrics.alignment(z1, z2))
-    out["uniformity"] = float(_metrics.uniformity(z1))
+    z1, z2 = _evaluate.embed(model, x1), _evaluate.embed(model, x2)
+    out["alignment"] = float(_geometry.alignment(z1, z2))
+    out["uniformity"] = float(_geometry.uniformity(z1))
     if config.strong is not None:
-        strong = {s: _metrics.embed(fn, _augment.apply_strong(getattr(dataset, s).x, config.strong, generator=gen))
+        strong = {s: _evaluate.embed(fn, _augment.apply_strong(getattr(dataset, s).x, config.strong, generator=gen))
                   for s in ("train", "val", "test")}
-        res = _metrics.linear_probe(strong["train"], ys["train"], strong["val"], ys["val"], strong["test"], ys["test"],
-                                    seed=config.seed)
+        res = _evaluate.linear_probe(strong["train"], ys["train"], strong["val"], ys["val"], strong["test"], ys["test"],
+                                     seed=config.seed)
         out["strong_probe_test_acc"] = res.test_acc
     for name in config.corruptions:
         xc = _augment.corrupt(dataset.test.x, name, 3, generator=gen)
-        res = _metrics.linear_probe(feats["train"], ys["train"], feats["val"], ys["val"], _metrics.embed(fn, xc),
-                                    ys["test"], seed=config.seed)
+        res = _evaluate.linear_probe(feats["train"], ys["train"], feats["val"], ys["val"], _evaluate.embed(fn, xc),
+                                     ys["test"], seed=config.seed)
         out[f"corrupt/{name}"] = res.test_acc
     if dataset.test.domain is not None:
         doms = {s: getattr(dataset, s).domain.cpu() for s in ("train", "val", "test")}
-        res = _metrics.linear_probe(feats["train"], doms["train"], feats["val"], doms["val"], feats["test"],
-                                    doms["test"], seed=config.seed)
+        res = _evaluate.linear_probe(feats["train"], doms["train"], feats["val"], doms["val"], feats["test"],
+                                     doms["test"], seed=config.seed)
         out["domain_probe_test_acc"] = res.test_acc
     return out
 
@@ -514,7 +514,7 @@ def contrastive_step(
         forward: ``(2B, ...) -> (2B, d)`` embeddings (the model, or the identity for free embeddings).
         loss_fn: a :func:`gca_lab.losses.make_loss` module, ``loss_fn(z1, z2, target)``.
         x1, x2: the two views, ``(B, ...)`` each.
-        target: optional ``(n, m)`` target plan (arXiv 2502.20141, Sec. 4.3), passed to the loss.
+        target: optional ``(n, m)`` target plan (:mod:`gca_lab.targets`), passed to the loss.
 
     Returns:
         The detached scalar loss (no host sync).

@@ -329,3 +329,40 @@ def test_domain_transform_errors() -> None:
         data.domain_transform(torch.zeros(1, 1, 4, 4), 4)
     with pytest.raises(ValueError, match="base"):
         data.multidomain("synthetic")
+
+
+def test_subtle_multidomain_differs_in_the_intended_way() -> None:
+    x = torch.rand(6, 1, 8, 8)
+    gen = torch.Generator().manual_seed(0)
+    d0 = data.domain_transform(x, 0, style="subtle")
+    d1 = data.domain_transform(x, 1, style="subtle")
+    d2 = data.domain_transform(x, 2, style="subtle")
+    d3 = data.domain_transform(x, 3, style="subtle", generator=gen)
+    assert torch.equal(d0, x)
+    assert bool((d1 >= x - 1e-7).all()) and float((d1 - x).mean()) > 0.05  # gamma < 1 brightens mid-tones
+    assert float((d1 - x).abs().max()) < 0.4  # ... but subtly, unlike inversion
+    lap = lambda t: (t[..., 1:, :] - t[..., :-1, :]).abs().mean()  # noqa: E731
+    assert lap(d2) < lap(x)  # softer edges
+    assert 0.03 < float((d3 - x).std()) < 0.12  # light noise
+    md = data.multidomain("digits", seed=0, style="subtle", max_train=200)
+    assert md.domain_names == data.SUBTLE_DOMAIN_NAMES
+    base = data.load("digits", seed=0, max_train=200)
+    sel = md.train.domain == 1
+    assert torch.allclose(md.train.x[sel], data.domain_transform(base.train.x[sel], 1, style="subtle"))
+    assert torch.equal(md.train.x[md.train.domain == 0], base.train.x[md.train.domain == 0])
+    # the default rendering is unchanged
+    assert torch.equal(data.multidomain("digits", seed=0, max_train=50).train.x,
+                       data.multidomain("digits", seed=0, max_train=50, style="default").train.x)
+    with pytest.raises(ValueError, match="style"):
+        data.multidomain("digits", style="loud")
+    with pytest.raises(ValueError, match="strength"):
+        data.domain_transform(x, 1, style="subtle", strength=0.0)
+
+
+def test_trainconfig_data_options_reach_the_dataset() -> None:
+    from gca_lab.train import TrainConfig, load_dataset
+
+    cfg = TrainConfig(dataset="multidomain_digits", data_options={"style": "subtle"}, max_train=100)
+    assert load_dataset(cfg.validate()).domain_names == data.SUBTLE_DOMAIN_NAMES
+    with pytest.raises(TypeError, match="data_options"):
+        TrainConfig(data_options=["style"]).validate()

@@ -78,16 +78,45 @@ def test_unknown_experiment_and_budget_are_rejected() -> None:
         E.plan("main_results", "huge")
 
 
-def test_every_registered_experiment_plans_valid_runs() -> None:
+# The quick budget of each figure experiment (what nbval runs): at most this many training runs, each
+# an MLP on digits for at most this many epochs.
+QUICK_LIMITS = {
+    "main_results": (8, 2), "strong_augmentations": (8, 2), "epsilon_iterations": (8, 2),
+    "cost_of_alignment": (4, 3), "kernels_and_couplings": (4, 3), "domain_priors": (4, 3),
+    "implementation_choices": (4, 3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(E.EXPERIMENTS))
+@pytest.mark.parametrize("budget", ["quick", "full"])
+def test_every_registered_experiment_plans_valid_runs(name: str, budget: str) -> None:
     from gca_lab.train import TrainConfig
 
-    for name in E.EXPERIMENTS:
-        for budget in ("quick", "full"):
-            for r in E.plan(name, budget):
-                if r.kind == "train":
-                    TrainConfig(**{**r.spec, "corruptions": tuple(r.spec.get("corruptions", ()))}).validate()
-                else:
-                    assert r.spec["fn"] in _core.COMPUTATIONS, (name, r.key)
+    runs = E.plan(name, budget)
+    assert runs and len({r.key for r in runs}) == len(runs)
+    for r in runs:
+        if r.kind == "train":
+            TrainConfig(**{**r.spec, "corruptions": tuple(r.spec.get("corruptions", ()))}).validate()
+        else:
+            assert r.spec["fn"] in _core.COMPUTATIONS, (name, r.key)
+    assert (ROOT / "notebooks" / E.get(name).notebook).is_file()
+
+
+@pytest.mark.parametrize("name", sorted(QUICK_LIMITS))
+def test_quick_plans_are_small(name: str) -> None:
+    max_train, max_epochs = QUICK_LIMITS[name]
+    runs = E.plan(name, "quick")
+    train = [r for r in runs if r.kind == "train"]
+    assert len(train) <= max_train
+    for r in runs:
+        assert r.spec.get("epochs", 0) <= max_epochs and r.spec.get("model", "mlp") == "mlp", r.key
+    for r in train:
+        assert r.spec["dataset"].endswith("digits"), r.key
+    assert E.plan(name, "full") != runs  # the full budget is a different, larger protocol
+
+
+def test_quick_limits_cover_every_experiment() -> None:
+    assert set(QUICK_LIMITS) == set(E.EXPERIMENTS)
 
 
 def _committed_results() -> list[Path]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..metrics import mean_std, paired_difference, verdict
+from ..stats import mean_std, paired_difference, verdict
 from ._core import Run
 
 __all__ = ["seeds", "train_run", "values", "method_table", "claim", "fmt_pm"]

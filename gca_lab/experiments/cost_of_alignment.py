@@ -28,7 +28,7 @@ from typing import Any
 import torch
 
 from .. import losses as _losses
-from ..metrics import mean_std, paired_difference
+from ..stats import mean_std, paired_difference
 from . import paper
 from ._common import claim
 from ._core import Experiment, Run, computation, register

@@ -46,7 +46,7 @@ def calibration(*, model: str, seed: int = 0, data_options: dict | None = None) 
     """Domain- and class-probe accuracy of raw pixels and of the randomly initialized encoder."""
     import torch
 
-    from ..metrics import linear_probe, probe_encoder
+    from ..evaluate import linear_probe, probe_encoder
     from ..train import TrainConfig, build_model, load_dataset
 
     cfg = TrainConfig(**{**COMMON, "data_options": data_options or DATA, "model": model, "seed": seed})

@@ -7,7 +7,7 @@ Protocol: GCA-INCE (``B x B`` cross-view layout, symmetrized) trains the digits 
 - eps panel: ``eps`` in {0.1, 0.2, 0.4, 0.6, 0.8, 1.0} at ``n_iters = 10`` (the reference default).
 
 Each run reports the frozen linear-probe test accuracy and ``compactness``, our documented proxy
-(:func:`gca_lab.metrics.compactness`: mean within-class spread / mean between-centroid distance of the
+(:func:`gca_lab.geometry.compactness`: mean within-class spread / mean between-centroid distance of the
 L2-normalized test features; the poster's definition is not recovered, so only trends compare).
 
 A computation run (``gca_ince_loss_vs_iters``) measures how much the loss *value* moves with the number
@@ -27,7 +27,7 @@ from typing import Any, Sequence
 import torch
 
 from ..losses import make_loss
-from ..metrics import mean_std
+from ..stats import mean_std
 from . import paper
 from ._common import claim, seeds, train_run, values
 from ._core import Experiment, Run, computation, register

@@ -15,7 +15,7 @@ RINCE/W1/UOT terms depend on it); true RINCE -> the reference CIFAR "rince", whi
 ``(CE)^q / q`` of the INCE cross-entropy with no ``lam`` dependence (:func:`reference_cifar_rince`,
 reproduced here as a comparison object, not a library loss); frozen linear probe -> the reference's
 fine-tuned "linear" evaluation with test-set model selection
-(:func:`gca_lab.metrics.reference_linear_eval`).
+(:func:`reference_linear_eval`, here).
 
 The reference "rince" is not trained here: its gradient is INCE's (joint, clamped) times the scalar
 ``CE^(q-1)``, and Adam is invariant to a slowly varying gradient scale, so training with it is
@@ -29,10 +29,12 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from .. import losses as _losses
-from ..metrics import paired_difference
+from .._validate import check_int, check_positive
+from ..evaluate import module_device
+from ..stats import paired_difference
 from ._common import seeds, train_run, values
 from ._core import Experiment, Run, computation, register
 
@@ -110,12 +112,97 @@ def loss_values(*, batch: int = 128, dim: int = 64, noises: list[float] = [1.0, 
     return out
 
 
+def reference_linear_eval(
+    encoder: nn.Module,
+    dataset: Any,
+    *,
+    epochs: int = 20,
+    lr: float = 0.2,
+    momentum: float = 0.9,
+    batch_size: int = 256,
+    seed: int = 0,
+    n_classes: int | None = None,
+) -> dict[str, Any]:
+    """The reference code's CIFAR "linear evaluation" (``nerdslab/gca:linear_evaluation.py``). **Flawed protocol.**
+
+    Kept only to measure how much it inflates accuracy against the frozen
+    :func:`gca_lab.evaluate.linear_probe`.
+    It reproduces the two defects of ``nerdslab/gca:linear_evaluation.py``:
+
+    1. the encoder is **not frozen**: its parameters are trained jointly with the linear head
+       (SGD, Nesterov momentum, cosine learning rate stepped per batch, no weight decay) and
+       BatchNorm runs in train mode (running statistics update);
+    2. **model selection on the test set**: the test accuracy is measured after every epoch and
+       the maximum over epochs is reported.
+
+    The ``encoder`` is modified **in place** (as in the reference); pass a copy to keep it.
+    No augmentation is applied to the training images (the digits setting).
+
+    Args:
+        encoder: ``x -> h`` module (e.g. ``model.encoder``), ``h`` of shape ``(B, D)``.
+        dataset: object with ``.train`` / ``.test`` splits holding ``.x`` and ``.y`` (val is unused,
+            as in the reference).
+        epochs, lr, momentum, batch_size: the SGD schedule (defaults: 20 epochs, base lr 0.2).
+        seed: batch order and head initialization.
+        n_classes: default ``max(label) + 1``.
+
+    Returns:
+        ``{"best_test_acc", "best_epoch", "final_test_acc", "test_acc": [per epoch],
+        "encoder_change": relative L2 change of the encoder parameters}``.
+    """
+    if not isinstance(encoder, nn.Module):
+        raise TypeError(f"encoder must be an nn.Module, got {type(encoder).__name__}")
+    check_int("epochs", epochs, minimum=1)
+    check_int("batch_size", batch_size, minimum=1)
+    check_positive("lr", lr)
+    xtr, ytr = dataset.train.x, dataset.train.y.long()
+    xte, yte = dataset.test.x, dataset.test.y.long()
+    dev = module_device(encoder, xtr.device)
+    xtr, ytr, xte, yte = xtr.to(dev), ytr.to(dev), xte.to(dev), yte.to(dev)
+    if n_classes is None:
+        n_classes = int(max(int(ytr.max()), int(yte.max()))) + 1
+    before = torch.cat([p.detach().reshape(-1).clone() for p in encoder.parameters()])
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        feat_dim = encoder.eval()(xtr[:2]).reshape(2, -1).shape[1]
+    torch.manual_seed(seed)
+    head = nn.Linear(feat_dim, n_classes).to(dev)
+    params = list(encoder.parameters()) + list(head.parameters())  # the defect: the encoder is trained too
+    opt = torch.optim.SGD(params, lr=lr, momentum=momentum, nesterov=True, weight_decay=0.0)
+    n = xtr.shape[0]
+    steps = max(1, n // batch_size) if n >= batch_size else 1
+    total, step = epochs * steps, 0
+    accs: list[float] = []
+    for _ in range(epochs):
+        encoder.train()  # BN in train mode, as in the reference
+        perm = torch.randperm(n, generator=gen).to(dev)
+        for it in range(steps):
+            idx = perm[it * batch_size : (it + 1) * batch_size]
+            for g in opt.param_groups:
+                g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / total))
+            loss = nn.functional.cross_entropy(head(encoder(xtr[idx]).reshape(len(idx), -1)), ytr[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+        encoder.eval()
+        with torch.no_grad():
+            pred = torch.cat([head(encoder(xte[i : i + 1024]).reshape(-1, feat_dim)).argmax(1)
+                              for i in range(0, xte.shape[0], 1024)])
+        accs.append(float((pred == yte).float().mean()))
+    after = torch.cat([p.detach().reshape(-1) for p in encoder.parameters()])
+    best = max(range(len(accs)), key=lambda i: accs[i])
+    return {
+        "best_test_acc": accs[best], "best_epoch": best + 1, "final_test_acc": accs[-1], "test_acc": accs,
+        "encoder_change": float((after - before).norm() / before.norm().clamp_min(1e-12)),
+    }
+
+
 @computation("implementation_choices.probe_protocols")
 def probe_protocols(*, seed: int, model: str, epochs: int, ref_epochs: int, dataset: str = "digits",
                     method: str = "gca_uot") -> dict[str, Any]:
     """Train the default GCA-UOT encoder; score it with the frozen probe, then with the reference's
     fine-tuned "linear" evaluation (best test accuracy over epochs)."""
-    from ..metrics import reference_linear_eval
     from ..train import TrainConfig, load_dataset, train
 
     cfg = TrainConfig(dataset=dataset, model=model, method=method, epochs=epochs, seed=seed, progress=False)

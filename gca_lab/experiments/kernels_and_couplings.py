@@ -4,7 +4,7 @@ For a class-sorted test batch of two augmented views, the Gibbs kernel ``K = exp
 cross-view similarities, the INCE plan (one row projection), the GCA-INCE plan (``n_iters``
 Sinkhorn rounds) and the GCA-UOT plan (KL-relaxed rounds, ``rho``), at random initialization and
 after training a small encoder with GCA-UOT. Block structure is quantified by
-:func:`gca_lab.metrics.plan_block_ratio` (mean within-class / mean between-class mass, positive
+:func:`gca_lab.plans.plan_block_ratio` (mean within-class / mean between-class mass, positive
 pairs on the diagonal excluded). One compute run per seed returns the matrices as nested lists.
 
 Checks: GCA-INCE plan row and column sums = 1 +- 1e-4 (converged Sinkhorn; the 10-round plan's
@@ -19,7 +19,9 @@ from typing import Any
 import torch
 
 from .. import losses as _losses
-from ..metrics import embed, marginal_errors, mean_std, plan_block_ratio
+from ..evaluate import embed
+from ..plans import marginal_errors, plan_block_ratio
+from ..stats import mean_std
 from ._common import claim, seeds
 from ._core import Experiment, Run, computation, register
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..metrics import mean_std
+from ..stats import mean_std
 from . import paper
 from ._common import claim, method_table, seeds, train_run, values
 from ._core import Experiment, Run, register

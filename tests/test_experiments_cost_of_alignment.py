@@ -1,0 +1,26 @@
+"""The cost_of_alignment experiment (notebook 08): its claims on fabricated timings."""
+
+from __future__ import annotations
+
+from gca_lab.experiments import EXPERIMENTS
+
+
+
+def test_cost_of_alignment_summary() -> None:
+    exp = EXPERIMENTS["cost_of_alignment"]
+    base = {"ince": 1.0, "gca_ince": 1.02, "rince": 1.0, "gca_rince": 1.3, "uot": 1.0, "gca_uot": 1.05}
+    jitter = [0.0, 0.01, -0.01, 0.005]
+    et = {m: [[v + j, v + j] for j in jitter] for m, v in base.items()}
+    sizes = [128, 256, 512, 1024]
+    med = {m: [1e-6 * b**2 for b in sizes] for m in base}
+    med["ince"] = [1e-3 * b for b in sizes]  # slope 1
+    results = {"epochs": {"epoch_times": et, "machine_start": {}, "machine_end": {}},
+               "loss": {"sizes": sizes, "median": med, "all": {}}}
+    s = exp.summarize(results, "full")
+    v = {r["claim"]: r["verdict"] for r in s["claims"]}
+    assert v["GCA-INCE epoch overhead vs INCE <= 10%"] == "reproduced"
+    assert v["GCA-RINCE epoch overhead vs RINCE <= 10%"] == "not reproduced"
+    assert abs(s["slopes"]["gca_ince"] - 2.0) < 1e-9 and abs(s["slopes"]["ince"] - 1.0) < 1e-9
+    assert v["GCA-INCE loss time ~ B^2 (log-log slope in [1.7, 2.3])"] == "reproduced"
+    assert v["INCE loss time ~ B^2 (log-log slope in [1.7, 2.3])"] == "not reproduced"
+    assert abs(s["overhead"]["gca_ince"]["mean"] - 0.02) < 0.002

@@ -1,0 +1,69 @@
+"""The main_results experiment (notebook 05): its full plan and its claims on fabricated results."""
+
+from __future__ import annotations
+
+import pytest
+
+from gca_lab import experiments as X
+from gca_lab.experiments import main_results as MR
+from gca_lab.experiments import paper
+
+
+def _train_result(**metrics: float) -> dict:
+    return {"metrics": dict(metrics), "wall_time": 1.5}
+
+
+def _by_claim(summary: dict) -> dict[str, dict]:
+    return {row["claim"]: row for row in summary["claims"]}
+
+
+
+def test_full_budget_sizes() -> None:
+    mr = X.plan("main_results", "full")
+    n_datasets = len(MR.datasets("full"))
+    assert len(mr) == n_datasets * len(paper.METHODS) * 5
+    assert {r.spec["method"] for r in mr} == set(paper.METHODS)
+    assert all(r.spec.get("probe_init") for r in mr if r.spec["method"] == "ince")
+
+
+def test_missing_fashion_mnist_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(MR, "dataset_available", lambda name, root="data": name != "fashion_mnist")
+    runs = X.plan("main_results", "full")
+    assert runs and all(r.spec["dataset"] == "digits" for r in runs)
+    assert "fashion_mnist" in MR.skipped("full")
+
+
+def test_main_results_summary_verdicts() -> None:
+    base = {m: 90.0 + i * 0.1 for i, m in enumerate(paper.METHODS)}
+    base["gca_uot"] = 95.0  # clearly best
+    base["gca_ince"] = base["ince"] - 1.0  # clearly worse than INCE
+    base["gca_rince"] = base["rince"]  # tie up to seed noise
+    results = {}
+    jitter = [0.0, 0.1, -0.1, 0.05, -0.05]
+    for d in ("digits", "fashion_mnist"):
+        for m in paper.METHODS:
+            for s in range(5):
+                acc = (base[m] + (jitter[s] * (1 if m != "gca_rince" else -1))) / 100
+                extra = {"init_probe_test_acc": 0.5} if m == "ince" else {}
+                results[MR.KEY.format(dataset=d, method=m, seed=s)] = _train_result(probe_test_acc=acc, **extra)
+    summary = X.get("main_results").summarize(results, "full")
+    assert summary["datasets"] == ["digits", "fashion_mnist"]
+    rows = _by_claim(summary)
+    assert rows["GCA-UOT ≥ INCE (digits)"]["verdict"] == "reproduced"
+    assert rows["GCA-INCE ≥ INCE (digits)"]["verdict"] == "not reproduced"
+    assert rows["GCA-RINCE ≥ RINCE (digits)"]["verdict"] in ("consistent", "not reproduced")
+    assert rows["GCA-UOT is the best method (fashion_mnist)"]["verdict"] == "reproduced"
+    assert rows["pretraining beats the random-init encoder (INCE, digits)"]["verdict"] == "reproduced"
+    assert summary["tables"]["digits"]["gca_uot"]["mean"] == pytest.approx(95.0)
+    assert summary["init_baseline"]["digits"]["mean"] == pytest.approx(50.0)
+    assert summary["gains_vs_ince"]["digits"]["gca_uot"]["mean"] == pytest.approx(95.0 - base["ince"])
+    assert summary["wall_time_s"] == pytest.approx(1.5 * len(results))
+
+
+def test_main_results_summary_quick_single_dataset() -> None:
+    results = {MR.KEY.format(dataset="digits", method=m, seed=s): _train_result(probe_test_acc=0.9 + 0.01 * s)
+               for m in MR.QUICK_METHODS for s in range(2)}
+    summary = X.get("main_results").summarize(results, "quick")
+    assert summary["datasets"] == ["digits"] and summary["methods"] == list(MR.QUICK_METHODS)
+    # identical per-seed values: paired difference 0 with a zero-width interval -> "consistent"
+    assert _by_claim(summary)["GCA-UOT ≥ INCE (digits)"]["verdict"] == "consistent"

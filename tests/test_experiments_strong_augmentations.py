@@ -1,0 +1,69 @@
+"""The strong_augmentations experiment (notebook 06): its full plan and its claims on fabricated results."""
+
+from __future__ import annotations
+
+import pytest
+
+from gca_lab import experiments as X
+from gca_lab.experiments import strong_augmentations as SA
+
+
+def _train_result(**metrics: float) -> dict:
+    return {"metrics": dict(metrics), "wall_time": 1.5}
+
+
+def _by_claim(summary: dict) -> dict[str, dict]:
+    return {row["claim"]: row for row in summary["claims"]}
+
+
+
+def test_full_budget_sizes() -> None:
+    sa = X.plan("strong_augmentations", "full")
+    assert len(sa) == 4 * 6 * 4
+    assert {r.spec["strong"] for r in sa} == {None, "large_erase", "strong_crop", "brightness"}
+    assert {"simclr", "ince", "rince", "gca_ince", "gca_rince", "gca_uot"} <= {r.spec["method"] for r in sa}
+
+
+def _strong_results(uot_gain: dict[str, float], methods=SA.METHODS, seeds=range(3)) -> dict:
+    results = {}
+    for setting in SA.SETTINGS:
+        for m in methods:
+            for s in seeds:
+                acc = 0.80 + 0.001 * s + (uot_gain[setting] if m == "gca_uot" else 0.0) + 0.001 * (s % 2) * (m == "gca_uot")
+                metrics = {"probe_test_acc": acc if setting == "standard" else 0.97,
+                           "corrupt/snow": acc - 0.1, "corrupt/gaussian_noise": acc - 0.2}
+                if setting != "standard":
+                    metrics["strong_probe_test_acc"] = acc
+                results[SA.KEY.format(setting=setting, method=m, seed=s)] = _train_result(**metrics)
+    return results
+
+
+def test_strong_augmentations_summary_verdicts() -> None:
+    gains = {"standard": 0.002, "large_erase": 0.02, "strong_crop": 0.03, "brightness": -0.01}
+    summary = X.get("strong_augmentations").summarize(_strong_results(gains), "full")
+    rows = _by_claim(summary)
+    assert rows["GCA-UOT ≥ INCE under large_erase"]["verdict"] == "reproduced"
+    assert rows["GCA-UOT ≥ INCE under strong_crop"]["verdict"] == "reproduced"
+    assert rows["GCA-UOT ≥ INCE under brightness"]["verdict"] == "not reproduced"
+    assert rows["GCA-UOT is the best method under brightness"]["verdict"] == "not reproduced"
+    gap_row = rows["GCA-UOT − INCE gap larger in the noisy setting than in the standard one"]
+    # noisy gap = mean(2, 3, -1) = 1.33 points vs 0.2 points standard (+0.05 jitter on odd seeds in both)
+    assert gap_row["mean"] == pytest.approx((2 + 3 - 1) / 3 - 0.2, abs=1e-6)
+    assert gap_row["verdict"] == "reproduced"
+    assert summary["tables"]["strong_crop"]["gca_uot"]["mean"] == pytest.approx(100 * (0.801 + 0.03) + 0.1 / 3, abs=1e-6)
+    assert summary["corrupt"]["snow"]["ince"]["mean"] == pytest.approx(70.1)
+    assert summary["corrupt_strong"]["gaussian_noise"]["ince"]["mean"] == pytest.approx(60.1)
+
+
+def test_strong_augmentations_summary_gap_not_larger() -> None:
+    gains = {"standard": 0.03, "large_erase": 0.0, "strong_crop": 0.0, "brightness": 0.0}
+    rows = _by_claim(X.get("strong_augmentations").summarize(_strong_results(gains), "full"))
+    assert rows["GCA-UOT − INCE gap larger in the noisy setting than in the standard one"]["verdict"] == "not reproduced"
+
+
+def test_strong_augmentations_summary_quick() -> None:
+    results = {k: v for k, v in _strong_results({s: 0.01 for s in SA.SETTINGS}, SA.QUICK_METHODS, range(2)).items()
+               if k.split("/")[0] in SA.QUICK_SETTINGS}
+    summary = X.get("strong_augmentations").summarize(results, "quick")
+    assert summary["settings"] == list(SA.QUICK_SETTINGS)
+    assert "GCA-UOT ≥ INCE under strong_crop" in _by_claim(summary)
