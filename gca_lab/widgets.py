@@ -41,7 +41,7 @@ from torch import Tensor
 
 from . import data as _data
 from . import losses as _losses
-from . import metrics as _metrics
+from . import geometry as _geometry
 from . import targets as _targets
 from . import viz as _viz
 from ._validate import check_choice, check_int, check_interval, check_nonnegative, check_positive
@@ -1025,8 +1025,8 @@ class SphereTrajectories:
     Attributes:
         steps: ``(S,)`` the optimization steps of the snapshots (0 = initialization).
         points: ``{method: (S, N, d)}`` unit-norm embeddings at each snapshot.
-        alignment, uniformity, loss: ``{method: (S,)}`` :func:`gca_lab.metrics.alignment` of two fresh
-            noisy views, :func:`gca_lab.metrics.uniformity` of the points, and the training loss.
+        alignment, uniformity, loss: ``{method: (S,)}`` :func:`gca_lab.geometry.alignment` of two fresh
+            noisy views, :func:`gca_lab.geometry.uniformity` of the points, and the training loss.
         colors: ``(N,)`` a fixed colour value per point (its initial angle).
         methods, dim, seconds.
     """
@@ -1095,8 +1095,8 @@ def compute_sphere_trajectories(
                 v1 = theta + view_noise * torch.randn(theta.shape, generator=g)
                 v2 = theta + view_noise * torch.randn(theta.shape, generator=g)
                 p_s.append(z.numpy().astype(np.float64).copy())
-                a_s.append(float(_metrics.alignment(v1, v2)))
-                u_s.append(float(_metrics.uniformity(z)))
+                a_s.append(float(_geometry.alignment(v1, v2)))
+                u_s.append(float(_geometry.uniformity(z)))
                 l_s.append(loss_value)
 
         for step in range(steps + 1):
