@@ -3,26 +3,29 @@ r"""Plots for the notebooks: matplotlib for static figures, plotly for interacti
 Every function *returns* a figure (``matplotlib.figure.Figure`` or ``plotly.graph_objects.Figure``)
 and never calls ``plt.show()``; the notebook decides how to display it. Inputs are numpy arrays or
 torch tensors (converted with :func:`to_numpy`). Nothing here computes a loss or trains: the data
-come from :mod:`gca_lab.widgets` ``compute_*`` functions, :mod:`gca_lab.losses` or experiments.
+come from :mod:`gca_lab.explore` ``compute_*`` functions, :mod:`gca_lab.losses` or experiments.
+Method colours come from the registry (:func:`gca_lab.methods.color`).
 
 Static (matplotlib):
 
 - :func:`plan_heatmaps` kernel | INCE plan | GCA-INCE plan | GCA-UOT plan side by side (paper
-  poster §5.5), shared or per-panel colour scale.
-- :func:`marginals_plot` row and column marginals of plans against their targets.
+  poster), shared or per-panel colour scale.
+- :func:`marginals_plot` row and column marginals of plans: their relative deviation from the targets
+  (log axis, floored at :data:`DEVIATION_FLOOR`), or the marginals themselves without targets.
 - :func:`convergence_plot` marginal error per Sinkhorn iteration, log scale.
 - :func:`points_on_sphere` embeddings on the circle (2-D) or sphere (3-D), one panel per method.
 - :func:`curves_plot` metric curves over steps (alignment/uniformity over training).
 - Generic helpers for the figure notebooks: :func:`method_bars` (ours vs paper, error bars),
   :func:`sweep_plot` (mean +- band over a swept parameter, optional twin axis),
-  :func:`loglog_timing` (log-log timing with fitted slope annotation; :func:`loglog_slope`).
+  :func:`loglog_timing` (log-log timing with fitted slope annotation; :func:`gca_lab.stats.loglog_slope`).
 
 Interactive (plotly; :mod:`gca_lab.widgets` wraps them in ``FigureWidget``):
 
 - :func:`plotly_heatmaps`, :func:`plotly_marginals`, :func:`plotly_convergence`, :func:`plotly_bars`,
-  :func:`plotly_points`, :func:`plotly_curves`.
+  :func:`plotly_points`, :func:`plotly_curves`; :func:`floored` and :func:`log_range` for the
+  deviation panels.
 
-:func:`setup_notebook` sets PNG inline figures and a fixed style (nbval-friendly; design §5).
+:func:`setup_notebook` sets PNG inline figures and a fixed style (nbval-friendly).
 """
 
 from __future__ import annotations
@@ -31,6 +34,9 @@ import math
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+
+from . import methods as _methods
+from . import stats as _stats
 
 __all__ = [
     "to_numpy",
@@ -44,7 +50,6 @@ __all__ = [
     "scatter_compare",
     "method_bars",
     "sweep_plot",
-    "loglog_slope",
     "loglog_timing",
     "plotly_heatmaps",
     "plotly_marginals",
@@ -52,28 +57,21 @@ __all__ = [
     "plotly_bars",
     "plotly_points",
     "plotly_curves",
-    "METHOD_COLORS",
+    "DEVIATION_FLOOR",
+    "floored",
+    "log_range",
 ]
 
-#: A fixed colour per method name, so every notebook draws a method in the same colour.
-METHOD_COLORS: dict[str, str] = {
-    "kernel": "#7f7f7f",
-    "ince": "#1f77b4",
-    "simclr": "#17becf",
-    "gca_ince": "#ff7f0e",
-    "rince": "#2ca02c",
-    "gca_rince": "#98df8a",
-    "uot": "#e377c2",
-    "gca_uot": "#d62728",
-    "iot": "#9467bd",
-    "iot_uni": "#c5b0d5",
-    "byol": "#8c564b",
-}
 _CYCLE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+#: Entries drawn below the data: the marginal panels clip deviations to this floor (a plan exact to
+#: float64 round-off sits on it instead of showing ``1e-16`` noise as fluctuation).
+DEVIATION_FLOOR = 1e-12
 
 
 def _color(name: str, i: int) -> str:
-    return METHOD_COLORS.get(str(name).lower().replace("-", "_"), _CYCLE[i % len(_CYCLE)])
+    """The method's registry colour (:func:`gca_lab.methods.color`), else the ``i``-th cycle colour."""
+    return _methods.color(str(name), _CYCLE[i % len(_CYCLE)])  # type: ignore[return-value]
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -183,35 +181,52 @@ def marginals_plot(
     col_target: Any | None = None,
     *,
     highlight: Any | None = None,
+    floor: float = DEVIATION_FLOOR,
 ):
-    """Row marginals ``P 1`` (left) and column marginals ``P^T 1`` (right) of plans against targets.
+    """Row marginals ``P 1`` (left) and column marginals ``P^T 1`` (right) of plans, against their targets.
+
+    With targets, each panel draws the relative deviation ``|P1 - a| / a`` (``|P^T 1 - b| / b``) on a
+    log axis, clipped at ``floor`` (dotted line: exact to round-off), so a marginal exact to ``1e-9``
+    reads as exact and not as fluctuation; without targets, the marginals themselves (linear axis).
 
     Args:
         plans: ``{label: (n, m) plan}``.
-        row_target, col_target: ``(n,)`` / ``(m,)`` target marginals (dashed black), optional.
+        row_target, col_target: ``(n,)`` / ``(m,)`` target marginals, optional (both or neither).
         highlight: optional ``(n,)`` boolean mask of indices to mark (e.g. corrupted pairs).
+        floor: the smallest deviation drawn.
 
     Returns:
-        A Figure with two axes; one line per plan on each (plus the target line when given).
+        A Figure with two axes; one line per plan on each; the legend right of the panels.
     """
     plt = _plt()
+    if (row_target is None) != (col_target is None):
+        raise ValueError("give both row_target and col_target, or neither")
+    deviation = row_target is not None
     fig, (ax_r, ax_c) = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
     for i, (label, p) in enumerate(plans.items()):
         p = to_numpy(p)
-        ax_r.plot(p.sum(1), lw=1.2, color=_color(label, i), label=label)
-        ax_c.plot(p.sum(0), lw=1.2, color=_color(label, i), label=label)
-    for ax, tgt in ((ax_r, row_target), (ax_c, col_target)):
-        if tgt is not None:
-            ax.plot(to_numpy(tgt), "k--", lw=1.0, label="target")
+        rows, cols = p.sum(1), p.sum(0)
+        if deviation:
+            rt, ct = to_numpy(row_target), to_numpy(col_target)
+            rows, cols = floored(np.abs(rows - rt) / rt, floor), floored(np.abs(cols - ct) / ct, floor)
+        ax_r.plot(rows, lw=1.2, color=_color(label, i), label=label)
+        ax_c.plot(cols, lw=1.2, color=_color(label, i), label=label)
+    for ax in (ax_r, ax_c):
+        if deviation:
+            ax.set_yscale("log")
+            ax.axhline(floor, color="0.5", ls=":", lw=1.0, label=f"floor {floor:.0e} (exact)" if ax is ax_c else None)
         if highlight is not None:
             for j in np.flatnonzero(to_numpy(highlight) > 0):
                 ax.axvline(j, color="0.85", lw=0.8, zorder=0)
-    ax_r.set_title("row marginals  P 1")
-    ax_c.set_title("column marginals  P$^T$ 1")
+    if deviation:
+        lo, hi = log_range(np.concatenate([line.get_ydata() for line in ax_r.lines + ax_c.lines]), floor)
+        ax_r.set_ylim(10**lo, 10**hi)
+    ax_r.set_title("row marginals: |P 1 - a| / a" if deviation else "row marginals  P 1")
+    ax_c.set_title("column marginals: |P$^T$ 1 - b| / b" if deviation else "column marginals  P$^T$ 1")
     ax_r.set_xlabel("row i")
     ax_c.set_xlabel("column j")
-    ax_r.set_ylabel("mass")
-    ax_c.legend(fontsize=8, loc="best")
+    ax_r.set_ylabel("relative deviation" if deviation else "mass")
+    ax_c.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     fig.tight_layout()
     return fig
 
@@ -506,16 +521,6 @@ def sweep_plot(
     return fig
 
 
-def loglog_slope(x: Any, y: Any) -> tuple[float, float]:
-    """Least-squares fit ``log y = slope * log x + c``: returns ``(slope, c)`` (natural logs)."""
-    lx, ly = np.log(to_numpy(x)), np.log(to_numpy(y))
-    ok = np.isfinite(lx) & np.isfinite(ly)
-    if ok.sum() < 2:
-        raise ValueError("loglog_slope needs at least two positive (x, y) points")
-    slope, c = np.polyfit(lx[ok], ly[ok], 1)
-    return float(slope), float(c)
-
-
 def loglog_timing(
     sizes: Any,
     times: Mapping[str, Any],
@@ -548,7 +553,7 @@ def loglog_timing(
         c = _color(label, i)
         name = label
         if fit:
-            s, b = loglog_slope(xs, t)
+            s, b = _stats.loglog_slope(xs, t)
             slopes[label] = s
             name = f"{label} (slope {s:.2f})"
             ax.plot(xs, np.exp(b) * xs**s, ":", color=c, lw=1)
@@ -573,9 +578,28 @@ def loglog_timing(
 # --------------------------------------------------------------------------------------------------
 
 
-def plotly_heatmaps(mats: Mapping[str, Any], *, height: int = 330, colorscale: str = "Viridis"):
-    """One row of plotly heatmaps, one per ``{title: (n, m) matrix}``, each with its own colorbar.
+def floored(values: Any, floor: float = DEVIATION_FLOOR) -> np.ndarray:
+    """``max(values, floor)`` elementwise (non-finite entries stay as they are): what a log axis draws."""
+    v = to_numpy(values)
+    return np.where(np.isfinite(v), np.maximum(v, floor), v)
 
+
+def log_range(values: Any, floor: float = DEVIATION_FLOOR) -> list[float]:
+    """A ``log10`` axis range ``[lo, hi]`` from ``floor`` to at least ``1`` (a 100 % deviation), or the data's maximum.
+
+    Fixed at the bottom, so a plan exact to round-off sits on the floor line instead of the axis
+    autoscaling to ``1e-16`` noise.
+    """
+    v = to_numpy(values)
+    v = v[np.isfinite(v)]
+    top = float(np.log10(max(float(v.max()), floor))) if v.size else 0.0
+    return [math.log10(floor) - 0.5, max(0.0, top) + 0.5]
+
+
+def plotly_heatmaps(mats: Mapping[str, Any], *, height: int = 330, colorscale: str = "Viridis"):
+    """One row of plotly heatmaps, one per ``{title: (n, m) matrix}``, each with its own colour bar.
+
+    Each colour bar sits just right of its own panel, in the gap before the next one (never over it).
     Rows are drawn top to bottom (``autorange='reversed'``) like ``imshow``. Returns a
     ``plotly.graph_objects.Figure`` with ``len(mats)`` Heatmap traces.
     """
@@ -583,31 +607,47 @@ def plotly_heatmaps(mats: Mapping[str, Any], *, height: int = 330, colorscale: s
     from plotly.subplots import make_subplots
 
     n = len(mats)
-    fig = make_subplots(rows=1, cols=n, subplot_titles=list(mats), horizontal_spacing=0.08)
+    if n == 0:
+        raise ValueError("mats must hold at least one matrix")
+    # the gap between panels holds the colour bar (10 px) and its tick labels (about 45 px)
+    fig = make_subplots(rows=1, cols=n, subplot_titles=list(mats), horizontal_spacing=min(0.3, 0.3 / n + 0.03))
     for i, (title, m) in enumerate(mats.items()):
-        x0 = (i + 1) / n - 0.02
+        domain = fig.layout[f"xaxis{i + 1 if i else ''}"].domain
         fig.add_trace(
             go.Heatmap(z=to_numpy(m), colorscale=colorscale, name=title,
-                       colorbar=dict(x=x0, len=0.9, thickness=10)), row=1, col=i + 1,
+                       colorbar=dict(x=domain[1] + 0.005, xanchor="left", xpad=0, len=0.85, thickness=10,
+                                     tickformat=".2g", tickfont=dict(size=10))),
+            row=1, col=i + 1,
         )
         fig.update_yaxes(autorange="reversed", row=1, col=i + 1, showticklabels=False)
         fig.update_xaxes(showticklabels=False, row=1, col=i + 1)
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(height=height, margin=dict(l=10, r=60, t=40, b=10))
     return fig
 
 
-def plotly_marginals(row: Any, row_target: Any, col: Any, col_target: Any, *, height: int = 260):
-    """Row (left) and column (right) marginals with their targets: 4 Scatter traces, in that order."""
-    import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
+def plotly_marginals(row_deviation: Any, col_deviation: Any, *, floor: float = DEVIATION_FLOOR, height: int = 280):
+    """How far the plan's marginals are from their targets: ``|P1 - a| / a`` and ``|P^T 1 - b| / b``.
 
-    fig = make_subplots(rows=1, cols=2, subplot_titles=["row marginals P1", "column marginals Pᵀ1"])
-    r, rt, c, ct = (to_numpy(v) for v in (row, row_target, col, col_target))
-    fig.add_trace(go.Scatter(y=r, mode="lines", name="P1", line=dict(color="#1f77b4")), row=1, col=1)
-    fig.add_trace(go.Scatter(y=rt, mode="lines", name="target a", line=dict(color="black", dash="dash")), row=1, col=1)
-    fig.add_trace(go.Scatter(y=c, mode="lines", name="Pᵀ1", line=dict(color="#ff7f0e")), row=1, col=2)
-    fig.add_trace(go.Scatter(y=ct, mode="lines", name="target b", line=dict(color="gray", dash="dash")), row=1, col=2)
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), showlegend=True)
+    One log-scaled panel, two Scatter traces (rows, then columns), values clipped at ``floor`` (a
+    dotted line: exact to round-off), y range from :func:`log_range`. The legend sits above the
+    panel, outside the data.
+    """
+    import plotly.graph_objects as go
+
+    r, c = floored(row_deviation, floor), floored(col_deviation, floor)
+    fig = go.Figure([
+        go.Scatter(y=r, mode="lines+markers", marker=dict(size=3), name="rows  |P1 - a| / a",
+                   line=dict(color="#1f77b4")),
+        go.Scatter(y=c, mode="lines+markers", marker=dict(size=3), name="columns  |Pᵀ1 - b| / b",
+                   line=dict(color="#ff7f0e")),
+    ])
+    fig.add_hline(y=floor, line=dict(color="gray", dash="dot", width=1))
+    fig.update_layout(
+        height=height, margin=dict(l=10, r=10, t=60, b=10), title=dict(text="marginal deviation from target", y=0.97),
+        xaxis_title="index", yaxis_title=f"relative (floor {floor:.0e} = exact)",
+        yaxis=dict(type="log", range=log_range(np.concatenate([r, c]), floor), exponentformat="power", dtick=2),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0, font=dict(size=10)),
+    )
     return fig
 
 

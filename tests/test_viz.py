@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from gca_lab import viz  # noqa: E402
+from gca_lab import methods, viz  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -50,13 +50,36 @@ def test_plan_heatmaps_accepts_tensors_and_rejects_bad_input():
         viz.plan_heatmaps({})
 
 
-def test_marginals_plot_lines():
+def test_marginals_plot_draws_deviations_on_a_floored_log_axis():
     p = np.full((5, 5), 0.04)
-    fig = viz.marginals_plot({"P": p, "Q": 2 * p}, np.full(5, 0.2), np.full(5, 0.2), highlight=np.array([1, 0, 0, 0, 1]))
+    q = p.copy()
+    q[0, 0] += 0.02  # row 0 and column 0 off by 50 %
+    fig = viz.marginals_plot({"P": p, "Q": q}, np.full(5, 0.2), np.full(5, 0.2), highlight=np.array([1, 0, 0, 0, 1]))
     ax_r, ax_c = fig.axes
-    assert len(ax_r.get_lines()) >= 3  # two plans + target (+ highlight lines)
+    assert ax_r.get_yscale() == "log" and ax_c.get_yscale() == "log"
+    np.testing.assert_allclose(ax_r.get_lines()[0].get_ydata(), viz.DEVIATION_FLOOR)  # exact: on the floor
+    np.testing.assert_allclose(ax_c.get_lines()[1].get_ydata(), [0.1, *[viz.DEVIATION_FLOOR] * 4])
+    lo, hi = ax_r.get_ylim()
+    assert lo < viz.DEVIATION_FLOOR and hi >= 1.0  # the axis never zooms into round-off
+    legend = ax_c.get_legend()
+    assert legend is not None and legend.get_bbox_to_anchor().x0 > ax_c.get_window_extent().x1 - 1  # outside
+
+
+def test_marginals_plot_without_targets_draws_the_marginals():
+    p = np.full((5, 5), 0.04)
+    fig = viz.marginals_plot({"P": p})
+    ax_r, ax_c = fig.axes
+    assert ax_r.get_yscale() == "linear"
     np.testing.assert_allclose(ax_r.get_lines()[0].get_ydata(), p.sum(1))
-    np.testing.assert_allclose(ax_c.get_lines()[1].get_ydata(), 2 * p.sum(0))
+    with pytest.raises(ValueError, match="row_target"):
+        viz.marginals_plot({"P": p}, np.full(5, 0.2))
+
+
+def test_floored_and_log_range():
+    np.testing.assert_allclose(viz.floored([0.0, 1e-15, 0.5]), [1e-12, 1e-12, 0.5])
+    assert np.isnan(viz.floored([np.nan])[0])
+    assert viz.log_range([0.0, 1e-14]) == [-12.5, 0.5]  # at least up to a 100 % deviation
+    assert viz.log_range([1e3]) == [-12.5, 3.5]
 
 
 def test_convergence_plot_is_log_scale():
@@ -119,8 +142,6 @@ def test_loglog_timing_slope():
     ax = fig.axes[0]
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     assert any("slope 2.00" in t.get_text() for t in ax.get_legend().get_texts())
-    with pytest.raises(ValueError):
-        viz.loglog_slope([1.0], [1.0])
 
 
 def test_plotly_builders():
@@ -128,18 +149,33 @@ def test_plotly_builders():
     fig = viz.plotly_heatmaps({"K": rng.random((4, 4)), "P": rng.random((4, 4)), "T": np.eye(4)})
     assert [t.type for t in fig.data] == ["heatmap"] * 3
     assert all(np.isfinite(np.asarray(t.z, dtype=float)).all() for t in fig.data)
-    fig = viz.plotly_marginals(np.ones(4), np.ones(4), np.ones(4), np.ones(4))
-    assert len(fig.data) == 4
+    fig = viz.plotly_marginals(np.zeros(4), np.array([1e-3, 0.0, 2.0, 1e-20]))
+    assert len(fig.data) == 2 and fig.layout.yaxis.type == "log"
+    np.testing.assert_allclose(fig.data[1].y, [1e-3, 1e-12, 2.0, 1e-12])
+    assert fig.layout.legend.y >= 1.0  # legend above the data
     fig = viz.plotly_convergence([1.0, 0.1])
     assert fig.layout.yaxis.type == "log" and len(fig.data) == 1
     fig = viz.plotly_bars({"ince": 1.0, "gca_uot": 2.0})
     assert list(fig.data[0].x) == ["ince", "gca_uot"]
+    assert list(fig.data[0].marker.color) == [methods.color("ince"), methods.color("gca_uot")]  # the registry's
     fig = viz.plotly_points({"a": rng.normal(size=(5, 2)), "b": rng.normal(size=(5, 2))}, colors=np.arange(5))
     assert fig.layout.meta["point_traces"] == [1, 3] and len(fig.data) == 4
     fig = viz.plotly_points({"a": rng.normal(size=(5, 3))})
     assert fig.data[0].type == "scatter3d"
     fig = viz.plotly_curves(np.arange(3), {"p": {"a": [1, 2, 3]}, "q": {"a": [3, 2, 1]}}, marker_x=1.0)
     assert len(fig.data) == 2 and len(fig.layout.shapes) == 2
+
+
+def test_plotly_heatmap_colour_bars_sit_in_the_gap_before_the_next_panel():
+    rng = np.random.default_rng(0)
+    for n in (1, 2, 3, 4):
+        fig = viz.plotly_heatmaps({f"m{i}": rng.random((4, 4)) for i in range(n)})
+        domains = [fig.layout[f"xaxis{i + 1 if i else ''}"].domain for i in range(n)]
+        for i, trace in enumerate(fig.data):
+            bar = trace.colorbar
+            assert bar.xanchor == "left" and domains[i][1] <= bar.x
+            if i + 1 < n:  # bar (10 px) plus tick labels: at least 8 % of the width before the next panel
+                assert domains[i + 1][0] - bar.x >= 0.08
 
 
 def test_to_numpy_and_setup():
