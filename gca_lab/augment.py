@@ -7,7 +7,13 @@ a different device than the data (a CPU generator driving CUDA data is the usual
 drawn on the generator's device and then moved to the data's device. ``generator=None`` falls back to
 the global RNG of the data's device (not reproducible across resumes).
 
-Pipelines (digest §6):
+Why not kornia.augmentation (measured, ``benchmarks/bench_augment.py``; docs/architecture.md,
+"Augmentation: kornia or ours"): kornia 0.9 draws its parameters from the global torch RNG (no
+``generator``), which would break the bit-exact resume; on this CPU it is 1.6-2.6x slower for the same
+ops (256x1x28x28 and 512x3x32x32 batches); and its crop (rejection sampling) and jitter (shuffled
+order) distributions differ from these, so switching would change every committed result.
+
+Pipelines (the authors' code, github.com/nerdslab/gca):
 
 - ``standard``: the SimCLR / paper CIFAR pipeline, RandomResizedCrop(scale 0.2-1) + horizontal flip +
   ColorJitter(0.4, 0.4, 0.4, 0.1) with p = 0.8 + RandomGrayscale(0.2, RGB only) + Gaussian blur
@@ -15,10 +21,11 @@ Pipelines (digest §6):
 - ``light``: milder crop (0.6-1), flip, weaker jitter with p = 0.5, small pixel noise.
 - ``none``: identity.
 
-Strong augmentations of the "noisy setting" (digest §5.2, §6), implemented as the paper *describes*
-them, not as the reference code does (digest §7, items 22-23): :func:`large_erase` really erases a
-rectangle covering 10-33 % of the image, and :func:`brightness` adds a shift to an image already in
-``[0, 1]`` (no second division by 255). Held-out corruptions (a CIFAR-10-C analogue, never used in
+Strong augmentations of the "noisy setting" (arXiv 2502.20141: large erase, strong crop, brightness),
+implemented as the paper *describes* them, not as the authors' code does: :func:`large_erase` really
+erases a rectangle covering 10-33 % of the image (the code's pretraining "large_erase" erases nothing),
+and :func:`brightness` adds a shift to an image already in ``[0, 1]`` (the code divides by 255 a second
+time). Held-out corruptions (a CIFAR-10-C analogue, never used in
 training) are in :data:`CORRUPTIONS`.
 """
 
@@ -217,7 +224,7 @@ def random_resized_crop(
 
     Args:
         x: ``(B, C, H, W)`` images in ``[0, 1]``.
-        scale: area-fraction range, in ``(0, 1]``. Default ``(0.2, 1.0)`` (digest §6).
+        scale: area-fraction range, in ``(0, 1]``. Default ``(0.2, 1.0)`` (SimCLR's, as in the authors' code).
         ratio: aspect-ratio range (width / height), positive. Default ``(3/4, 4/3)``.
         generator: random source (may be on another device than ``x``).
 
@@ -264,7 +271,7 @@ def color_jitter(
 
     Args:
         x: ``(B, C, H, W)`` in ``[0, 1]``, ``C`` in {1, 3}.
-        brightness, contrast, saturation: jitter strengths, ``>= 0``. Defaults 0.4 (digest §6).
+        brightness, contrast, saturation: jitter strengths, ``>= 0``. Defaults 0.4 (the authors' CIFAR pipeline).
         hue: hue jitter in turns, in ``[0, 0.5]``. Default 0.1.
         p: probability of jittering a sample. Default 0.8.
         generator: random source.
@@ -357,7 +364,7 @@ def gaussian_blur(
 
     Args:
         x: ``(B, C, H, W)`` in ``[0, 1]``.
-        sigma: range of the blur width in pixels, positive. Default ``(0.1, 2.0)`` (digest §6).
+        sigma: range of the blur width in pixels, positive. Default ``(0.1, 2.0)`` (SimCLR's ``TransformsSimCLR``).
         p: probability of blurring a sample. Default 0.5.
         kernel_size: odd kernel size; default about 10 % of the image side, at least 3.
         generator: random source.
@@ -380,7 +387,7 @@ def gaussian_blur(
 
 
 # --------------------------------------------------------------------------------------------------
-# Strong augmentations (digest §5.2, §5.8, §6)
+# Strong augmentations (the noisy setting of arXiv 2502.20141)
 # --------------------------------------------------------------------------------------------------
 
 
@@ -399,11 +406,11 @@ def large_erase(
     skipping the sample as torchvision does after 10 failed tries). Height ``h = round(sqrt(s r H W))``,
     width ``w = round(s H W / h)``, so the erased fraction is ``s`` up to integer rounding
     (``|h w / (H W) - s| <= h / (2 H W)``). The rectangle is placed uniformly and filled with ``value``.
-    The reference code's pretraining "large_erase" erases nothing (digest §7 item 22); this one does.
+    The authors' pretraining "large_erase" erases nothing (github.com/nerdslab/gca); this one does.
 
     Args:
         x: ``(B, C, H, W)`` in ``[0, 1]``.
-        scale: erased area-fraction range, in ``(0, 1]``. Default ``(0.10, 0.33)`` (digest §6).
+        scale: erased area-fraction range, in ``(0, 1]``. Default ``(0.10, 0.33)`` (the authors' linear-eval RandomErasing).
         ratio: aspect-ratio range (height / width). Default ``(0.3, 3.3)`` (torchvision's).
         value: fill value in ``[0, 1]``. Default 0 (black, as on the poster).
         generator: random source.
@@ -443,9 +450,9 @@ def strong_crop(
     """A small random crop upscaled back to ``H x W`` (bilinear): the paper's "Strong crop".
 
     The crop is ``round(crop_fraction H) x round(crop_fraction W)`` pixels at a uniform integer
-    position per sample (13 x 13 of a 32 x 32 image by default, as ``StrongCrop(severity=5)`` does,
-    digest §6), then ``F.interpolate(..., mode="bilinear", align_corners=False)`` — i.e. exactly
-    torchvision's ``Resize`` of the crop.
+    position per sample (13 x 13 of a 32 x 32 image by default, as the authors' ``StrongCrop(severity=5)``
+    does), then ``F.interpolate(..., mode="bilinear", align_corners=False)``, i.e. exactly torchvision's
+    ``Resize`` of the crop.
 
     Args:
         x: ``(B, C, H, W)`` in ``[0, 1]``.
@@ -488,7 +495,7 @@ def brightness(
       kept (equal to ``add`` for single-channel images).
 
     The reference code divided an already-scaled image by 255 again, wiping out all luminance
-    structure (digest §7 item 23); ``shift`` here is in the same ``[0, 1]`` units as ``x``.
+    structure (github.com/nerdslab/gca); ``shift`` here is in the same ``[0, 1]`` units as ``x``.
     Deterministic; ``generator`` is accepted (and unused) so every strong op has the same signature.
 
     Args:
@@ -517,14 +524,14 @@ STRONG: dict[str, StrongFn] = {
     "strong_crop": strong_crop,
     "brightness": brightness,
 }
-"""The paper's strong augmentations (digest §5.2): ``fn(x, *, generator) -> x`` with paper defaults."""
+"""The paper's strong augmentations (arXiv 2502.20141, noisy setting): ``fn(x, *, generator) -> x`` with paper defaults."""
 
 
 def apply_strong(x: Tensor, name: str, *, generator: Generator | None = None) -> Tensor:
     """Apply the strong augmentation ``name`` (a key of :data:`STRONG`) with its paper defaults.
 
     Used in pretraining (inside :class:`TwoViews`) and, as in the paper's protocol, on the linear-probe
-    train *and* test images (digest §5.2 notes). ``x``: ``(B, C, H, W)`` in ``[0, 1]``.
+    train *and* test images (the authors' code does both). ``x``: ``(B, C, H, W)`` in ``[0, 1]``.
     """
     check_choice("name", name, tuple(STRONG))
     return STRONG[name](x, generator=generator)
@@ -569,7 +576,7 @@ def snow(x: Tensor, severity: int = 3, *, generator: Generator | None = None) ->
     (a one-sided line kernel with Gaussian weights; radius scaled by ``H / 32``). The image is lightened
     towards ``max(x, 1.5 gray + 0.5)`` with weight ``1 - blend`` and the flakes (and their 180-degree
     rotation) are added; the result is clipped to ``[0, 1]``. The paper's CIFAR-10C numbers use the
-    snow files only (digest §7 item 28).
+    snow files only (the authors' evaluation code loads only ``snow*``).
 
     Args:
         x: ``(B, C, H, W)`` in ``[0, 1]``.

@@ -4,10 +4,10 @@
 - :class:`ConvNet`: a small conv encoder (conv-BN-ReLU stages, max-pool, global average pool) that
   trains on digits / Fashion-MNIST in minutes on a laptop CPU.
 - :func:`resnet18`: ResNet-18 with the CIFAR stem (3x3 conv stride 1, no max-pool), 512-d features,
-  the paper's CIFAR backbone (digest §6).
-- :class:`ProjectionHead`: Linear(no bias)-ReLU-Linear(no bias), the paper's projector (digest §6).
+  the CIFAR backbone of the authors' code (github.com/nerdslab/gca).
+- :class:`ProjectionHead`: Linear(no bias)-ReLU-Linear(no bias), the authors' projector.
 - :class:`Predictor`, :func:`make_target`, :func:`momentum_update`, :class:`EMA`: BYOL's online
-  predictor and momentum target network (digest §2.8, §3.9).
+  predictor and momentum target network (Grill et al. 2020; arXiv 2502.20141, Table 1 relates BYOL to GCA).
 - :class:`ContrastiveModel`: encoder + projector; ``forward`` gives projections ``z``, ``features``
   the encoder output ``h`` used by linear probes.
 
@@ -160,7 +160,7 @@ class ResNet(nn.Module):
     Args:
         blocks: blocks per stage, e.g. ``(2, 2, 2, 2)`` for ResNet-18.
         in_channels: input channels. Default 3.
-        cifar_stem: 3x3 stride-1 first conv and no max-pool (for 32x32 inputs, digest §6); otherwise
+        cifar_stem: 3x3 stride-1 first conv and no max-pool (for 32x32 inputs, as in the authors' code); otherwise
             the ImageNet stem (7x7 stride-2 conv + 3x3 stride-2 max-pool). Default True.
         width: channels of the first stage (doubles per stage). Default 64, ``out_dim = 8 * width``.
         zero_init_residual: zero the last BN scale of each block (a block starts as identity).
@@ -255,7 +255,7 @@ def make_encoder(name: str, image_shape: Sequence[int], **kwargs: object) -> nn.
 
 
 class ProjectionHead(nn.Module):
-    """The paper's projector ``Linear(in, hidden) - ReLU - Linear(hidden, out)`` (digest §6).
+    """The paper's projector ``Linear(in, hidden) - ReLU - Linear(hidden, out)`` (the authors' code).
 
     Args:
         in_dim: encoder feature size (512 for ResNet-18).
@@ -287,7 +287,7 @@ class ProjectionHead(nn.Module):
 
 
 class Predictor(nn.Module):
-    """BYOL's predictor ``Linear - BatchNorm1d - ReLU - Linear`` (digest §2.8).
+    """BYOL's predictor ``Linear - BatchNorm1d - ReLU - Linear`` (Grill et al. 2020).
 
     Args:
         in_dim: projection size. Default 128.
@@ -380,7 +380,7 @@ def make_target(online: nn.Module) -> nn.Module:
 def momentum_update(target: nn.Module, online: nn.Module, tau: float) -> None:
     """BYOL's exponential moving average, in place: ``theta_t <- tau theta_t + (1 - tau) theta_o``.
 
-    ``tau`` is the EMA decay of BYOL (digest §2.8), unrelated to any OT parameter. Floating buffers
+    ``tau`` is the EMA decay of BYOL (Grill et al. 2020), unrelated to any OT parameter. Floating buffers
     (BatchNorm running statistics) are averaged the same way; integer buffers (``num_batches_tracked``)
     are copied.
 

@@ -64,6 +64,21 @@ def test_two_views_resume_from_generator_state(imgs: torch.Tensor) -> None:
     assert torch.equal(expected[0], got[0]) and torch.equal(expected[1], got[1])
 
 
+@pytest.mark.parametrize("strong", [None, *A.STRONG])
+def test_two_views_draw_only_from_the_passed_generator(imgs: torch.Tensor, strong: str | None) -> None:
+    """The resumable stream is the generator alone: the global torch RNG is neither read nor advanced
+    (kornia.augmentation draws from it, one reason it is not used; docs/architecture.md)."""
+    tv = A.TwoViews((3, 32, 32), "standard", strong=strong)
+    torch.manual_seed(0)
+    a = tv(imgs, gen(4))
+    after = torch.get_rng_state()
+    torch.manual_seed(1)
+    b = tv(imgs, gen(4))
+    torch.manual_seed(0)
+    assert torch.equal(after, torch.get_rng_state())
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1])
+
+
 def test_two_views_none_is_identity(imgs: torch.Tensor) -> None:
     v1, v2 = A.TwoViews((3, 32, 32), "none")(imgs, gen())
     assert torch.equal(v1, imgs) and torch.equal(v2, imgs)
