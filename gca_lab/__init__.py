@@ -11,6 +11,8 @@ import os
 
 import torch
 
+from ._env import env_flag
+
 __version__ = "0.1.0"
 
 __all__ = ["__version__", "device", "quick_mode"]
@@ -37,4 +39,4 @@ def quick_mode() -> bool:
 
     Notebooks and experiments shrink their budgets in quick mode; tests and CI set it.
     """
-    return os.environ.get("GCA_LAB_QUICK", "").strip().lower() in {"1", "true", "yes", "on"}
+    return env_flag("GCA_LAB_QUICK")

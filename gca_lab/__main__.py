@@ -20,6 +20,7 @@ import sys
 import typing
 from typing import Any, Sequence
 
+from ._env import parse_bool
 from .train import TrainConfig
 
 _HELP = {
@@ -42,12 +43,10 @@ _HELP = {
 
 
 def _bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in {"1", "true", "yes", "on"}:
-        return True
-    if lowered in {"0", "false", "no", "off"}:
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+    try:
+        return parse_bool(text, "the flag")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _optional(kind: type) -> Any:

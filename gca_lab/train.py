@@ -40,10 +40,11 @@ from torch import Tensor, nn
 from . import __version__
 from . import augment as _augment
 from . import data as _data
-from . import methods as _methods
 from . import evaluate as _evaluate
 from . import geometry as _geometry
+from . import methods as _methods
 from . import models as _models
+from ._io import atomic_save
 from ._validate import check_choice, check_int, check_nonnegative, check_positive
 
 __all__ = [
@@ -308,12 +309,6 @@ def make_optimizer(config: TrainConfig, params: list[nn.Parameter]) -> torch.opt
         return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
     return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum, nesterov=True,
                            weight_decay=config.weight_decay)
-
-
-def _atomic_save(obj: Any, path: Path) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
 
 
 def evaluate(model: _models.ContrastiveModel, dataset: _data.Dataset, config: TrainConfig) -> dict[str, float]:
@@ -630,7 +625,7 @@ def save_checkpoint(run: Run, path: Path) -> None:
     """Write (atomically) everything :func:`load_checkpoint` needs to continue ``run`` bit-identically:
     the online network, optimizer, both generator states, the EMA target, history, epoch and step."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_save({
+    atomic_save({
         "online": run.online.state_dict(), "optimizer": run.optimizer.state_dict(),
         "gen_order": run.gen_order.get_state(), "gen_aug": run.gen_aug.get_state(),
         "ema": run.ema.state_dict() if run.ema is not None else None,

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from .. import __version__, quick_mode
+from .._env import env_flag
+from .._io import atomic_write_json
 from .._validate import check_choice
 from ..train import TrainConfig, config_hash, train
 
@@ -188,10 +190,7 @@ def _load(path: Path) -> dict[str, Any]:
 
 
 def _save(path: Path, payload: dict[str, Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=1, sort_keys=True, default=_json_default) + "\n")
-    os.replace(tmp, path)  # atomic: a crash never leaves a half-written cache
+    atomic_write_json(path, payload, indent=1, sort_keys=True, default=_json_default)
 
 
 def _json_default(obj: Any) -> Any:
@@ -249,7 +248,7 @@ def run(
     experiment = get(name)
     budget = budget_from_env(budget)
     if recompute is None:
-        recompute = os.environ.get("GCA_LAB_RECOMPUTE", "").strip().lower() in {"1", "true", "yes", "on"}
+        recompute = env_flag("GCA_LAB_RECOMPUTE")
     runs = plan(name, budget, **overrides)
     path = results_path(name, budget, overrides, Path(root) if root is not None else None)
     cached = {} if recompute else _load(path).get("runs", {})

@@ -18,7 +18,6 @@ the load average while they ran.
 
 from __future__ import annotations
 
-import math
 import os
 import platform
 import statistics
@@ -28,7 +27,7 @@ from typing import Any
 import torch
 
 from .. import losses as _losses
-from ..stats import mean_std, paired_difference
+from ..stats import loglog_slope, mean_std, paired_difference
 from . import paper
 from ._common import claim
 from ._core import Experiment, Run, computation, register
@@ -114,13 +113,6 @@ def _plan(budget: str) -> list[Run]:
     ]
 
 
-def _slope(sizes: list[float], times: list[float]) -> float:
-    lx = [math.log(s) for s in sizes]
-    ly = [math.log(t) for t in times]
-    mx, my = sum(lx) / len(lx), sum(ly) / len(ly)
-    return sum((x - mx) * (y - my) for x, y in zip(lx, ly)) / sum((x - mx) ** 2 for x in lx)
-
-
 def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     out: dict[str, Any] = {"paper": paper.TIME, "claims": rows}
@@ -163,7 +155,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
     if "loss" in results:
         lt = results["loss"]
         sizes = lt["sizes"]
-        slopes = {m: _slope(sizes, lt["median"][m]) for m in lt["median"]}
+        slopes = {m: loglog_slope(sizes, lt["median"][m])[0] for m in lt["median"]}
         out["slopes"] = slopes
         for m in ("ince", "gca_ince", "gca_uot"):
             if m in slopes:

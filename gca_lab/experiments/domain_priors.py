@@ -19,9 +19,11 @@ the row marginal 1), so at ``B = 256`` with ~64 samples per domain the positive 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from . import paper
+from ..stats import spearman
 from ._common import method_table, seeds, train_run
 from ._core import Experiment, Run, computation, register
 
@@ -76,13 +78,6 @@ def _plan(budget: str) -> list[Run]:
     return runs
 
 
-def spearman(x: list[float], y: list[float]) -> float:
-    """Spearman rank correlation (average ranks for ties)."""
-    from scipy.stats import spearmanr
-
-    return float(spearmanr(x, y).statistic)
-
-
 def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
     sweep = SWEEP[budget]
     seed_list = seeds(budget, full=BUDGETS["full"]["n_seeds"], quick=BUDGETS["quick"]["n_seeds"])
@@ -107,7 +102,8 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
         rows.append({"claim": "domain-probe accuracy rises with α − β (Spearman ρ ≥ 0.8)",
                      "paper": f"ρ = {p_rho:.2f} (0.72 → 0.95)",
                      "ours": f"ρ = {rho:.2f} on means, {rho_all:.2f} on all runs ({means[0]:.1f} → {means[-1]:.1f}%)",
-                     "verdict": "reproduced" if rho >= 0.8 else "not reproduced"})
+                     # nan: fewer than 3 sweep points or a constant curve, where ranks say nothing
+                     "verdict": "inconclusive" if math.isnan(rho) else "reproduced" if rho >= 0.8 else "not reproduced"})
         cmeans = [cls[d]["mean"] for d in xs]
         rng = max(cmeans) - min(cmeans)
         out["class_range"] = rng

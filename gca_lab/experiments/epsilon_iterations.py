@@ -27,7 +27,7 @@ from typing import Any, Sequence
 import torch
 
 from ..losses import make_loss
-from ..stats import mean_std
+from ..stats import mean_std, spearman
 from . import paper
 from ._common import claim, seeds, train_run, values
 from ._core import Experiment, Run, computation, register
@@ -118,33 +118,6 @@ def _curve(results: dict[str, dict[str, Any]], keys: list[list[str]], metric: st
     return {"values": per, "mean": [m for m, _ in stats], "std": [s for _, s in stats]}
 
 
-def _spearman(x: Sequence[float], y: Sequence[float]) -> float:
-    """Spearman rank correlation (average ranks for ties); NaN with fewer than 3 finite pairs."""
-    pairs = [(a, b) for a, b in zip(x, y) if math.isfinite(a) and math.isfinite(b)]
-    if len(pairs) < 3:
-        return float("nan")
-
-    def ranks(v: list[float]) -> list[float]:
-        order = sorted(range(len(v)), key=lambda i: v[i])
-        r = [0.0] * len(v)
-        i = 0
-        while i < len(v):
-            j = i
-            while j + 1 < len(v) and v[order[j + 1]] == v[order[i]]:
-                j += 1
-            for k in range(i, j + 1):
-                r[order[k]] = (i + j) / 2
-            i = j + 1
-        return r
-
-    rx, ry = ranks([p[0] for p in pairs]), ranks([p[1] for p in pairs])
-    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
-    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
-    vx = math.sqrt(sum((a - mx) ** 2 for a in rx))
-    vy = math.sqrt(sum((b - my) ** 2 for b in ry))
-    return cov / (vx * vy) if vx > 0 and vy > 0 else float("nan")
-
-
 def eps_claims(eps_list: Sequence[float], mean: Sequence[float], std: Sequence[float]) -> list[dict[str, Any]]:
     """The eps-panel checks of paper.md §8 item 6 on mean (± std) accuracies.
 
@@ -228,8 +201,8 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
     # Lower compactness goes with higher accuracy: Spearman rho over each panel's means (paper: its own means).
     rho: dict[str, float] = {}
     for name, ref in (("iters", paper.ITERATIONS), ("eps", paper.EPSILON)):
-        rho[name] = _spearman(panels[name]["compactness"]["mean"], panels[name]["accuracy"]["mean"])
-        ref_rho = _spearman(ref["compactness"], ref["accuracy"])
+        rho[name] = spearman(panels[name]["compactness"]["mean"], panels[name]["accuracy"]["mean"])
+        ref_rho = spearman(ref["compactness"], ref["accuracy"])
         if math.isfinite(rho[name]):
             label = "T" if name == "iters" else "ε"
             rows.append({"claim": f"lower compactness goes with higher accuracy ({label} panel, Spearman ρ)",
