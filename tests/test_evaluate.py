@@ -9,15 +9,7 @@ import torch
 from torch import nn
 
 from gca_lab import evaluate as M
-
-
-def _clusters(n_per: int, n_classes: int = 4, d: int = 16, spread: float = 0.1, seed: int = 0):
-    g = torch.Generator().manual_seed(seed)
-    centers = torch.randn(n_classes, d, generator=g) * 3
-    y = torch.arange(n_classes).repeat_interleave(n_per)
-    x = centers[y] + spread * torch.randn(len(y), d, generator=g)
-    perm = torch.randperm(len(y), generator=g)
-    return x[perm], y[perm]
+from tests.fakes import clusters
 
 
 class _Net(nn.Module):
@@ -117,7 +109,7 @@ def test_embed_bad_inputs():
 
 
 def test_probe_separable_clusters_high_accuracy():
-    x, y = _clusters(100, seed=1)
+    x, y = clusters(100, seed=1)
     xtr, ytr, xva, yva, xte, yte = x[:200], y[:200], x[200:300], y[200:300], x[300:], y[300:]
     r = M.linear_probe(xtr, ytr, xva, yva, xte, yte)
     assert r.test_acc > 0.95 and r.val_acc > 0.95
@@ -160,7 +152,7 @@ def test_probe_selects_C_on_validation_not_test():
 
 
 def test_probe_bad_inputs():
-    x, y = _clusters(10)
+    x, y = clusters(10)
     ok = (x, y, x, y, x, y)
     with pytest.raises(ValueError, match="train_y must have length"):
         M.linear_probe(x, y[:-1], x, y, x, y)
@@ -186,7 +178,7 @@ def test_probe_bad_inputs():
 
 def _dataset(with_domain: bool):
     def split(seed):
-        x, y = _clusters(30, n_classes=3, d=8, seed=seed)
+        x, y = clusters(30, n_classes=3, d=8, seed=seed)
         x = x.reshape(-1, 1, 2, 4)
         dom = (y % 2) if with_domain else None
         return SimpleNamespace(x=x, y=y, domain=dom)
@@ -231,7 +223,7 @@ def test_probe_encoder_errors():
 
 
 def test_knn_separable_and_chunking():
-    x, y = _clusters(50, n_classes=5, seed=3)
+    x, y = clusters(50, n_classes=5, seed=3)
     acc = M.knn_accuracy(x[:150], y[:150], x[150:], y[150:], k=10)
     assert acc == 1.0
     assert M.knn_accuracy(x[:150], y[:150], x[150:], y[150:], k=10, chunk_size=7, temperature=0.001) == 1.0
@@ -248,7 +240,7 @@ def test_knn_weighting_matches_hand_computation():
 
 
 def test_knn_bad_inputs():
-    x, y = _clusters(5)
+    x, y = clusters(5)
     with pytest.raises(ValueError, match="k must be >= 1"):
         M.knn_accuracy(x, y, x, y, k=0)
     with pytest.raises(ValueError, match="k must be <="):

@@ -10,15 +10,7 @@ import pytest
 from gca_lab import experiments as X
 from gca_lab.experiments import epsilon_iterations as EI
 from gca_lab.experiments import paper
-
-
-def _train_result(**metrics: float) -> dict:
-    return {"metrics": dict(metrics), "wall_time": 1.5}
-
-
-def _by_claim(summary: dict) -> dict[str, dict]:
-    return {row["claim"]: row for row in summary["claims"]}
-
+from tests.fakes import by_claim, train_result
 
 
 def test_full_budget_sizes() -> None:
@@ -33,10 +25,10 @@ def _eps_iter_results(acc_t: dict[int, float], acc_e: dict[float, float], seeds=
     results = {}
     for t, a in acc_t.items():
         for s in seeds:
-            results[EI.iters_key(t, s)] = _train_result(probe_test_acc=a + 0.002 * s, compactness=1.0 + sign * a)
+            results[EI.iters_key(t, s)] = train_result(probe_test_acc=a + 0.002 * s, compactness=1.0 + sign * a)
     for e, a in acc_e.items():
         for s in seeds:
-            results[EI.eps_key(e, s)] = _train_result(probe_test_acc=a + 0.002 * s, compactness=1.0 + sign * a)
+            results[EI.eps_key(e, s)] = train_result(probe_test_acc=a + 0.002 * s, compactness=1.0 + sign * a)
     results[EI.LOSS_KEY] = EI.loss_vs_iters(batch=32, dim=8, eps_list=[0.5], n_iters=[1, 3, 11])
     return results
 
@@ -45,7 +37,7 @@ def test_epsilon_iterations_summary_like_the_paper() -> None:
     acc_t = dict(zip(paper.ITERATIONS["n_iters"], paper.ITERATIONS["accuracy"]))
     acc_e = dict(zip(paper.EPSILON["eps"], paper.EPSILON["accuracy"]))
     summary = X.get("epsilon_iterations").summarize(_eps_iter_results(acc_t, acc_e), "full")
-    rows = _by_claim(summary)
+    rows = by_claim(summary)
     assert rows["accuracy at ε = 0.1 is the minimum of the ε curve"]["verdict"] == "reproduced"
     assert rows["maximum accuracy at ε in [0.2, 0.6]"]["verdict"] == "reproduced"
     assert rows["accuracy(T ≥ 5) ≥ accuracy(T = 1) − 1 std"]["verdict"] == "reproduced"
@@ -59,7 +51,7 @@ def test_epsilon_iterations_summary_like_the_paper() -> None:
 def test_epsilon_iterations_summary_contradicting_the_paper() -> None:
     acc_t = {1: 0.90, 3: 0.85, 5: 0.80, 7: 0.80, 9: 0.80, 11: 0.80}
     acc_e = {0.1: 0.95, 0.2: 0.90, 0.4: 0.90, 0.6: 0.90, 0.8: 0.90, 1.0: 0.96}
-    rows = _by_claim(X.get("epsilon_iterations").summarize(_eps_iter_results(acc_t, acc_e, sign=1.0), "full"))
+    rows = by_claim(X.get("epsilon_iterations").summarize(_eps_iter_results(acc_t, acc_e, sign=1.0), "full"))
     assert rows["accuracy at ε = 0.1 is the minimum of the ε curve"]["verdict"] == "not reproduced"
     assert rows["maximum accuracy at ε in [0.2, 0.6]"]["verdict"] == "not reproduced"
     assert rows["accuracy(T ≥ 5) ≥ accuracy(T = 1) − 1 std"]["verdict"] == "not reproduced"

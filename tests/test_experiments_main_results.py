@@ -7,15 +7,7 @@ import pytest
 from gca_lab import experiments as X
 from gca_lab.experiments import main_results as MR
 from gca_lab.experiments import paper
-
-
-def _train_result(**metrics: float) -> dict:
-    return {"metrics": dict(metrics), "wall_time": 1.5}
-
-
-def _by_claim(summary: dict) -> dict[str, dict]:
-    return {row["claim"]: row for row in summary["claims"]}
-
+from tests.fakes import by_claim, train_result
 
 
 def test_full_budget_sizes() -> None:
@@ -45,10 +37,10 @@ def test_main_results_summary_verdicts() -> None:
             for s in range(5):
                 acc = (base[m] + (jitter[s] * (1 if m != "gca_rince" else -1))) / 100
                 extra = {"init_probe_test_acc": 0.5} if m == "ince" else {}
-                results[MR.KEY.format(dataset=d, method=m, seed=s)] = _train_result(probe_test_acc=acc, **extra)
+                results[MR.KEY.format(dataset=d, method=m, seed=s)] = train_result(probe_test_acc=acc, **extra)
     summary = X.get("main_results").summarize(results, "full")
     assert summary["datasets"] == ["digits", "fashion_mnist"]
-    rows = _by_claim(summary)
+    rows = by_claim(summary)
     assert rows["GCA-UOT ≥ INCE (digits)"]["verdict"] == "reproduced"
     assert rows["GCA-INCE ≥ INCE (digits)"]["verdict"] == "not reproduced"
     assert rows["GCA-RINCE ≥ RINCE (digits)"]["verdict"] in ("consistent", "not reproduced")
@@ -61,9 +53,9 @@ def test_main_results_summary_verdicts() -> None:
 
 
 def test_main_results_summary_quick_single_dataset() -> None:
-    results = {MR.KEY.format(dataset="digits", method=m, seed=s): _train_result(probe_test_acc=0.9 + 0.01 * s)
+    results = {MR.KEY.format(dataset="digits", method=m, seed=s): train_result(probe_test_acc=0.9 + 0.01 * s)
                for m in MR.QUICK_METHODS for s in range(2)}
     summary = X.get("main_results").summarize(results, "quick")
     assert summary["datasets"] == ["digits"] and summary["methods"] == list(MR.QUICK_METHODS)
     # identical per-seed values: paired difference 0 with a zero-width interval -> "consistent"
-    assert _by_claim(summary)["GCA-UOT ≥ INCE (digits)"]["verdict"] == "consistent"
+    assert by_claim(summary)["GCA-UOT ≥ INCE (digits)"]["verdict"] == "consistent"

@@ -6,15 +6,7 @@ import pytest
 
 from gca_lab import experiments as X
 from gca_lab.experiments import strong_augmentations as SA
-
-
-def _train_result(**metrics: float) -> dict:
-    return {"metrics": dict(metrics), "wall_time": 1.5}
-
-
-def _by_claim(summary: dict) -> dict[str, dict]:
-    return {row["claim"]: row for row in summary["claims"]}
-
+from tests.fakes import by_claim, train_result
 
 
 def test_full_budget_sizes() -> None:
@@ -34,14 +26,14 @@ def _strong_results(uot_gain: dict[str, float], methods=SA.METHODS, seeds=range(
                            "corrupt/snow": acc - 0.1, "corrupt/gaussian_noise": acc - 0.2}
                 if setting != "standard":
                     metrics["strong_probe_test_acc"] = acc
-                results[SA.KEY.format(setting=setting, method=m, seed=s)] = _train_result(**metrics)
+                results[SA.KEY.format(setting=setting, method=m, seed=s)] = train_result(**metrics)
     return results
 
 
 def test_strong_augmentations_summary_verdicts() -> None:
     gains = {"standard": 0.002, "large_erase": 0.02, "strong_crop": 0.03, "brightness": -0.01}
     summary = X.get("strong_augmentations").summarize(_strong_results(gains), "full")
-    rows = _by_claim(summary)
+    rows = by_claim(summary)
     assert rows["GCA-UOT ≥ INCE under large_erase"]["verdict"] == "reproduced"
     assert rows["GCA-UOT ≥ INCE under strong_crop"]["verdict"] == "reproduced"
     assert rows["GCA-UOT ≥ INCE under brightness"]["verdict"] == "not reproduced"
@@ -57,7 +49,7 @@ def test_strong_augmentations_summary_verdicts() -> None:
 
 def test_strong_augmentations_summary_gap_not_larger() -> None:
     gains = {"standard": 0.03, "large_erase": 0.0, "strong_crop": 0.0, "brightness": 0.0}
-    rows = _by_claim(X.get("strong_augmentations").summarize(_strong_results(gains), "full"))
+    rows = by_claim(X.get("strong_augmentations").summarize(_strong_results(gains), "full"))
     assert rows["GCA-UOT − INCE gap larger in the noisy setting than in the standard one"]["verdict"] == "not reproduced"
 
 
@@ -66,4 +58,4 @@ def test_strong_augmentations_summary_quick() -> None:
                if k.split("/")[0] in SA.QUICK_SETTINGS}
     summary = X.get("strong_augmentations").summarize(results, "quick")
     assert summary["settings"] == list(SA.QUICK_SETTINGS)
-    assert "GCA-UOT ≥ INCE under strong_crop" in _by_claim(summary)
+    assert "GCA-UOT ≥ INCE under strong_crop" in by_claim(summary)

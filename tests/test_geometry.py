@@ -8,15 +8,7 @@ import pytest
 import torch
 
 from gca_lab import geometry as M
-
-
-def _clusters(n_per: int, n_classes: int = 4, d: int = 16, spread: float = 0.1, seed: int = 0):
-    g = torch.Generator().manual_seed(seed)
-    centers = torch.randn(n_classes, d, generator=g) * 3
-    y = torch.arange(n_classes).repeat_interleave(n_per)
-    x = centers[y] + spread * torch.randn(len(y), d, generator=g)
-    perm = torch.randperm(len(y), generator=g)
-    return x[perm], y[perm]
+from tests.fakes import clusters
 
 
 # --------------------------------------------------------------------- alignment, uniformity
@@ -63,9 +55,9 @@ def test_alignment_uniformity_bad_inputs():
 # --------------------------------------------------------------------------------- compactness
 
 
-def test_compactness_lower_for_tighter_clusters():
-    tight = M.compactness(*_clusters(40, spread=0.1, seed=5))
-    loose = M.compactness(*_clusters(40, spread=2.0, seed=5))
+def test_compactness_lower_for_tighterclusters():
+    tight = M.compactness(*clusters(40, spread=0.1, seed=5))
+    loose = M.compactness(*clusters(40, spread=2.0, seed=5))
     assert 0 <= tight < loose
 
 
