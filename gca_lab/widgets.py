@@ -223,8 +223,9 @@ class PlanExplorer(_View):
 class NoisyViewsExplorer(_View):
     """Sliders ``fraction`` (corrupted pairs) and ``rho``: balanced vs unbalanced plan side by side.
 
-    ``fig_maps`` traces 0, 1: the balanced plan and the plan with penalty ``rho`` (both times ``B``);
-    ``fig_bars`` traces 0 (balanced), 1 (unbalanced): mean column mass on corrupted / clean pairs.
+    ``fig_maps`` traces 0, 1: the balanced plan and the plan with penalty ``rho`` (both times ``B`` over
+    their total mass); ``fig_bars`` traces 0 (balanced), 1 (unbalanced): mean column mass on corrupted /
+    clean pairs (:class:`gca_lab.explore.CorruptedMass`).
     ``state`` is ``(balanced, unbalanced)`` :class:`CorruptedMass`.
     """
 
@@ -244,13 +245,13 @@ class NoisyViewsExplorer(_View):
         bal, unb = self._compute()
         self.state = (bal, unb)
         self.fig_maps = _figure_widget(_viz.plotly_heatmaps({"balanced plan (x B)": bal.plan,
-                                                             "unbalanced plan (x B)": unb.plan}))
+                                                             "unbalanced plan (x B / total mass)": unb.plan}))
         cats = ["corrupted columns", "clean columns"]
         bars = go.Figure([
             go.Bar(x=cats, y=[bal.col_mass_corrupted, bal.col_mass_clean], name="balanced (rho = inf)"),
             go.Bar(x=cats, y=[unb.col_mass_corrupted, unb.col_mass_clean], name="unbalanced"),
         ])
-        bars.update_layout(height=280, title=dict(text="mean column mass (x B)", y=0.97),
+        bars.update_layout(height=280, title=dict(text="mean column mass (x B / total mass)", y=0.97),
                            margin=dict(l=10, r=10, t=60, b=10),
                            legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
         self.fig_bars = _figure_widget(bars)
@@ -310,18 +311,23 @@ class SphereExplorer(_View):
         }
         self.play = w.Play(value=0, min=0, max=s_last, interval=150, description="play")
         w.jslink((self.play, "value"), (self.controls["step"], "value"))
-        first = {m: traj.points[m][0] for m in traj.methods}
+        first = {_methods.label(m): traj.points[m][0] for m in traj.methods}
         fig = _viz.plotly_points(first, colors=traj.colors)
         self._idx = list(fig.layout.meta["point_traces"])
         self.fig_points = _figure_widget(fig)
         self.fig_curves = _figure_widget(_viz.plotly_curves(
-            traj.steps, {"alignment (lower = aligned)": traj.alignment, "uniformity (lower = uniform)": traj.uniformity},
+            traj.steps, {"alignment (lower = aligned)": self._labelled(traj.alignment),
+                         "uniformity (lower = uniform)": self._labelled(traj.uniformity)},
             marker_x=float(traj.steps[0])))
         self.state = 0
         self._show(0)
         self.controls["step"].observe(lambda change: None if getattr(self, "_held", False) else self.update(),
                                       names="value")
         self.widget = w.VBox([w.HBox([self.play, self.controls["step"]]), self.status, self.fig_points, self.fig_curves])
+
+    @staticmethod
+    def _labelled(series: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {_methods.label(m): v for m, v in series.items()}
 
     def update(self) -> None:
         """Show the snapshot selected by ``controls["step"]`` (in place)."""
