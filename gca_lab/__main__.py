@@ -21,11 +21,12 @@ import typing
 from typing import Any, Sequence
 
 from ._env import parse_bool
+from .methods import METHODS
 from .train import TrainConfig
 
 _HELP = {
     "dataset": "digits (bundled), fashion_mnist, cifar10, cifar100, svhn, synthetic, or multidomain_<base>",
-    "method": "ince, simclr, rince, gca_ince, gca_rince, uot, gca_uot, iot, iot_uni or byol",
+    "method": "the loss: " + ", ".join(f"{n} ({m.label})" for n, m in METHODS.items()),
     "model": "mlp, convnet or resnet18 (CIFAR stem)",
     "eps": "entropic regularization = temperature (> 0)",
     "n_iters": "Sinkhorn rounds (row projections) of the GCA losses",
@@ -68,6 +69,8 @@ def _add_config_flags(parser: argparse.ArgumentParser, *, defaults: bool) -> Non
             kwargs["type"] = _bool
         elif hint in (int, float, str):
             kwargs["type"] = hint
+            if f.name == "method":
+                kwargs["choices"] = tuple(METHODS)
         elif hint == (int | None):
             kwargs["type"] = _optional(int)
         elif hint == (str | None):

@@ -44,3 +44,17 @@ def test_filters_labels_and_colors():
         methods.get("nope")
     with pytest.raises(TypeError, match="iterative"):
         methods.names(iterative=1)
+
+
+def test_paper_numbers_and_command_line_use_the_registry():
+    from gca_lab.__main__ import build_parser
+    from gca_lab.experiments import paper
+
+    assert set(paper.METHODS) <= set(methods.METHODS)
+    for table in (paper.STANDARD, paper.NOISY):
+        for row in table.values():
+            assert set(row) == set(paper.METHODS)
+    assert paper.LABELS == {n: m.paper_label for n, m in methods.METHODS.items()}
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    method = next(a for a in train._actions if a.dest == "method")
+    assert tuple(method.choices) == tuple(methods.METHODS)
