@@ -16,8 +16,8 @@ Protocol:
   kornia: ``AugmentationSequential`` of ``RandomResizedCrop``, ``RandomHorizontalFlip``,
   ``ColorJitter``, ``RandomGrayscale``, ``RandomGaussianBlur`` with those arguments.
 * Input: uniform [0, 1) float32 images on ``--device`` (ours draws its parameters from a CPU generator,
-  as in training; CUDA timings synchronize after each call); ``torch.set_num_threads(1)`` (the tests' and most runs' setting
-  on this shared CPU; ``--threads`` to change); one warm-up, median of repeats (min in brackets) with
+  as in training; CUDA timings synchronize after each call); ``torch.set_num_threads(1)`` (the tests'
+  and most runs' setting on this shared CPU; ``--threads`` to change); one warm-up, median of repeats (min in brackets) with
   ``time.perf_counter``; ratio = ours / kornia (< 1: ours faster).
 * Also checked (printed): whether kornia can be driven by an explicit ``torch.Generator`` (the training
   loop's resumable augmentation stream), by drawing twice after re-seeding only a private generator.
@@ -112,7 +112,8 @@ def main() -> None:
         x = torch.rand(shape, generator=torch.Generator().manual_seed(0)).to(args.device)
         o = timeit(ours(shape), x, repeats)
         k = timeit(theirs(shape), x, repeats)
-        print(f"| {'x'.join(map(str, shape))} | {o[0]:.1f} [{o[1]:.1f}] | {k[0]:.1f} [{k[1]:.1f}] | {o[0] / k[0]:.2f} |")
+        name = "x".join(map(str, shape))
+        print(f"| {name} | {o[0]:.1f} [{o[1]:.1f}] | {k[0]:.1f} [{k[1]:.1f}] | {o[0] / k[0]:.2f} |")
 
 
 if __name__ == "__main__":

@@ -410,7 +410,8 @@ def large_erase(
 
     Args:
         x: ``(B, C, H, W)`` in ``[0, 1]``.
-        scale: erased area-fraction range, in ``(0, 1]``. Default ``(0.10, 0.33)`` (the authors' linear-eval RandomErasing).
+        scale: erased area-fraction range, in ``(0, 1]``. Default ``(0.10, 0.33)`` (the authors'
+            linear-eval RandomErasing).
         ratio: aspect-ratio range (height / width). Default ``(0.3, 3.3)`` (torchvision's).
         value: fill value in ``[0, 1]``. Default 0 (black, as on the poster).
         generator: random source.
@@ -524,7 +525,8 @@ STRONG: dict[str, StrongFn] = {
     "strong_crop": strong_crop,
     "brightness": brightness,
 }
-"""The paper's strong augmentations (arXiv 2502.20141, noisy setting): ``fn(x, *, generator) -> x`` with paper defaults."""
+"""The paper's strong augmentations (arXiv 2502.20141, noisy setting): ``fn(x, *, generator) -> x``, paper
+defaults."""
 
 
 def apply_strong(x: Tensor, name: str, *, generator: Generator | None = None) -> Tensor:

@@ -50,7 +50,8 @@ from ._validate import check_choice, check_int, check_nonnegative, check_positiv
 __all__ = [
     "TrainConfig", "TrainResult", "train", "build_loss", "evaluate", "config_hash", "METHOD_PARAMS",
     # the parts train() composes
-    "Run", "setup", "fit", "run_epoch", "train_step", "contrastive_step", "byol_step", "epoch_batches",
+    "Run", "setup", "fit", "run_epoch", "train_step", "contrastive_step", "byol_step", "optimizer_step",
+    "epoch_batches",
     "record_epoch", "save_checkpoint", "load_checkpoint", "checkpoint_path", "lr_factor", "set_lr", "byol_tau",
     "make_optimizer", "resolve_device", "init_distributed", "sync_buffers", "gather_labels",
 ]
@@ -457,7 +458,8 @@ def setup(
         if device.type == "cuda":  # batch statistics over the global batch, as one big-batch process
             online = nn.SyncBatchNorm.convert_sync_batchnorm(online)
             model = online.model
-        trained = nn.parallel.DistributedDataParallel(online, device_ids=[device.index] if device.type == "cuda" else None)
+        device_ids = [device.index] if device.type == "cuda" else None
+        trained = nn.parallel.DistributedDataParallel(online, device_ids=device_ids)
     optimizer = make_optimizer(config, [p for p in online.parameters() if p.requires_grad])
     if target_fn is None and config.target_prior is not None:
         target_fn = _prior_target_fn(config, dataset)
@@ -491,6 +493,14 @@ def epoch_batches(
             for it in range(steps)]
 
 
+def optimizer_step(optimizer: torch.optim.Optimizer, loss: Tensor) -> Tensor:
+    """``zero_grad`` (to None), ``loss.backward()``, ``optimizer.step()``; returns the detached loss."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
 def contrastive_step(
     forward: Callable[[Tensor], Tensor],
     loss_fn: Callable[..., Tensor],
@@ -518,11 +528,7 @@ def contrastive_step(
         z = forward(torch.cat([x1, x2]))  # (2B, d)
     b = x1.shape[0]
     z = z.float()
-    loss = loss_fn(z[:b], z[b:], target)
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
-    return loss.detach()
+    return optimizer_step(optimizer, loss_fn(z[:b], z[b:], target))
 
 
 def byol_step(
@@ -551,12 +557,9 @@ def byol_step(
             t = ema(both)
     b = x1.shape[0]
     p, t = p.float(), t.float()
-    loss = loss_fn(p[:b], t[b:]) + loss_fn(p[b:], t[:b])
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
-    optimizer.step()
+    loss = optimizer_step(optimizer, loss_fn(p[:b], t[b:]) + loss_fn(p[b:], t[:b]))
     ema.update(model, tau)
-    return loss.detach()
+    return loss
 
 
 def train_step(run: Run, idx: Tensor) -> Tensor:

@@ -138,7 +138,8 @@ def _ddp_worker(rank: int, init: str, out_dir: str) -> None:
     torch.set_num_threads(1)
     dist.init_process_group("gloo", init_method=init, rank=rank, world_size=2)
     try:
-        config = _small(method="gca_ince", model="convnet", epochs=1, target_prior="class", checkpoint_dir=out_dir).validate()
+        config = _small(method="gca_ince", model="convnet", epochs=1, target_prior="class",
+                        checkpoint_dir=out_dir).validate()
         run = setup(config, torch.device("cpu"))
         labels = gather_labels(torch.tensor([rank, 10 + rank]), run.world)
         idx = epoch_batches(len(run.dataset.train), config.batch_size, torch.Generator().manual_seed(5),

@@ -150,6 +150,8 @@ def reference_linear_eval(
         ``{"best_test_acc", "best_epoch", "final_test_acc", "test_acc": [per epoch],
         "encoder_change": relative L2 change of the encoder parameters}``.
     """
+    from ..train import epoch_batches, optimizer_step, set_lr
+
     if not isinstance(encoder, nn.Module):
         raise TypeError(f"encoder must be an nn.Module, got {type(encoder).__name__}")
     check_int("epochs", epochs, minimum=1)
@@ -175,15 +177,13 @@ def reference_linear_eval(
     accs: list[float] = []
     for _ in range(epochs):
         encoder.train()  # BN in train mode, as in the reference
-        perm = torch.randperm(n, generator=gen).to(dev)
-        for it in range(steps):
-            idx = perm[it * batch_size : (it + 1) * batch_size]
-            for g in opt.param_groups:
-                g["lr"] = lr * 0.5 * (1 + math.cos(math.pi * step / total))
-            loss = nn.functional.cross_entropy(head(encoder(xtr[idx]).reshape(len(idx), -1)), ytr[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+        for idx in epoch_batches(n, batch_size, gen, steps=steps):
+            idx = idx.to(dev)
+            # the cosine written as pi * step / total, not train.lr_factor's pi * (step / total): the two
+            # differ in the last bit at some steps, and the committed results use this one
+            set_lr(opt, lr * 0.5 * (1 + math.cos(math.pi * step / total)))
+            logits = head(encoder(xtr[idx]).reshape(len(idx), -1))
+            optimizer_step(opt, nn.functional.cross_entropy(logits, ytr[idx]))
             step += 1
         encoder.eval()
         with torch.no_grad():
