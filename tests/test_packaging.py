@@ -73,3 +73,38 @@ def test_readme_quick_start_commands_are_the_ci_commands() -> None:
     assert test_cmd in readme and test_cmd in ci
     assert "pip install torch==2.13.0 -e '.[dev]'" in readme
     assert "pip install -q torch==2.13.0 -e '.[dev]'" in ci
+
+
+def _package_files() -> set[str]:
+    """Every file of the package source that a wheel must carry (no caches, no compiled files)."""
+    return {p.relative_to(ROOT).as_posix() for p in (ROOT / "gca_lab").rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+
+
+@pytest.mark.slow
+def test_wheel_holds_every_subpackage_and_its_data(tmp_path: Path) -> None:
+    """``pip install .`` builds a wheel: it must hold every module of every subpackage and the data
+    files beside them (a wheel of ``packages = ["gca_lab"]`` lacked gca_lab/experiments)."""
+    import shutil
+    import subprocess
+    import zipfile
+
+    # Build from a copy, so the build leaves no build/ or egg-info in the checkout.
+    src = tmp_path / "src"
+    shutil.copytree(ROOT / "gca_lab", src / "gca_lab", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, src / name)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
+         "-w", str(tmp_path / "dist"), str(src)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    (wheel,) = (tmp_path / "dist").glob("gca_lab-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    missing = _package_files() - names
+    assert not missing, f"the wheel lacks {sorted(missing)}: add them to [tool.setuptools.package-data]"
+    subpackages = {p.parent.relative_to(ROOT).as_posix() for p in (ROOT / "gca_lab").rglob("__init__.py")}
+    assert {"gca_lab", "gca_lab/experiments", "gca_lab/explore"} <= subpackages
+    assert "gca_lab/py.typed" in names
+    assert not {n for n in names if n.startswith(("tests/", "notebooks/", "data/", "benchmarks/"))}

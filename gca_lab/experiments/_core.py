@@ -162,11 +162,23 @@ def experiment_hash(runs: list[Run]) -> str:
 
 
 def _results_root() -> Path:
+    """Where experiment results are cached, first match wins:
+
+    1. ``$GCA_LAB_RESULTS``;
+    2. in a source checkout (the package folder sits beside ``pyproject.toml`` and ``data/``, as with
+       ``pip install -e .``): the checkout's ``data/results``, which holds the committed full-budget
+       results, so notebooks and ``reproduce --full`` load them instead of retraining;
+    3. installed from a wheel: the user's cache, ``$XDG_CACHE_HOME/gca_lab/results`` (default
+       ``~/.cache/gca_lab/results``), never the current folder nor ``site-packages``.
+    """
     env = os.environ.get("GCA_LAB_RESULTS")
     if env:
         return Path(env)
-    repo = Path(__file__).resolve().parents[2] / "data"
-    return (repo if repo.is_dir() else Path("data")) / "results"
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file() and (checkout / "data").is_dir():
+        return checkout / "data" / "results"
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "gca_lab" / "results"
 
 
 def results_path(name: str, budget: str, overrides: dict[str, Any] | None = None, root: Path | None = None) -> Path:
@@ -234,7 +246,8 @@ def run(
         name: a registered experiment (:data:`EXPERIMENTS`).
         budget: ``"quick"`` or ``"full"``; default from ``GCA_LAB_QUICK``.
         recompute: ignore cached results; default from ``GCA_LAB_RECOMPUTE``.
-        root: cache folder; default ``data/results`` of the repository (or ``GCA_LAB_RESULTS``).
+        root: cache folder; default: see :func:`_results_root` (``GCA_LAB_RESULTS``, the checkout's
+            ``data/results``, or the user cache when installed from a wheel).
         progress: show a progress bar over the runs.
         **overrides: :class:`gca_lab.train.TrainConfig` fields applied to every training run.
 
