@@ -19,6 +19,7 @@ import torch
 from .. import losses as _losses
 from .. import geometry as _geometry
 from .._validate import check_int, check_nonnegative, check_positive
+from ..train import contrastive_step
 from ._threads import one_thread
 
 __all__ = ["SphereTrajectories", "compute_sphere_trajectories"]
@@ -49,6 +50,10 @@ class SphereTrajectories:
 
 
 @one_thread
+def _identity(v: torch.Tensor) -> torch.Tensor:
+    return v
+
+
 def compute_sphere_trajectories(
     methods: Sequence[str] = ("ince", "gca_ince", "gca_uot"),
     *,
@@ -109,11 +114,9 @@ def compute_sphere_trajectories(
             if step > 0:
                 xi1 = torch.randn(theta.shape, generator=g)
                 xi2 = torch.randn(theta.shape, generator=g)
-                loss = loss_fn(theta + view_noise * xi1, theta + view_noise * xi2)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                last = float(loss.detach())
+                # the training loop's step, with free embeddings: the forward pass is the identity
+                loss = contrastive_step(_identity, loss_fn, opt, theta + view_noise * xi1, theta + view_noise * xi2)
+                last = float(loss)
             if step in snap_steps:
                 snapshot(last)
         pts[name] = np.stack(p_s)
