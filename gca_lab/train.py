@@ -627,7 +627,6 @@ def record_epoch(run: Run, losses: Tensor, seconds: float) -> None:
 def save_checkpoint(run: Run, path: Path) -> None:
     """Write (atomically) everything :func:`load_checkpoint` needs to continue ``run`` bit-identically:
     the online network, optimizer, both generator states, the EMA target, history, epoch and step."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_save({
         "online": run.online.state_dict(), "optimizer": run.optimizer.state_dict(),
         "gen_order": run.gen_order.get_state(), "gen_aug": run.gen_aug.get_state(),
