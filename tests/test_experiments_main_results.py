@@ -59,3 +59,16 @@ def test_main_results_summary_quick_single_dataset() -> None:
     assert summary["datasets"] == ["digits"] and summary["methods"] == list(MR.QUICK_METHODS)
     # identical per-seed values: paired difference 0 with a zero-width interval -> "consistent"
     assert by_claim(summary)["GCA-UOT ≥ INCE (digits)"]["verdict"] == "consistent"
+
+
+def test_claims_pair_runs_by_seed_when_a_run_is_missing() -> None:
+    # INCE gets 90 + s, GCA-UOT 91 + s: the gain is exactly +1 on every seed. Seed 1 of GCA-UOT is
+    # missing; pairing by position would compare its seed 2 with INCE's seed 1 (a gain of +2).
+    results = {MR.KEY.format(dataset="digits", method=m, seed=s):
+               train_result(probe_test_acc=(91.0 + s if m == "gca_uot" else 90.0 + s) / 100)
+               for m in paper.METHODS for s in range(5)}
+    del results[MR.KEY.format(dataset="digits", method="gca_uot", seed=1)]
+    summary = X.get("main_results").summarize(results, "full")
+    row = by_claim(summary)["GCA-UOT ≥ INCE (digits)"]
+    assert row["n"] == 4 and row["mean"] == pytest.approx(1.0) and row["low"] == pytest.approx(1.0)
+    assert summary["tables"]["digits"]["gca_uot"]["by_seed"].keys() == {0, 2, 3, 4}

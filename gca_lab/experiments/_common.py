@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..stats import mean_std, paired_difference, verdict
+from ..stats import PerSeed, mean_std, paired_difference, verdict
 from ._core import Run
 
-__all__ = ["seeds", "train_run", "values", "method_table", "claim", "fmt_pm"]
+__all__ = ["seeds", "train_run", "values", "values_by_seed", "method_table", "claim", "fmt_pm"]
 
 
 def seeds(budget: str, full: int = 5, quick: int = 1) -> list[int]:
@@ -30,6 +30,18 @@ def values(results: dict[str, dict[str, Any]], keys: Sequence[str], metric: str 
     return out
 
 
+def values_by_seed(results: dict[str, dict[str, Any]], key: str, seed_list: Sequence[int],
+                   metric: str = "probe_test_acc") -> dict[int, float]:
+    """``{seed: metric}`` of the runs ``key.format(seed=s)`` that exist (scaled as in :func:`values`):
+    what :func:`claim` pairs on, so a missing run drops its seed from both sides."""
+    out = {}
+    for s in seed_list:
+        v = values(results, [key.format(seed=s)], metric)
+        if v:
+            out[s] = v[0]
+    return out
+
+
 def fmt_pm(vals: Sequence[float], digits: int = 2) -> str:
     """``"mean +- std (n=..)"``."""
     if not vals:
@@ -40,26 +52,32 @@ def fmt_pm(vals: Sequence[float], digits: int = 2) -> str:
 
 def method_table(results: dict[str, dict[str, Any]], key: str, methods: Sequence[str], seed_list: Sequence[int],
                  metric: str = "probe_test_acc") -> dict[str, dict[str, Any]]:
-    """Per method: per-seed values, mean and std of ``metric``; ``key`` is formatted with ``method``, ``seed``."""
+    """Per method: values (in seed order), ``by_seed`` (``{seed: value}``), mean and std of ``metric``;
+    ``key`` is formatted with ``method`` and ``seed``; missing runs are left out."""
     table = {}
     for m in methods:
-        vals = values(results, [key.format(method=m, seed=s) for s in seed_list], metric)
+        by_seed = values_by_seed(results, key.replace("{method}", m), seed_list, metric)
+        vals = list(by_seed.values())
         mean, std = mean_std(vals) if vals else (float("nan"), float("nan"))
-        table[m] = {"values": vals, "mean": mean, "std": std}
+        table[m] = {"values": vals, "by_seed": by_seed, "mean": mean, "std": std}
     return table
 
 
-def claim(label: str, a: Sequence[float], b: Sequence[float], paper: str) -> dict[str, Any]:
-    """An ordering claim ``a >= b`` judged by the paired difference over seeds (95% t-interval).
+def claim(label: str, a: PerSeed, b: PerSeed, paper: str) -> dict[str, Any]:
+    """An ordering claim ``a >= b`` judged by the paired difference over seeds (95% t-interval,
+    :func:`gca_lab.stats.paired_difference`).
 
-    Verdicts: ``reproduced`` (interval above 0), ``consistent`` (interval contains 0),
-    ``not reproduced`` (mean below 0). With a single seed (quick budget) no interval exists and
-    the verdict says so.
+    ``a`` and ``b`` are ``{seed: value}`` (paired on the seeds both have) or two sequences of the
+    same length already aligned by seed (e.g. per-round timings of one interleaved run).
+    Verdicts (:func:`gca_lab.stats.verdict`): ``reproduced`` (interval above 0), ``consistent``
+    (interval contains 0), ``not reproduced`` (mean below 0). With a single seed (quick budget) no
+    interval exists and the verdict says so.
     """
-    n = min(len(a), len(b))
-    if n == 0:
+    common = set(a) & set(b) if isinstance(a, dict) and isinstance(b, dict) else None
+    if not a or not b or common == set():
         return {"claim": label, "paper": paper, "ours": "n/a", "verdict": "not run"}
-    diff = paired_difference(list(a[:n]), list(b[:n]))
+    diff = paired_difference(a, b)
+    n = diff.n
     if n < 2:
         v = "single seed: no interval"
     else:

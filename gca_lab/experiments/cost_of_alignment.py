@@ -26,7 +26,7 @@ from typing import Any
 
 import torch
 
-from .. import losses as _losses
+from .. import methods as _methods
 from ..stats import loglog_slope, mean_std, paired_difference
 from . import paper
 from ._common import claim
@@ -84,7 +84,7 @@ def loss_times(*, methods: list[str], sizes: list[int], repeats: int, dim: int =
     Losses use the library defaults (``eps = 0.5``, ``n_iters = 10``, symmetric cross layout).
     """
     gen = torch.Generator().manual_seed(seed)
-    fns = {m: _losses.make_loss(m, symmetric=True) for m in methods}
+    fns = {m: _methods.make_loss(m, symmetric=True) for m in methods}
     all_times: dict[str, list[list[float]]] = {m: [] for m in methods}
     for b in sizes:
         z1 = torch.randn(b, dim, generator=gen)

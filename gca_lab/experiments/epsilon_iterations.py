@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 import torch
 
-from ..losses import make_loss
+from ..methods import make_loss
 from ..stats import mean_std, spearman
 from . import paper
 from ._common import claim, seeds, train_run, values
@@ -189,13 +189,13 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
     if 1 in it and any(t >= 5 for t in it):
         # Paired over seeds: mean accuracy over T >= 5 minus T = 1 (INCE).
         big = [t for t in it if t >= 5]
-        per_seed_big, per_seed_one = [], []
+        per_seed_big, per_seed_one = {}, {}
         for s in sl:
             v = [values(results, [iters_key(t, s)]) for t in big]
             one = values(results, [iters_key(1, s)])
             if one and all(v):
-                per_seed_big.append(sum(x[0] for x in v) / len(v))
-                per_seed_one.append(one[0])
+                per_seed_big[s] = sum(x[0] for x in v) / len(v)
+                per_seed_one[s] = one[0]
         rows.append(claim("GCA-INCE (mean over T ≥ 5) ≥ INCE (T = 1), paired", per_seed_big, per_seed_one,
                           "+2.2 points (0.707 vs 0.684)"))
     # Lower compactness goes with higher accuracy: Spearman rho over each panel's means (paper: its own means).

@@ -31,11 +31,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .. import losses as _losses
+from .. import methods as _methods
 from .._validate import check_int, check_positive
 from ..evaluate import module_device
 from ..stats import paired_difference
-from ._common import seeds, train_run, values
+from ._common import seeds, train_run, values_by_seed
 from ._core import Experiment, Run, computation, register
 
 BUDGETS = {
@@ -85,7 +85,7 @@ def loss_values(*, batch: int = 128, dim: int = 64, noises: list[float] = [1.0, 
     for noise in noises:
         z1 = torch.randn(batch, dim, generator=gen, dtype=torch.float64)
         z2 = z1 + noise * torch.randn(batch, dim, generator=gen, dtype=torch.float64)
-        L = lambda name, **kw: float(_losses.make_loss(name, **kw)(z1, z2))  # noqa: E731
+        L = lambda name, **kw: float(_methods.make_loss(name, **kw)(z1, z2))  # noqa: E731
         r: dict[str, Any] = {}
         r["self_pairs"] = {m: _pair(L(m, layout="joint"), L(m, layout="joint", self_pairs="max_cost"))
                            for m in ("ince", "gca_ince", "gca_uot")}
@@ -105,7 +105,7 @@ def loss_values(*, batch: int = 128, dim: int = 64, noises: list[float] = [1.0, 
         reference_cifar_rince(a, b).backward()
         g_ref = torch.cat([a.grad.flatten(), b.grad.flatten()])
         a2, b2 = z1.clone().requires_grad_(True), z2.clone().requires_grad_(True)
-        _losses.make_loss("ince", layout="joint", clamp_similarity=True)(a2, b2).backward()
+        _methods.make_loss("ince", layout="joint", clamp_similarity=True)(a2, b2).backward()
         g_ince = torch.cat([a2.grad.flatten(), b2.grad.flatten()])
         r["rince_grad_cos_to_ince"] = float(F.cosine_similarity(g_ref, g_ince, dim=0))
         out[f"noise={noise:g}"] = r
@@ -225,12 +225,13 @@ def _plan(budget: str) -> list[Run]:
     return runs
 
 
-def effect(a: list[float], b: list[float]) -> dict[str, Any]:
-    """Paired effect ``a - b`` (points) with its 95% interval and a plain-words reading."""
-    n = min(len(a), len(b))
-    if n == 0:
+def effect(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
+    """Paired effect ``a - b`` (points) over the seeds both have, with its 95% interval and a
+    plain-words reading; ``a`` and ``b`` are ``{seed: value}``."""
+    if not set(a) & set(b):
         return {"ours": "n/a", "meaning": "not run"}
-    d = paired_difference(a[:n], b[:n])
+    d = paired_difference(a, b)
+    n = d.n
     if n < 2:
         meaning = "single seed: no interval"
     elif d.low > 0:
@@ -257,10 +258,11 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
     cfg = BUDGETS[budget]
     seed_list = seeds(budget, full=BUDGETS["full"]["n_seeds"], quick=BUDGETS["quick"]["n_seeds"])
     base_keys = [f"default/seed{s}" for s in seed_list]
-    base = [100 * results[k]["metrics"]["probe_test_acc"] for k in base_keys if k in results]
-    acc = {"default": base}
+    base = values_by_seed(results, "default/seed{seed}", seed_list)
+    by_seed = {"default": base}
     for v in cfg["variants"]:
-        acc[v] = values(results, [f"{v}/seed{s}" for s in seed_list])
+        by_seed[v] = values_by_seed(results, v + "/seed{seed}", seed_list)
+    acc = {v: list(d.values()) for v, d in by_seed.items()}
     lv = {k: v for k, v in results.get("loss_values", {}).items() if k.startswith("noise=")}
     lv0 = lv.get("noise=1", {})
     rows: list[dict[str, Any]] = []
@@ -278,22 +280,23 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
 
     if "joint_max_cost" in acc and "joint" in acc:
         add("self-pairs: mask → max cost (joint)", "self_pairs", loss_txt("self_pairs"),
-            effect(acc["joint_max_cost"], acc["joint"]))
+            effect(by_seed["joint_max_cost"], by_seed["joint"]))
     else:
         add("self-pairs: mask → max cost (joint)", "self_pairs", loss_txt("self_pairs"), {})
     add("cosine clamp: off → on", "clamp", loss_txt("clamp_similarity"),
-        effect(acc.get("clamp", []), base) if "clamp" in acc else {})
+        effect(by_seed["clamp"], base) if "clamp" in acc else {})
     add("layout: cross B×B → joint 2B×2B", "joint", loss_txt("layout"),
-        effect(acc.get("joint", []), base) if "joint" in acc else {})
+        effect(by_seed["joint"], base) if "joint" in acc else {})
     add("marginals: 1 per anchor → 1/n", "uniform", loss_txt("marginals"),
-        effect(acc.get("uniform", []), base) if "uniform" in acc else {})
+        effect(by_seed["uniform"], base) if "uniform" in acc else {})
     rl = lv0.get("rince_lam")
     rince_loss = "n/a" if not rl else (
         f"true RINCE {', '.join(f'{v:.3f}' for v in rl['true'])} vs reference "
         f"{', '.join(f'{v:.3f}' for v in rl['reference'])} at λ = {', '.join(f'{x:g}' for x in rl['lams'])}")
     add("RINCE: true → reference (CE)^q/q", "rince", rince_loss,
-        effect(acc["rince"], acc["ince"]) if "rince" in acc and "ince" in acc else {})
-    ref = [100 * results[k]["reference_eval"]["best_test_acc"] for k in base_keys if k in results]
+        effect(by_seed["rince"], by_seed["ince"]) if "rince" in acc and "ince" in acc else {})
+    ref = {s: 100 * results[f"default/seed{s}"]["reference_eval"]["best_test_acc"] for s in seed_list
+           if f"default/seed{s}" in results}
     add("evaluation: frozen probe → fine-tuned, test-selected", "probe", "n/a (evaluation protocol)", effect(ref, base))
     return {"rows": rows, "accuracy": acc, "loss_values": lv,
             "reference_eval": {k: results[k]["reference_eval"] for k in base_keys if k in results}}

@@ -147,8 +147,8 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
         rows.append({"claim": f"{p} plan block ratio > 1 after training", "paper": "class-like diagonal blocks",
                      "ours": f"{table['trained'][p]['mean']:.2f} ± {table['trained'][p]['std']:.2f} (n={len(tr)})",
                      "verdict": "reproduced" if min(tr) > 1 else "not reproduced"})
-        rows.append(claim(f"{p} block ratio larger after training than at init", ratios["trained"][p],
-                          ratios["init"][p], "sharper blocks after training (poster)"))
+        rows.append(claim(f"{p} block ratio larger after training than at init",
+                          dict(zip(keys, ratios["trained"][p])), dict(zip(keys, ratios["init"][p])), "sharper blocks after training (poster)"))
     return out
 
 

@@ -102,7 +102,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
     gains: dict[str, dict[str, dict[str, Any]]] = {}
     for d in ds:
         t = tables[d]
-        keyed = {m: t[m]["values"] for m in ms}
+        keyed = {m: t[m]["by_seed"] for m in ms}
         rows.append(claim(f"GCA-UOT ≥ INCE ({d})", keyed["gca_uot"], keyed["ince"],
                           "+0.60 / +2.76 / +1.08 (C10 / C100 / IN100)"))
         rows.append(claim(f"GCA-INCE ≥ INCE ({d})", keyed["gca_ince"], keyed["ince"],
@@ -112,7 +112,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
                               "+1.04 / +0.18 / +1.53"))
         if init.get(d) is not None:
             rows.append(claim(f"pretraining beats the random-init encoder (INCE, {d})", keyed["ince"],
-                              init[d]["values"], "(not reported)"))
+                              init[d]["by_seed"], "(not reported)"))
         if len(ms) > 3:
             means = {m: t[m]["mean"] for m in ms}
             best = max(ms, key=lambda m: means[m])

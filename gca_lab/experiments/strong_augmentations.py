@@ -68,14 +68,14 @@ def _plan(budget: str) -> list[Run]:
     return runs
 
 
-def _per_seed_gap(results: dict[str, dict[str, Any]], setting: str, sl: list[int]) -> list[float]:
-    """GCA-UOT − INCE per seed (only seeds where both ran)."""
-    out = []
+def _per_seed_gap(results: dict[str, dict[str, Any]], setting: str, sl: list[int]) -> dict[int, float]:
+    """``{seed: GCA-UOT − INCE}`` (only seeds where both ran)."""
+    out = {}
     for s in sl:
         a = values(results, [KEY.format(setting=setting, method="gca_uot", seed=s)], metric_of(setting))
         b = values(results, [KEY.format(setting=setting, method="ince", seed=s)], metric_of(setting))
         if a and b:
-            out.append(a[0] - b[0])
+            out[s] = a[0] - b[0]
     return out
 
 
@@ -102,18 +102,19 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
     rows = []
     for s in strong_here:
         t = tables[s]
-        rows.append(claim(f"GCA-UOT ≥ INCE under {s}", t["gca_uot"]["values"], t["ince"]["values"],
+        rows.append(claim(f"GCA-UOT ≥ INCE under {s}", t["gca_uot"]["by_seed"], t["ince"]["by_seed"],
                           "+1.15 / +1.60 (C10 / C100, noisy)"))
     for c, t in corrupt.items():
-        rows.append(claim(f"GCA-UOT ≥ INCE on held-out {c} (standard-trained)", t["gca_uot"]["values"],
-                          t["ince"]["values"], "+1.38 (CIFAR-10C, snow)" if c == "snow" else "(not reported)"))
+        rows.append(claim(f"GCA-UOT ≥ INCE on held-out {c} (standard-trained)", t["gca_uot"]["by_seed"],
+                          t["ince"]["by_seed"], "+1.38 (CIFAR-10C, snow)" if c == "snow" else "(not reported)"))
     gaps = {s: _per_seed_gap(results, s, sl) for s in ss}
-    noisy_gap: list[float] = []
+    noisy_gap: dict[int, float] = {}
     if strong_here and "standard" in ss:
-        n = min(len(gaps[s]) for s in strong_here + ["standard"])
-        noisy_gap = [sum(gaps[s][i] for s in strong_here) / len(strong_here) for i in range(n)]
+        # per seed: the mean gap over the strong settings, for the seeds every strong setting has
+        both = [s for s in sl if all(s in gaps[st] for st in strong_here)]
+        noisy_gap = {s: sum(gaps[st][s] for st in strong_here) / len(strong_here) for s in both}
         rows.append(claim("GCA-UOT − INCE gap larger in the noisy setting than in the standard one",
-                          noisy_gap, gaps["standard"][:n],
+                          noisy_gap, gaps["standard"],
                           "C10: +1.15 vs +0.60 (yes); C100: +1.60 vs +2.76 (no)"))
     if len(ms) > 2:
         for s in strong_here:
