@@ -1,12 +1,13 @@
 """One training loop for every method: contrastive (any :func:`gca_lab.losses.make_loss` name) and BYOL.
 
-``train(TrainConfig(...)) -> TrainResult`` is a short composition of parts that other loops reuse:
-:func:`setup` (device, dataset, model, loss, optimizer, views, generators, DDP wrapper) builds a
-:class:`Run`; :func:`fit` runs the epoch loop (:func:`run_epoch` -> :func:`train_step` -> one step per
-family, :func:`contrastive_step` or :func:`byol_step`) with :func:`save_checkpoint` /
+``train(TrainConfig(...)) -> TrainResult`` is a short composition of parts that other loops reuse
+(the sphere toy in :mod:`gca_lab.explore.sphere`, the reference evaluation of the implementation_choices
+experiment): :func:`setup` (device, dataset, model, loss, optimizer, views, generators, DDP wrapper)
+builds a :class:`TrainState`; :func:`fit` runs the epoch loop (:func:`run_epoch` -> :func:`train_step`
+-> one step per family, :func:`contrastive_step` or :func:`byol_step`) with :func:`save_checkpoint` /
 :func:`load_checkpoint`; :func:`evaluate` scores the result. The same code runs on a laptop CPU
-(digits in seconds), on one GPU (bf16 autocast, channels_last, data kept on the device) and on several GPUs under
-``torchrun`` (DDP; the training set is sharded per rank from one shared permutation, and the
+(digits in seconds), on one GPU (bf16 autocast, channels_last, data kept on the device) and on several
+GPUs under ``torchrun`` (DDP; the training set is sharded per rank from one shared permutation, and the
 losses all-gather embeddings so that negatives and transport span every GPU).
 
 Reproducibility: all randomness of a run comes from ``config.seed`` through two explicit
@@ -50,7 +51,7 @@ from ._validate import check_choice, check_int, check_nonnegative, check_positiv
 __all__ = [
     "TrainConfig", "TrainResult", "train", "build_loss", "evaluate", "config_hash", "METHOD_PARAMS",
     # the parts train() composes
-    "Run", "setup", "fit", "run_epoch", "train_step", "contrastive_step", "byol_step", "optimizer_step",
+    "TrainState", "setup", "fit", "run_epoch", "train_step", "contrastive_step", "byol_step", "optimizer_step",
     "epoch_batches",
     "record_epoch", "save_checkpoint", "load_checkpoint", "checkpoint_path", "lr_factor", "set_lr", "byol_tau",
     "make_optimizer", "resolve_device", "init_distributed", "sync_buffers", "gather_labels",
@@ -376,7 +377,7 @@ class _Online(nn.Module):
 
 
 @dataclass
-class Run:
+class TrainState:
     """Everything one training run holds, built by :func:`setup` and advanced by :func:`fit`.
 
     ``model`` is the encoder + projection head that is evaluated; ``online`` adds BYOL's predictor
@@ -426,7 +427,7 @@ def setup(
     device: torch.device,
     *,
     target_fn: Callable[[Tensor, Tensor | None], Tensor] | None = None,
-) -> Run:
+) -> TrainState:
     """Build a run of a validated ``config`` on ``device``: dataset (on the device), model (seeded by
     ``config.seed``; channels_last on CUDA), BYOL predictor and EMA target, loss, DDP wrapper when a
     process group of more than one rank is up, optimizer, views and the two generators.
@@ -463,7 +464,7 @@ def setup(
     optimizer = make_optimizer(config, [p for p in online.parameters() if p.requires_grad])
     if target_fn is None and config.target_prior is not None:
         target_fn = _prior_target_fn(config, dataset)
-    return Run(
+    return TrainState(
         config=config, device=device, rank=rank, world=world, dataset=dataset, model=model, online=online,
         trained=trained, ema=ema, loss_fn=loss_fn, optimizer=optimizer,
         views=_augment.TwoViews.for_dataset(dataset, config.augment, config.strong), target_fn=target_fn,
@@ -562,7 +563,7 @@ def byol_step(
     return loss
 
 
-def train_step(run: Run, idx: Tensor) -> Tensor:
+def train_step(run: TrainState, idx: Tensor) -> Tensor:
     """One step of ``run`` on the training rows ``idx`` (this rank's slice): learning rate, two views
     from ``run.gen_aug``, the step of the run's family. Advances ``run.step``; returns the loss."""
     config, device = run.config, run.device
@@ -598,7 +599,7 @@ def sync_buffers(module: nn.Module, world: int) -> None:
         dist.broadcast(buf, 0)
 
 
-def run_epoch(run: Run) -> Tensor:
+def run_epoch(run: TrainState) -> Tensor:
     """One epoch of ``run``: a fresh batch order from ``run.gen_order``, one :func:`train_step` per batch,
     then the buffer sync across ranks. Returns the ``(steps_per_epoch,)`` step losses (on the device)."""
     run.online.train()
@@ -609,7 +610,7 @@ def run_epoch(run: Run) -> Tensor:
     return losses
 
 
-def record_epoch(run: Run, losses: Tensor, seconds: float) -> None:
+def record_epoch(run: TrainState, losses: Tensor, seconds: float) -> None:
     """Append an epoch's losses to ``run.history`` (one host sync) and count it; a non-finite loss stops
     the run with a ``FloatingPointError`` that says which knob to turn."""
     config = run.config
@@ -624,7 +625,7 @@ def record_epoch(run: Run, losses: Tensor, seconds: float) -> None:
     run.epoch += 1
 
 
-def save_checkpoint(run: Run, path: Path) -> None:
+def save_checkpoint(run: TrainState, path: Path) -> None:
     """Write (atomically) everything :func:`load_checkpoint` needs to continue ``run`` bit-identically:
     the online network, optimizer, both generator states, the EMA target, history, epoch and step."""
     atomic_save({
@@ -635,7 +636,7 @@ def save_checkpoint(run: Run, path: Path) -> None:
     }, path)
 
 
-def load_checkpoint(run: Run, path: Path) -> None:
+def load_checkpoint(run: TrainState, path: Path) -> None:
     """Restore ``run`` from a checkpoint written by :func:`save_checkpoint` (the inverse, in place)."""
     state = torch.load(path, map_location=run.device, weights_only=False)
     run.online.load_state_dict(state["online"])
@@ -648,7 +649,7 @@ def load_checkpoint(run: Run, path: Path) -> None:
     run.epoch, run.step = state["epoch"], state["step"]
 
 
-def fit(run: Run, on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None) -> Run:
+def fit(run: TrainState, on_epoch_end: Callable[[int, dict[str, Any]], None] | None = None) -> TrainState:
     """Train ``run`` from ``run.epoch`` to ``config.epochs``: per epoch :func:`run_epoch`,
     :func:`record_epoch`, a checkpoint every ``config.checkpoint_every`` epochs, then
     ``on_epoch_end(epoch, {"history", "model", "step"})`` (raising from it interrupts the run)."""
