@@ -321,7 +321,7 @@ def evaluate(model: _models.ContrastiveModel, dataset: _data.Dataset, config: Tr
     - ``alignment`` / ``uniformity`` (Wang & Isola) of the projections of two test views, and
       ``compactness`` (a documented proxy, :func:`gca_lab.geometry.compactness`) of test features.
     - with ``config.strong``: ``strong_probe_test_acc``, the probe with the strong augmentation applied
-      to the train, val and test images (the paper's noisy protocol, paper.md §5.2).
+      to the train, val and test images (the noisy protocol of the authors' code, github.com/nerdslab/gca).
     - for each held-out corruption: ``corrupt/<name>``, the clean-trained probe on corrupted test images.
     - on multi-domain data: ``domain_probe_test_acc``.
     """
