@@ -128,7 +128,9 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
     wall = sum(float(r.get("wall_time", 0.0)) for r in results.values())
     return {
         "tables": tables, "corrupt": corrupt, "corrupt_strong": corrupt_strong, "claims": rows,
-        "gaps": {**gaps, "noisy_mean": noisy_gap}, "paper": paper.NOISY, "paper_gap": PAPER_GAP,
+        # gaps per seed, as lists in seed order (what the notebook plots)
+        "gaps": {k: list(v.values()) for k, v in {**gaps, "noisy_mean": noisy_gap}.items()},
+        "paper": paper.NOISY, "paper_gap": PAPER_GAP,
         "settings": ss, "methods": list(ms), "seeds": sl, "corruptions": list(CORRUPTIONS),
         "wall_time_s": wall, "n_runs": len(results),
     }
