@@ -3,8 +3,10 @@
 ``run(name, budget=None, **overrides) -> ExperimentResult``. Each experiment (a module of this
 package) declares its runs up front (:class:`Run`: a training config, or a named computation with
 its parameters) and how to summarize them; the runner executes what is missing, caches each
-result as soon as it exists (atomic JSON writes in ``data/results/``), and reuses cached results
-whose run hash (the run's spec plus the library version) still matches.
+result as soon as it exists (atomic JSON writes), and reuses cached results whose run hash (the
+run's spec plus the library version) still matches. The cache is ``data/results/`` of a source
+checkout (where the full-budget results are committed), ``~/.cache/gca_lab/results`` when installed
+from a wheel, or ``GCA_LAB_RESULTS``.
 
 - ``budget``: ``"quick"`` (CI, tests) or ``"full"`` (the committed figures); ``None`` picks
   ``"quick"`` when ``GCA_LAB_QUICK=1`` and ``"full"`` otherwise.
