@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import math
 import os
 import platform
 import statistics
@@ -44,6 +43,7 @@ import torch.nn.functional as F  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gca_lab.losses import NTXent, make_loss  # noqa: E402
+from gca_lab.stats import loglog_slope  # noqa: E402
 
 EPS = 0.5
 N_ITERS = 10
@@ -116,13 +116,6 @@ def bench(loss, b: int, repeats: int, seed: int = 0, budget_s: float = 6.0) -> f
     return statistics.median(time_once(loss, z1, z2) for _ in range(repeats))
 
 
-def slope(sizes: list[int], times: list[float]) -> float:
-    xs = [math.log(s) for s in sizes]
-    ys = [math.log(t) for t in times]
-    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-    return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
-
-
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -188,7 +181,7 @@ def main() -> None:
         cells = [f"{r[s]*1e3:.1f}" if s in r else "-" for s in sizes]
         ratios = [f"{r[s]/results['simclr'][s]:.2f}" if s in r else "-" for s in sizes]
         got = [s for s in sizes if s in r]
-        sl = f"{slope(got, [r[s] for s in got]):.2f}" if len(got) >= 2 else "-"
+        sl = f"{loglog_slope(got, [r[s] for s in got])[0]:.2f}" if len(got) >= 2 else "-"
         print(f"| {label.get(name, name)} | " + " | ".join(cells) + " | " + " | ".join(ratios) + f" | {sl} |")
     if 1024 in results["dense"]:
         speedup = results["dense"][1024] / results["gca_ince"][1024]
