@@ -74,6 +74,12 @@ def _color(name: str, i: int) -> str:
     return _methods.color(str(name), _CYCLE[i % len(_CYCLE)])  # type: ignore[return-value]
 
 
+def _legend_outside(ax: Any, handles: Any = None, labels: Any = None, *, x: float = 1.02) -> Any:
+    """The legend right of the axes (outside the data), top-aligned."""
+    args = () if handles is None else (handles, labels)
+    return ax.legend(*args, fontsize=8, loc="upper left", bbox_to_anchor=(x, 1.0), borderaxespad=0.0)
+
+
 def to_numpy(x: Any) -> np.ndarray:
     """``x`` (tensor, array, list, number) as a float64 numpy array (detached, on the CPU)."""
     if hasattr(x, "detach"):
@@ -226,7 +232,7 @@ def marginals_plot(
     ax_r.set_xlabel("row i")
     ax_c.set_xlabel("column j")
     ax_r.set_ylabel("relative deviation" if deviation else "mass")
-    ax_c.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    _legend_outside(ax_c)
     fig.tight_layout()
     return fig
 
@@ -251,7 +257,7 @@ def convergence_plot(errors: Mapping[str, Any] | Any, *, ylabel: str = "marginal
     ax.set_yscale("log")
     ax.set_xlabel("iteration")
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize=8)
+    _legend_outside(ax)
     ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     return fig
@@ -333,7 +339,7 @@ def curves_plot(
         if logx:
             ax.set_xscale("log")
         ax.grid(True, alpha=0.3)
-    axes[0][0].legend(fontsize=8)
+    _legend_outside(axes[0][-1], *axes[0][0].get_legend_handles_labels())
     fig.tight_layout()
     return fig
 
@@ -378,7 +384,7 @@ def scatter_compare(x: Any, y: Any, *, xlabel: str = "x", ylabel: str = "y", col
     if diagonal:
         lo, hi = float(min(xs.min(), ys.min())), float(max(xs.max(), ys.max()))
         ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="y = x")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, loc="upper left")  # points of a <= comparison lie below the diagonal
     if log:
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -424,7 +430,7 @@ def method_bars(
         raise ValueError(f"ours must have one value per method ({k}), got {len(ours)}")
     x = np.arange(k)
     width = 0.38 if paper is not None else 0.6
-    fig, ax = plt.subplots(figsize=(max(4.5, 1.1 * k + 1.5), 3.5))
+    fig, ax = plt.subplots(figsize=(max(5.5, 1.1 * k + 2.5), 3.5))
     err = None if ours_err is None else np.asarray(ours_err, dtype=float)
     off = -width / 2 if paper is not None else 0.0
     b1 = ax.bar(x + off, ours, width, yerr=err, capsize=3, label=labels[0],
@@ -459,7 +465,7 @@ def method_bars(
         ax.set_ylim(lo - 3 * pad if lo > 0 and (lo - 3 * pad) > 0 else min(0.0, lo - pad), hi + 2 * pad)
     if title:
         ax.set_title(title)
-    ax.legend(fontsize=8)
+    _legend_outside(ax)
     fig.tight_layout()
     return fig
 
@@ -488,7 +494,7 @@ def sweep_plot(
     """
     plt = _plt()
     xs = to_numpy(x)
-    fig, ax = plt.subplots(figsize=(6, 3.6))
+    fig, ax = plt.subplots(figsize=(7.6, 3.6))  # the legend sits right of the axes
 
     def draw(axis, data, style, offset):
         for i, (label, val) in enumerate(data.items()):
@@ -514,7 +520,7 @@ def sweep_plot(
         ax2.set_ylabel(twin_ylabel)
         h2, l2 = ax2.get_legend_handles_labels()
         handles, lab = handles + h2, lab + l2
-    ax.legend(handles, lab, fontsize=8, loc="best")
+    _legend_outside(ax, handles, lab, x=1.15 if twin else 1.02)  # past the twin axis labels
     if title:
         ax.set_title(title)
     fig.tight_layout()
@@ -565,7 +571,7 @@ def loglog_timing(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    _legend_outside(ax)
     if title:
         ax.set_title(title)
     fig.tight_layout()
@@ -658,7 +664,8 @@ def plotly_convergence(errors: Any, *, height: int = 260):
     e = to_numpy(errors).reshape(-1)
     fig = go.Figure(go.Scatter(x=np.arange(1, e.size + 1), y=e, mode="lines+markers", name="marginal error"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), title="Sinkhorn convergence",
-                      xaxis_title="iteration", yaxis_title="||P1 - a||₁", yaxis_type="log")
+                      xaxis_title="iteration", yaxis_title="||P1 - a||₁", yaxis_type="log",
+                      yaxis_exponentformat="power")
     return fig
 
 

@@ -62,6 +62,13 @@ def _rho_slider(description: str, value: float) -> Any:
     return w.SelectionSlider(options=options, value=value, description=description, continuous_update=False)
 
 
+def _status_line() -> Any:
+    """The message line of an explorer (CSS class ``gca-status``, which the browser test reads)."""
+    status = _widgets().HTML()
+    status.add_class("gca-status")
+    return status
+
+
 def _display_value(mat: np.ndarray, log10: bool) -> np.ndarray:
     if not log10:
         return mat
@@ -139,8 +146,8 @@ class PlanExplorer(_View):
             "scale": w.ToggleButtons(options=["linear", "log10"], value="linear", description="colour"),
         }
         for c in self.controls.values():
-            c.style.description_width = "110px"
-        self.status = w.HTML()
+            c.style.description_width = "130px"
+        self.status = _status_line()
         self.readout = w.HTML()
         self.readout.add_class("gca-readout")
         self.redraw_ms = []
@@ -162,7 +169,7 @@ class PlanExplorer(_View):
         right = w.VBox([self.controls[k] for k in ("noise", "corrupt", "alpha", "beta", "scale")])
         self.widget = w.VBox([
             w.HBox([left, right]), self.status, self.readout, self.fig_maps,
-            w.HBox([self.fig_marginals, self.fig_convergence]), self.fig_losses,
+            self.fig_marginals, self.fig_convergence, self.fig_losses,
         ])
 
     def params(self) -> PlanParams:
@@ -240,7 +247,7 @@ class NoisyViewsExplorer(_View):
                                       continuous_update=False),
             "rho": _rho_slider("rho", rho),
         }
-        self.status = w.HTML()
+        self.status = _status_line()
         self.redraw_ms = []
         bal, unb = self._compute()
         self.state = (bal, unb)
@@ -304,7 +311,7 @@ class SphereExplorer(_View):
         w = _widgets()
         self.traj = traj
         self.redraw_ms = []
-        self.status = w.HTML()
+        self.status = _status_line()
         s_last = len(traj.steps) - 1
         self.controls = {
             "step": w.IntSlider(value=0, min=0, max=s_last, description="snapshot", continuous_update=True),

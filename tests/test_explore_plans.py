@@ -111,3 +111,9 @@ def test_compute_method_plans():
     assert plans["kernel"].max() == pytest.approx(1.0)
     with pytest.raises(ValueError, match="method"):
         P.compute_method_plans(batch.z1, batch.z2, methods=("nope",))
+
+
+def test_checksum_changes_with_a_balanced_plan():
+    # both plans have the same marginals, so a marginal-determined summary would not move
+    a, b = _plan(eps=0.5, n_rounds=30), _plan(eps=2.0, n_rounds=30)
+    assert abs(a.checksum - b.checksum) > 1e-4
