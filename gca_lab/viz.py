@@ -416,7 +416,7 @@ def method_bars(
     """Grouped bars per method: ours (mean, error bar) next to the paper's number.
 
     Args:
-        methods: method names (x axis).
+        methods: method names (x axis, shown by their registry labels, :func:`gca_lab.methods.label`).
         ours, ours_err: our means and error bars (e.g. std over seeds).
         paper, paper_err: the paper's values (``None`` where it reports none; the bar is omitted).
         annotate: print each value above its bar.
@@ -454,7 +454,7 @@ def method_bars(
                     ax.annotate(f"{rect.get_height():.1f}", (rect.get_x() + rect.get_width() / 2, rect.get_height()),
                                 ha="center", va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
     ax.set_xticks(x)
-    ax.set_xticklabels(methods, rotation=20)
+    ax.set_xticklabels([_methods.label(m) for m in methods], rotation=20)
     ax.set_ylabel(ylabel)
     if ylim is not None:
         ax.set_ylim(*ylim)
@@ -765,7 +765,7 @@ def bar_panels(
     Args:
         panels: ``{panel title: {method: value or (mean, std)}}``; a missing method leaves a gap.
         order: method order on the x axis (default: the first panel's keys).
-        names: display names of the methods (default: the keys).
+        names: display names of the methods (default: the registry labels, :func:`gca_lab.methods.label`).
         hatched: titles of panels drawn hatched (e.g. the paper's numbers, to tell them from ours).
         ncols: panels per row (default: all in one row).
         digits: decimals of the printed values.
@@ -810,7 +810,7 @@ def bar_panels(
             pad = max(0.5 * (hi - lo), 0.05 * abs(hi), 1e-3)
             ax.set_ylim(max(0.0, lo - pad), hi + 1.2 * pad)
         ax.set_xticks(x)
-        ax.set_xticklabels([names.get(m, m) for m in order], rotation=60, ha="right", fontsize=7)
+        ax.set_xticklabels([names.get(m, _methods.label(m)) for m in order], rotation=60, ha="right", fontsize=7)
         ax.set_title(ptitle, fontsize=9)
         ax.set_ylabel(ylabel, fontsize=8)
     for ax in list(axes.flat)[n:]:

@@ -120,6 +120,9 @@ def test_method_bars_ours_vs_paper():
     ours, paper = [c for c in ax.containers if hasattr(c, "patches")][:2]
     np.testing.assert_allclose([r.get_height() for r in ours], [90.1, 90.5, 91.0])
     assert [r.get_visible() for r in paper] == [True, False, True]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["INCE", "GCA-INCE", "GCA-UOT"]  # registry labels
+    legend = ax.get_legend()
+    assert legend.get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1  # outside the data
     with pytest.raises(ValueError):
         viz.method_bars(["a"], [1.0, 2.0])
 
