@@ -48,6 +48,8 @@ column projections normalize columns, and the unbalanced solver is the stable lo
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -75,9 +77,28 @@ __all__ = [
     "BYOLLoss",
     "LOSSES",
     "make_loss",
+    "COST_CONVENTION",
+    "CONVENTIONS",
+    "DEFAULT_CONVENTION",
 ]
 
 Layout = Literal["cross", "joint"]
+Convention = Literal["gca", "reference", "chuang"]
+
+#: The cost every loss, the explorer and the notebooks use: ``C = 1 - cos`` (the authors' code),
+#: so ``K = exp(-(1 - cos)/eps)`` lies in ``(0, 1]``. :meth:`GCALoss.log_kernel` applies it.
+COST_CONVENTION = "1-cos"
+
+#: ``convention`` values (module docstring, "Conventions"); the default keeps the paper's
+#: hyperparameters meaningful for the W1 family.
+CONVENTIONS = ("gca", "reference", "chuang")
+DEFAULT_CONVENTION: Convention = "gca"
+
+# What nerdslab/gca computes (gca_loss_cifar.py): the 2N x 2N joint layout, cosines clamped at
+# 1e-7, cost 1 - cos, self-pairs given the maximum cost. Classes override single entries.
+_REFERENCE: dict[str, Any] = {
+    "layout": "joint", "cost": "1-cos", "self_pairs": "max_cost", "clamp_similarity": True, "end": "row",
+}
 
 
 @dataclass(frozen=True)
@@ -94,6 +115,10 @@ class LossOutput:
         target: ``(n, m)`` the target with each row scaled to the row marginal.
         solver: the Sinkhorn result of the first ``t - 1`` rounds (``None`` for one-step losses).
         terms: the unweighted divergence terms (``{"kl": ..., "w1": ...}``), first direction.
+        marginal_error: ``()`` (detached) ``||P^T 1 - b||_1 / ||b||_1`` for a plan ending on a row
+            update (``||P 1 - a||_1 / ||a||_1`` ending on a column): the constraint the last update
+            did not enforce. For balanced losses it is the error of detached scalings
+            (``grad="detached"``); for relaxed (UOT) plans it measures the relaxation too.
     """
 
     loss: Tensor
@@ -105,6 +130,7 @@ class LossOutput:
     target: Tensor
     solver: SinkhornResult | None
     terms: dict[str, Tensor] = field(default_factory=dict)
+    marginal_error: Tensor | None = None
 
     @property
     def plan(self) -> Tensor:
@@ -117,20 +143,48 @@ class LossOutput:
         return self.log_kernel.exp()
 
 
-def _check_embeddings(z1: Tensor, z2: Tensor) -> None:
+def _check_embeddings(z1: Tensor, z2: Tensor, *, finite: bool = True) -> None:
+    """Shapes and dtype (free); with ``finite`` also NaN/inf and all-zero rows (one host sync)."""
     check_tensor("z1", z1, ndim=2)
     check_tensor("z2", z2, ndim=2)
     if z1.shape != z2.shape:
         raise ValueError(f"z1 and z2 must have the same shape, got {tuple(z1.shape)} and {tuple(z2.shape)}")
     if z1.shape[0] < 2:
         raise ValueError(f"batch size must be >= 2 (negatives are needed), got {z1.shape[0]}")
-    if not z1.is_floating_point():
-        raise TypeError(f"z1 must be a floating tensor, got dtype {z1.dtype}")
-    finite = torch.stack([torch.isfinite(z1).all(), torch.isfinite(z2).all()]).tolist()  # one sync
-    if not finite[0]:
-        raise ValueError("z1 contains NaN or inf embeddings")
-    if not finite[1]:
-        raise ValueError("z2 contains NaN or inf embeddings")
+    if not z1.is_floating_point() or not z2.is_floating_point():
+        raise TypeError(f"z1 and z2 must be floating tensors, got dtypes {z1.dtype} and {z2.dtype}")
+    if not finite:
+        return
+    flags = torch.stack([
+        torch.isfinite(z1).all(), torch.isfinite(z2).all(),
+        (z1 != 0).any(-1).all(), (z2 != 0).any(-1).all(),
+    ]).tolist()  # one sync
+    for ok, name in zip(flags[:2], ("z1", "z2")):
+        if not ok:
+            raise ValueError(f"{name} contains NaN or inf embeddings")
+    for ok, name in zip(flags[2:], ("z1", "z2")):
+        if not ok:
+            raise ValueError(
+                f"{name} has an all-zero row: its cosine with anything is undefined (a collapsed "
+                f"encoder?). With check_inputs=False such rows get cosine 0 with every row."
+            )
+
+
+def _unit_rows(z: Tensor) -> Tensor:
+    # Dividing by the (detached) largest |entry| first keeps the squared norm away from float
+    # underflow/overflow; normalize() is scale invariant, so values and gradients are unchanged.
+    scale = z.detach().abs().amax(-1, keepdim=True)
+    return F.normalize(z / torch.where(scale > 0, scale, torch.ones_like(scale)), dim=-1)
+
+
+def _marginal_error(log_plan: Tensor, marginal: Tensor, end: str) -> Tensor:
+    with torch.no_grad():
+        sums = torch.logsumexp(log_plan, dim=-2 if end == "row" else -1).exp()
+        return (sums - marginal).abs().sum() / marginal.abs().sum()
+
+
+def _log_max(dtype: torch.dtype) -> float:
+    return math.log(torch.finfo(dtype).max)
 
 
 class _GatherWithGrad(torch.autograd.Function):
@@ -217,14 +271,17 @@ class GCALoss(nn.Module):
         q: float = 0.6,
         kl_weight: float = 1.0,
         w1_weight: float = 0.2,
-        layout: Layout = "cross",
+        convention: Convention = DEFAULT_CONVENTION,
+        layout: Layout | None = None,
         symmetric: bool = False,
-        marginals: Literal["one", "uniform"] = "one",
-        self_pairs: Literal["mask", "max_cost"] = "mask",
-        clamp_similarity: bool = False,
-        end: Literal["row", "col"] = "row",
+        marginals: Literal["one", "uniform"] | None = None,
+        cost: Literal["1-cos", "-cos"] | None = None,
+        self_pairs: Literal["mask", "max_cost"] | None = None,
+        clamp_similarity: bool | None = None,
+        end: Literal["row", "col"] | None = None,
         kl_form: Literal["conditional", "generalized"] = "conditional",
-        grad: Literal["unroll", "last_step"] = "unroll",
+        grad: Literal["unroll", "detached", "last_step"] = "unroll",
+        check_inputs: bool = True,
         gather_distributed: bool = False,
     ) -> None:
         super().__init__()
@@ -237,25 +294,51 @@ class GCALoss(nn.Module):
         self.q = check_interval("q", q, 0.0, 1.0, low_open=True)
         self.kl_weight = check_nonnegative("kl_weight", kl_weight)
         self.w1_weight = check_nonnegative("w1_weight", w1_weight)
-        self.layout = check_choice("layout", layout, ("cross", "joint"))
+        self.convention = check_choice("convention", convention, CONVENTIONS)
+        # Knobs left at None take the convention's value (module docstring, "Conventions").
+        chosen = self._convention_defaults(self.convention)
+        pick = lambda name, value: chosen[name] if value is None else value  # noqa: E731
+        self.layout = check_choice("layout", pick("layout", layout), ("cross", "joint"))
         self.symmetric = bool(symmetric)
-        self.marginals = check_choice("marginals", marginals, ("one", "uniform"))
-        self.self_pairs = check_choice("self_pairs", self_pairs, ("mask", "max_cost"))
-        self.clamp_similarity = bool(clamp_similarity)
-        self.end = check_choice("end", end, ("row", "col"))
+        self.marginals = check_choice("marginals", pick("marginals", marginals), ("one", "uniform"))
+        self.cost = check_choice("cost", pick("cost", cost), ("1-cos", "-cos"))
+        self.self_pairs = check_choice("self_pairs", pick("self_pairs", self_pairs), ("mask", "max_cost"))
+        self.clamp_similarity = bool(pick("clamp_similarity", clamp_similarity))
+        self.end = check_choice("end", pick("end", end), ("row", "col"))
         self.kl_form = check_choice("kl_form", kl_form, ("conditional", "generalized"))
-        self.grad = check_choice("grad", grad, ("unroll", "last_step"))
+        self.grad = check_choice("grad", grad, ("unroll", "detached", "last_step"))
+        self.check_inputs = bool(check_inputs)
         self.gather_distributed = bool(gather_distributed)
+
+    # Per-class departures of ``convention="reference"`` from :data:`_REFERENCE` (which file of
+    # nerdslab/gca each class reproduces is said in its docstring).
+    _reference_overrides: dict[str, Any] = {}
+
+    def _convention_defaults(self, convention: str) -> dict[str, Any]:
+        w1_family = self.divergence != "kl" or not (math.isinf(self.rho_a) and math.isinf(self.rho_b))
+        base = {"layout": "cross", "self_pairs": "mask", "clamp_similarity": False, "end": "row"}
+        if convention == "chuang":
+            return {**base, "cost": "-cos", "marginals": "one"}
+        masses = "uniform" if w1_family else "one"
+        if convention == "gca":
+            return {**base, "cost": "1-cos", "marginals": masses}
+        return {**_REFERENCE, "marginals": masses, **type(self)._reference_overrides}
 
     def extra_repr(self) -> str:
         rho = "" if math.isinf(self.rho_a) and math.isinf(self.rho_b) else f", rho=({self.rho_a}, {self.rho_b})"
-        return f"eps={self.eps}, n_iters={self.n_iters}{rho}, divergence={self.divergence!r}, layout={self.layout!r}"
+        return (f"eps={self.eps}, n_iters={self.n_iters}{rho}, divergence={self.divergence!r}, "
+                f"layout={self.layout!r}, convention={self.convention!r}")
 
     # -- the composition ---------------------------------------------------------------------
 
     def similarity(self, z1: Tensor, z2: Tensor) -> Tensor:
-        """``(n, m)`` cosine similarities of the layout; joint self-pairs are handled by :meth:`log_kernel`."""
-        z1, z2 = F.normalize(z1, dim=-1), F.normalize(z2, dim=-1)
+        """``(n, m)`` cosine similarities of the layout; joint self-pairs are handled by :meth:`log_kernel`.
+
+        Rows are normalized after dividing by their largest entry, so norms of 1e-30 or 1e30 in
+        float32 give the same cosines as norm 1 (plain ``F.normalize`` squares them into 0 or inf).
+        A zero row (allowed only with ``check_inputs=False``) has cosine 0 with every row.
+        """
+        z1, z2 = _unit_rows(z1), _unit_rows(z2)
         if self.layout == "joint":
             z = torch.cat([z1, z2], 0)  # (2B, d), views stacked in blocks
             sim = z @ z.T
@@ -264,13 +347,16 @@ class GCALoss(nn.Module):
         return sim.clamp(min=1e-7) if self.clamp_similarity else sim
 
     def log_kernel(self, sim: Tensor) -> Tensor:
-        """``(n, m)`` ``log K = s / eps``; joint self-pairs ``-inf`` (masked) or the minimum similarity."""
-        log_k = sim / self.eps
+        """``(n, m)`` ``log K = -C / eps`` with the convention's cost ``C = 1 - s`` or ``C = -s``.
+
+        Joint self-pairs are ``-inf`` (masked) or get the maximum cost (``self_pairs="max_cost"``).
+        """
+        log_k = (sim - 1.0) / self.eps if self.cost == "1-cos" else sim / self.eps
         if self.layout == "joint":
             diag = torch.eye(sim.shape[0], dtype=torch.bool, device=sim.device)
             fill = torch.tensor(-math.inf, dtype=sim.dtype, device=sim.device)
             if self.self_pairs == "max_cost":
-                fill = sim.detach().min() / self.eps
+                fill = log_k.detach().min()
             log_k = torch.where(diag, fill, log_k)
         return log_k
 
@@ -280,6 +366,11 @@ class GCALoss(nn.Module):
             return _targets.joint_pairs(n // 2, dtype=like.dtype, device=like.device)
         return _targets.pairs(n, dtype=like.dtype, device=like.device)
 
+    def _partner(self, n: int, device: torch.device) -> Tensor:
+        # (n,) column of the single positive of each row of default_target
+        idx = torch.arange(n, device=device)
+        return (idx + n // 2) % n if self.layout == "joint" else idx
+
     def _marginal(self, size: int, like: Tensor) -> Tensor:
         value = 1.0 if self.marginals == "one" else 1.0 / size
         return torch.full((size,), value, dtype=like.dtype, device=like.device)
@@ -287,25 +378,44 @@ class GCALoss(nn.Module):
     def project(self, log_k: Tensor, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor, SinkhornResult | None]:
         """Project the kernel: returns ``(log_u, log_v, solver)`` with ``P = diag(u) K diag(v)``.
 
-        ``t - 1`` Sinkhorn rounds (reference measure ``a (x) b``, so ``P^(0) = K`` for unit
-        marginals), then the final row step, relaxed by ``rho_a`` if finite (``end="row"``); or
-        ``t`` full rounds (``end="col"``).
+        The scalings follow the paper's update (arXiv 2502.20141, Sec. 2.2 and the GCA-UOT
+        algorithm), started from ``v = b``::
+
+            u <- (a / K v)^phi_a,   v <- (b / K^T u)^phi_b,   phi = rho / (rho + eps)
+
+        ``t - 1`` such rounds then one row update (``end="row"``), or ``t`` rounds (``end="col"``).
+        The rounds run in :func:`gca_lab.ot.sinkhorn`, whose update is ``u <- a' (K v)^(-phi)``: it
+        is the same iteration with the reference masses ``a' = a^phi_a``, ``b' = b^phi_b`` and the
+        initial column potential that makes ``v = b``; ``solver.log_a`` / ``solver.log_b`` are those
+        ``a'``, ``b'`` (for unit marginals or hard constraints they are ``a``, ``b``).
         """
+        log_u, log_v, solver, _ = self._project(log_k, a, b)
+        return log_u, log_v, solver
+
+    def _project(self, log_k: Tensor, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor, SinkhornResult | None, Tensor | None]:
+        # Also returns log sum_j K_ij v_j of the last row update (the softmax normalizer the KL reuses).
+        phi_a, phi_b = relaxation_exponent(self.rho_a, self.eps), relaxation_exponent(self.rho_b, self.eps)
         log_a, log_b = a.log(), b.log()
         rounds = self.n_iters - 1 if self.end == "row" else self.n_iters
         solver = None
-        g = torch.zeros_like(log_b)
-        f = torch.zeros_like(log_a)
+        log_u, log_v = log_a, log_b
         if rounds > 0:
-            solver = sinkhorn(
-                -log_k * self.eps, a, b, eps=self.eps, rho_a=self.rho_a, rho_b=self.rho_b,
-                n_iters=rounds, grad=self.grad, domain=self._domain(log_k), validate=False,
-            )
-            f, g = solver.f, solver.g
+            log_a_ref, log_b_ref = phi_a * log_a, phi_b * log_b
+            g_init = self.eps * (log_b - log_b_ref)  # v = b' exp(g/eps) = b at the start
+            detached = self.grad == "detached"
+            lk = log_k.detach() if detached else log_k
+            with torch.no_grad() if detached else contextlib.nullcontext():
+                solver = sinkhorn(
+                    -lk * self.eps, log_a_ref.exp(), log_b_ref.exp(), eps=self.eps, rho_a=self.rho_a,
+                    rho_b=self.rho_b, n_iters=rounds, grad="unroll" if detached else self.grad,
+                    domain=self._domain(log_k), validate=False, g_init=g_init,
+                )
+            log_u, log_v = log_a_ref + solver.f / self.eps, log_b_ref + solver.g / self.eps
+        row_lse = None
         if self.end == "row":
-            phi = relaxation_exponent(self.rho_a, self.eps)
-            f = -phi * self.eps * torch.logsumexp(log_k + (log_b + g / self.eps).unsqueeze(-2), dim=-1)
-        return log_a + f / self.eps, log_b + g / self.eps, solver
+            row_lse = torch.logsumexp(log_k + log_v.unsqueeze(-2), dim=-1)  # (n,)
+            log_u = phi_a * (log_a - row_lse)
+        return log_u, log_v, solver, row_lse
 
     def _domain(self, log_k: Tensor) -> str:
         # Cosines lie in [-1, 1], so range(log K) <= 2/eps is known without a host sync; with full
@@ -330,35 +440,85 @@ class GCALoss(nn.Module):
         t = target / target.sum(-1, keepdim=True)
         log_t = torch.where(t > 0, t.log(), torch.full_like(t, -math.inf))
         log_pos = torch.logsumexp(log_t + log_k + log_v.unsqueeze(-2), dim=-1)  # (n,) log sum_j t_ij K_ij v_j
-        log_neg = math.log(self.lam) + a.log() - log_u  # (n,)
+        return self._w1_from_logs(log_pos, math.log(self.lam) + a.log() - log_u)
+
+    def _w1_from_logs(self, log_pos: Tensor, log_neg: Tensor) -> Tensor:
         q = self.q
         return (-torch.exp(q * log_pos) / q + torch.exp(q * log_neg) / q).mean()
+
+    def check_range(self, n: int, dtype: torch.dtype) -> None:
+        """Refuse a problem whose W1 term cannot be represented in ``dtype`` (no host sync).
+
+        Only the ``-cos`` cost needs it: there ``K <= e^{1/eps}`` and the RINCE/W1 terms grow like
+        ``(lam n e^{1/eps})^q``, which overflows float32 (NaN, or values like -4e24) below
+        :meth:`smallest_safe_eps`. With the ``1 - cos`` cost ``K <= 1`` and nothing overflows;
+        KL terms are computed in the log domain for every ``eps``.
+        """
+        if self.divergence == "kl" or self.cost == "1-cos":
+            return
+        if self._w1_log_magnitude(self.eps, n) >= _log_max(dtype):
+            raise ValueError(
+                f"eps={self.eps} is too small for the {self.divergence!r} term with cost '-cos' in {dtype} "
+                f"(batch {n}, q={self.q}, lam={self.lam}): its values reach exp(q/eps) and overflow. "
+                f"Use eps >= {self.smallest_safe_eps(n, dtype):.4g}, float64, or cost='1-cos' "
+                f"(convention='gca', the default)."
+            )
+
+    def _w1_log_magnitude(self, eps: float, n: int) -> float:
+        # log of the largest W1 value or gradient entry: (lam n e^{1/eps})^q, times 1/eps for the gradient
+        return self.q * (1.0 / eps + max(0.0, math.log(self.lam * n))) + math.log(max(1.0, 1.0 / eps)) + 2.0
+
+    def smallest_safe_eps(self, n: int, dtype: torch.dtype) -> float:
+        """The smallest ``eps`` that :meth:`check_range` accepts for batch ``n`` in ``dtype``."""
+        if self.divergence == "kl" or self.cost == "1-cos":
+            return 0.0
+        lo, hi = 1e-8, 1e3
+        for _ in range(100):  # bisection on a monotone function of eps
+            mid = math.sqrt(lo * hi)
+            lo, hi = (mid, hi) if self._w1_log_magnitude(mid, n) >= _log_max(dtype) else (lo, mid)
+        return hi
 
     def _direction(self, z1: Tensor, z2: Tensor, target: Tensor | None) -> LossOutput:
         sim = self.similarity(z1, z2)
         log_k = self.log_kernel(sim)
         n, m = log_k.shape
+        self.check_range(n, sim.dtype)
         a, b = self._marginal(n, sim), self._marginal(m, sim)
+        idx = None
         if target is None:
-            # The positive-pair targets have one unit entry per row: scaling needs no check (and no sync).
+            # The positive-pair targets have one unit entry per row: scaling needs no check (and no
+            # sync), and the divergences read the positives with a gather instead of n x n sums.
+            idx = self._partner(n, sim.device)
             target = self.default_target(n, sim) * a.unsqueeze(-1)
         else:
             check_tensor("target", target, ndim=2)
             if tuple(target.shape) != (n, m):
                 raise ValueError(f"target must have shape {(n, m)} for layout {self.layout!r}, got {tuple(target.shape)}")
             target = _targets.normalize_rows(target.to(dtype=sim.dtype, device=sim.device), a)
-        log_u, log_v, solver = self.project(log_k, a, b)
+        log_u, log_v, solver, row_lse = self._project(log_k, a, b)
         log_plan = log_k + log_u.unsqueeze(-1) + log_v.unsqueeze(-2)
+        log_pos = None
+        if idx is not None:
+            log_pos = log_k.gather(-1, idx.unsqueeze(-1)).squeeze(-1) + log_v[idx]  # (n,) log K_ip v_p
         terms: dict[str, Tensor] = {}
         loss = sim.new_zeros(())
         if self.divergence in ("kl", "kl+w1"):
-            terms["kl"] = self.kl_term(log_plan, target)
+            if log_pos is not None and row_lse is not None and self.kl_form == "conditional":
+                # One softmax: the row-normalized plan of a row-ending plan is softmax(log K + log v),
+                # whose normalizer the last row update already computed.
+                terms["kl"] = (row_lse - log_pos).mean()
+            else:
+                terms["kl"] = self.kl_term(log_plan, target)
             loss = loss + (self.kl_weight if self.divergence == "kl+w1" else 1.0) * terms["kl"]
         if self.divergence in ("w1", "kl+w1"):
-            terms["w1"] = self.w1_term(log_k, log_u, log_v, a, target)
+            if log_pos is not None:
+                terms["w1"] = self._w1_from_logs(log_pos, math.log(self.lam) + a.log() - log_u)
+            else:
+                terms["w1"] = self.w1_term(log_k, log_u, log_v, a, target)
             loss = loss + (self.w1_weight if self.divergence == "kl+w1" else 1.0) * terms["w1"]
         loss = loss + self.extra_terms(log_plan, target, terms)
-        return LossOutput(loss, sim, log_k, log_plan, log_u, log_v, target, solver, terms)
+        marginal_error = _marginal_error(log_plan, b if self.end == "row" else a, self.end)
+        return LossOutput(loss, sim, log_k, log_plan, log_u, log_v, target, solver, terms, marginal_error)
 
     def extra_terms(self, log_plan: Tensor, target: Tensor, terms: dict[str, Tensor]) -> Tensor:
         """Additional regularizers of a subclass (IOT-uni); records them in ``terms``."""
@@ -374,16 +534,18 @@ class GCALoss(nn.Module):
 
         This is the only code path: :meth:`forward` returns ``details(...).loss``.
         """
-        _check_embeddings(z1, z2)
-        if self.gather_distributed:
-            z1, z2 = gather(z1), gather(z2)
-        out = self._direction(z1, z2, target)
-        if self.symmetric and self.layout == "cross":
-            back = self._direction(z2, z1, None if target is None else target.T)
-            out = LossOutput(
-                (out.loss + back.loss) / 2, out.sim, out.log_kernel, out.log_plan, out.log_u, out.log_v,
-                out.target, out.solver, out.terms,
-            )
+        _check_embeddings(z1, z2, finite=self.check_inputs)
+        # Half-precision embeddings (autocast) are computed in float32: bf16 has 8 mantissa bits,
+        # too few for exp/log-sum-exp of s/eps (bf16 InfoNCE rounds a 2.4e-4 loss to 0).
+        dtype = torch.promote_types(z1.dtype, torch.float32)
+        with torch.autocast(z1.device.type, enabled=False):
+            z1, z2 = z1.to(dtype), z2.to(dtype)
+            if self.gather_distributed:
+                z1, z2 = gather(z1), gather(z2)
+            out = self._direction(z1, z2, target)
+            if self.symmetric and self.layout == "cross":
+                back = self._direction(z2, z1, None if target is None else target.T)
+                out = dataclasses.replace(out, loss=(out.loss + back.loss) / 2)
         return out
 
     def forward(self, z1: Tensor, z2: Tensor, target: Tensor | None = None) -> Tensor:
@@ -406,6 +568,7 @@ class InfoNCE(GCALoss):
     """
 
     name = "ince"
+    # convention="reference": hs_ince of gca_loss_cifar.py (joint, clamped, max-cost self-pairs)
 
     def __init__(self, eps: float = 0.5, **kwargs: Any) -> None:
         super().__init__(eps=eps, **_fixed(kwargs, "InfoNCE", n_iters=1, divergence="kl", rho_a=math.inf))
@@ -418,6 +581,8 @@ class NTXent(InfoNCE):
     """
 
     name = "simclr"
+    # convention="reference": NT_Xent of gca_loss_cifar.py (clamped; its -1e5 self-pair logit is a mask)
+    _reference_overrides = {"self_pairs": "mask"}
 
     def __init__(self, eps: float = 0.5, **kwargs: Any) -> None:
         super().__init__(eps=eps, **_fixed(kwargs, "NTXent", layout="joint"))
@@ -429,6 +594,8 @@ class GCAInfoNCE(GCALoss):
     """
 
     name = "gca_ince"
+    # convention="reference": gca_ince of gca_loss_cifar.py, whose T rounds end on a column update
+    _reference_overrides = {"end": "col"}
 
     def __init__(self, eps: float = 0.5, n_iters: int = 10, **kwargs: Any) -> None:
         super().__init__(eps=eps, n_iters=n_iters, **_fixed(kwargs, "GCAInfoNCE", divergence="kl"))
@@ -443,6 +610,8 @@ class RINCE(GCALoss):
     """
 
     name = "rince"
+    # convention="reference": rince of gca_loss_imagenet.py = Chuang et al.'s RINCE on exp(cos/eps)
+    _reference_overrides = {"cost": "-cos", "self_pairs": "mask", "clamp_similarity": False, "marginals": "one"}
 
     def __init__(self, eps: float = 0.5, lam: float = 0.01, q: float = 0.6, **kwargs: Any) -> None:
         super().__init__(eps=eps, lam=lam, q=q, **_fixed(kwargs, "RINCE", n_iters=1, divergence="w1"))
@@ -455,6 +624,9 @@ class GCARINCE(GCALoss):
     """
 
     name = "gca_rince"
+    # convention="reference": the Sinkhorn plan of gca_rince in gca_loss_cifar.py (masses 1/2N,
+    # T rounds ending on a column) with the W1 term of its gca_uot (module docstring)
+    _reference_overrides = {"end": "col"}
 
     def __init__(self, eps: float = 0.5, n_iters: int = 10, lam: float = 0.01, q: float = 0.6, **kwargs: Any) -> None:
         super().__init__(eps=eps, n_iters=n_iters, lam=lam, q=q, **_fixed(kwargs, "GCARINCE", divergence="w1"))
@@ -472,6 +644,8 @@ class GCAUOT(GCALoss):
     """
 
     name = "gca_uot"
+    # convention="reference": gca_uot of gca_loss_cifar.py (masses 1/2N, T rounds ending on a column)
+    _reference_overrides = {"end": "col"}
 
     def __init__(
         self,
@@ -513,6 +687,8 @@ class IOT(GCALoss):
     """
 
     name = "iot"
+    # convention="reference": iot of gca_loss_cifar.py (unclamped cosines, max-cost self-pairs)
+    _reference_overrides = {"clamp_similarity": False}
 
     def __init__(self, eps: float = 0.5, n_iters: int = 10, **kwargs: Any) -> None:
         super().__init__(
@@ -555,11 +731,19 @@ class BYOLLoss(nn.Module):
 
     name = "byol"
 
+    def __init__(self, convention: Convention = DEFAULT_CONVENTION) -> None:
+        super().__init__()
+        # BYOL has no kernel: every convention gives the same loss (accepted for make_loss).
+        self.convention = check_choice("convention", convention, CONVENTIONS)
+
     def forward(self, p: Tensor, z: Tensor, target: Tensor | None = None) -> Tensor:
         _check_embeddings(p, z)
         if target is not None:
             raise ValueError("BYOLLoss takes no target plan (it has no negatives); got target")
-        return (2 - 2 * F.cosine_similarity(p, z.detach(), dim=-1)).mean()
+        dtype = torch.promote_types(p.dtype, torch.float32)
+        with torch.autocast(p.device.type, enabled=False):
+            cos = (_unit_rows(p.to(dtype)) * _unit_rows(z.detach().to(dtype))).sum(-1)
+        return (2 - 2 * cos).mean()
 
 
 LOSSES: dict[str, type[nn.Module]] = {

@@ -380,6 +380,7 @@ def sinkhorn(
     grad: GradMode = "unroll",
     domain: Literal["auto", "log", "kernel"] = "auto",
     validate: bool = True,
+    g_init: Tensor | None = None,
 ) -> SinkhornResult:
     r"""Log-domain Sinkhorn for entropic OT with hard or KL-relaxed marginals (see module docstring).
 
@@ -423,6 +424,8 @@ def sinkhorn(
             ``< 700`` (float64). ``"auto"`` (default) checks that condition once before the loop
             (one host sync) and picks ``"kernel"`` when it holds, ``"log"`` otherwise.
         validate: check inputs (one host sync); hot loops that validated upstream pass ``False``.
+        g_init: ``(..., m)`` initial column potential (default 0, i.e. ``v = b``); the losses use it
+            to start the paper's scaling iteration from ``v = b`` (:meth:`gca_lab.losses.GCALoss.project`).
 
     Returns:
         :class:`SinkhornResult`.
@@ -464,7 +467,7 @@ def sinkhorn(
 
     def solve(log_k: _Reducer, la: Tensor, lb: Tensor, iters: int) -> tuple[Tensor, Tensor, list[Tensor], int]:
         f = torch.zeros_like(la)
-        g = torch.zeros_like(lb)
+        g = torch.zeros_like(lb) if g_init is None else g_init.to(lb.dtype).expand_as(lb)
         errs: list[Tensor] = []
         done = 0
         for it in range(iters):

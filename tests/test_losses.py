@@ -241,7 +241,8 @@ def _rince_closed_form(z1, z2, eps, lam, q, layout="cross"):
 def test_rince_closed_form(eps, lam, q, layout):
     z1, z2 = _views(9, seed=7)
     want = _rince_closed_form(z1, z2, eps, lam, q, layout)
-    got = RINCE(eps=eps, lam=lam, q=q, layout=layout)(z1, z2)
+    # Chuang et al.'s RINCE on exp(cos/eps): the "chuang" convention (cost -cos, unit masses)
+    got = RINCE(eps=eps, lam=lam, q=q, layout=layout, convention="chuang")(z1, z2)
     assert abs(got.item() - want.item()) <= 1e-10 * max(1.0, abs(want.item()))
 
 
@@ -263,7 +264,7 @@ def test_rince_tends_to_infonce_plus_log_lam_linearly_in_q():
     s = _cos(z1, z2) / eps
     c = 0.5 * ((math.log(lam) + torch.logsumexp(s, 1)) ** 2 - s.diag() ** 2).mean().item()
     qs = [1e-2, 1e-3, 1e-4, 1e-5]
-    errs = [abs(RINCE(eps=eps, lam=lam, q=q)(z1, z2).item() - limit) for q in qs]
+    errs = [abs(RINCE(eps=eps, lam=lam, q=q, convention="chuang")(z1, z2).item() - limit) for q in qs]
     for e0, e1 in zip(errs, errs[1:]):
         assert 8.0 < e0 / e1 < 12.0  # q / 10 -> error / 10: linear in q
     assert errs[-1] < 1e-2
@@ -287,7 +288,7 @@ def test_gca_rince_poster_formula(t):
     u, v = _scaling_iterates(K, t)
     P = u[:, None] * K * v[None, :]
     want = (-(1 / q) * (P.diag() / u) ** q + (1 / q) * (lam / u) ** q).mean()
-    got = GCARINCE(eps=eps, n_iters=t, lam=lam, q=q)(z1, z2)
+    got = GCARINCE(eps=eps, n_iters=t, lam=lam, q=q, convention="chuang")(z1, z2)
     assert abs(got.item() - want.item()) < 1e-10 * max(1.0, abs(want.item()))
 
 
@@ -305,7 +306,7 @@ def test_gca_uot_plan_matches_sinkhorn_iterates(t, rho):
     sim = _cos(z1, z2)
     K = torch.exp(sim / eps)
     phi = rho / (rho + eps)
-    got = GCAUOT(eps=eps, n_iters=t, rho=rho).details(z1, z2).plan
+    got = GCAUOT(eps=eps, n_iters=t, rho=rho, convention="chuang").details(z1, z2).plan
     # (a) hand-written relaxed scaling
     u, v = _scaling_iterates(K, t, phi)
     assert torch.allclose(got, u[:, None] * K * v[None, :], rtol=1e-11, atol=1e-14)
@@ -324,7 +325,7 @@ def test_gca_uot_converged_plan_matches_sinkhorn_and_pot(rho):
     b, eps = 12, 0.5
     z1, z2 = _views(b, seed=14)
     sim = _cos(z1, z2)
-    got = GCAUOT(eps=eps, n_iters=500, rho=rho).details(z1, z2).plan
+    got = GCAUOT(eps=eps, n_iters=500, rho=rho, convention="chuang").details(z1, z2).plan
     ones = torch.ones(b, dtype=F64)
     ours = sinkhorn(-sim, ones, ones, eps=eps, rho_a=rho, rho_b=rho, n_iters=500).plan
     a = ones.numpy()
@@ -338,12 +339,12 @@ def test_gca_uot_converged_plan_matches_sinkhorn_and_pot(rho):
 def test_gca_uot_approaches_gca_infonce_as_rho_grows():
     b, eps, t = 16, 0.5, 10
     z1, z2 = _views(b, seed=15)
-    balanced = GCAInfoNCE(eps=eps, n_iters=t).details(z1, z2).plan
-    dists = [(GCAUOT(eps=eps, n_iters=t, rho=rho).details(z1, z2).plan - balanced).abs().max().item()
+    balanced = GCAInfoNCE(eps=eps, n_iters=t, convention="chuang").details(z1, z2).plan
+    dists = [(GCAUOT(eps=eps, n_iters=t, rho=rho, convention="chuang").details(z1, z2).plan - balanced).abs().max().item()
              for rho in (1.0, 10.0, 100.0, 1e4)]
     assert all(d1 < d0 for d0, d1 in zip(dists, dists[1:])), dists
     assert dists[-1] < 1e-3, dists
-    inf_plan = GCAUOT(eps=eps, n_iters=t, rho=math.inf).details(z1, z2).plan  # rho = inf: balanced
+    inf_plan = GCAUOT(eps=eps, n_iters=t, rho=math.inf, convention="chuang").details(z1, z2).plan  # rho = inf: balanced
     assert torch.allclose(inf_plan, balanced, atol=1e-12)
 
 
@@ -373,8 +374,8 @@ def test_other_losses_finite_in_float32_small_eps(name):
 def test_uot_is_one_relaxed_row_step():
     b, eps, rho = 8, 0.5, 0.3
     z1, z2 = _views(b, seed=18)
-    a = UOT(eps=eps, rho=rho).details(z1, z2)
-    c = GCAUOT(eps=eps, n_iters=1, rho=rho).details(z1, z2)
+    a = UOT(eps=eps, rho=rho, convention="chuang").details(z1, z2)
+    c = GCAUOT(eps=eps, n_iters=1, rho=rho, convention="chuang").details(z1, z2)
     assert torch.equal(a.loss, c.loss)
     K = torch.exp(_cos(z1, z2) / eps)
     u = (1.0 / K.sum(1)) ** (rho / (rho + eps))
@@ -618,27 +619,28 @@ def test_details_consistent_with_forward(cls, layout):
     assert torch.allclose(out.kernel, torch.exp(out.log_kernel))
     assert torch.allclose(out.plan, out.log_u.exp()[:, None] * out.kernel * out.log_v.exp()[None, :], rtol=1e-12)
     want_sim = _cos(z1, z2) if loss.layout == "cross" else _cos(torch.cat([z1, z2]), torch.cat([z1, z2]))
+    mass = 1.0 if loss.marginals == "one" else 1.0 / n  # the default gives the W1 family masses 1/n
     assert torch.allclose(out.sim, want_sim, atol=1e-12)
     if loss.layout == "joint":
         assert torch.all(out.plan.diag() == 0) and torch.all(torch.isneginf(out.log_kernel.diag()))
         want_target = targets.joint_pairs(b, dtype=F64)
     else:
         want_target = torch.eye(b, dtype=F64)
-    assert torch.equal(out.target, want_target)  # unit marginals: rows of mass 1
+    assert torch.allclose(out.target, want_target * mass, rtol=1e-15, atol=0)  # rows of mass a_i
     # solver: None for a single step, else the first t - 1 rounds (t for IOT, which ends on a column)
     rounds = loss.n_iters - 1 if loss.end == "row" else loss.n_iters
     if rounds == 0:
         assert out.solver is None
     else:
         assert out.solver.n_iters == rounds and out.solver.eps == eps
-        assert torch.allclose(out.solver.g / eps, out.log_v)
+        assert torch.allclose(out.solver.log_b + out.solver.g / eps, out.log_v)
         if loss.end == "col":
-            assert torch.allclose(out.solver.f / eps, out.log_u)
+            assert torch.allclose(out.solver.log_a + out.solver.f / eps, out.log_u)
     balanced = math.isinf(loss.rho_a)
     if balanced and loss.end == "row":
-        assert torch.allclose(out.plan.sum(1), torch.ones(n, dtype=F64), atol=1e-12)
+        assert torch.allclose(out.plan.sum(1), torch.full((n,), mass, dtype=F64), atol=1e-12)
     if balanced and loss.end == "col":
-        assert torch.allclose(out.plan.sum(0), torch.ones(n, dtype=F64), atol=1e-12)
+        assert torch.allclose(out.plan.sum(0), torch.full((n,), mass, dtype=F64), atol=1e-12)
     assert set(out.terms) <= {"kl", "w1", "uniform"} and out.terms
 
 
