@@ -109,7 +109,7 @@ class LossOutput:
         loss: ``()`` the scalar loss (averaged over both directions when ``symmetric``).
         sim: ``(n, m)`` cosine similarities of the first direction (``n = m = B`` for ``cross``,
             ``2B`` for ``joint``).
-        log_kernel: ``(n, m)`` ``s / eps``; excluded self-pairs are ``-inf``.
+        log_kernel: ``(n, m)`` ``-C / eps`` (:data:`COST_CONVENTION`); excluded self-pairs are ``-inf``.
         log_plan: ``(n, m)`` log of the projected plan ``P = diag(u) K diag(v)``.
         log_u, log_v: ``(n,)``, ``(m,)`` log scalings of the last row / column step.
         target: ``(n, m)`` the target with each row scaled to the row marginal.
@@ -124,13 +124,42 @@ class LossOutput:
     loss: Tensor
     sim: Tensor
     log_kernel: Tensor
-    log_plan: Tensor
-    log_u: Tensor
-    log_v: Tensor
-    target: Tensor
     solver: SinkhornResult | None
-    terms: dict[str, Tensor] = field(default_factory=dict)
-    marginal_error: Tensor | None = None
+    terms: dict[str, Tensor]
+    # Tensors, or zero-argument functions computing them on first access: forward() never pays
+    # for the n x n plan, target or marginal error that only details() readers look at.
+    parts: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def _part(self, name: str) -> Any:
+        value = self.parts[name]
+        if callable(value):
+            value = self.parts[name] = value()
+        return value
+
+    @property
+    def log_u(self) -> Tensor:
+        """``(n,)`` log row scaling of the last row step."""
+        return self._part("log_u")
+
+    @property
+    def log_v(self) -> Tensor:
+        """``(m,)`` log column scaling."""
+        return self._part("log_v")
+
+    @property
+    def log_plan(self) -> Tensor:
+        """``(n, m)`` log of the projected plan ``P = diag(u) K diag(v)``."""
+        return self._part("log_plan")
+
+    @property
+    def target(self) -> Tensor:
+        """``(n, m)`` the target with each row scaled to the row marginal."""
+        return self._part("target")
+
+    @property
+    def marginal_error(self) -> Tensor:
+        """``()`` detached relative error of the marginal the last update did not enforce."""
+        return self._part("marginal_error")
 
     @property
     def plan(self) -> Tensor:
@@ -139,7 +168,7 @@ class LossOutput:
 
     @property
     def kernel(self) -> Tensor:
-        """``(n, m)`` the Gibbs kernel ``exp(s / eps)``."""
+        """``(n, m)`` the Gibbs kernel ``exp(-C / eps)``."""
         return self.log_kernel.exp()
 
 
@@ -353,11 +382,11 @@ class GCALoss(nn.Module):
         """
         log_k = (sim - 1.0) / self.eps if self.cost == "1-cos" else sim / self.eps
         if self.layout == "joint":
-            diag = torch.eye(sim.shape[0], dtype=torch.bool, device=sim.device)
-            fill = torch.tensor(-math.inf, dtype=sim.dtype, device=sim.device)
+            # in place on a fresh tensor: no n x n mask, and the self-pairs get no gradient
             if self.self_pairs == "max_cost":
-                fill = log_k.detach().min()
-            log_k = torch.where(diag, fill, log_k)
+                log_k.diagonal().copy_(log_k.detach().min().expand(log_k.shape[0]))
+            else:
+                log_k.diagonal().fill_(-math.inf)
         return log_k
 
     def default_target(self, n: int, like: Tensor) -> Tensor:
@@ -409,20 +438,23 @@ class GCALoss(nn.Module):
                     -lk * self.eps, log_a_ref.exp(), log_b_ref.exp(), eps=self.eps, rho_a=self.rho_a,
                     rho_b=self.rho_b, n_iters=rounds, grad="unroll" if detached else self.grad,
                     domain=self._domain(log_k), validate=False, g_init=g_init,
+                    masked_diagonal=self.layout == "joint" and self.self_pairs == "mask",
                 )
             log_u, log_v = log_a_ref + solver.f / self.eps, log_b_ref + solver.g / self.eps
         row_lse = None
         if self.end == "row":
-            row_lse = torch.logsumexp(log_k + log_v.unsqueeze(-2), dim=-1)  # (n,)
+            if rounds == 0:  # v = b is constant: log sum_j K_ij b_j = lse_j(log K_ij) + log b
+                row_lse = torch.logsumexp(log_k, dim=-1) + log_b[..., :1]
+            else:
+                row_lse = torch.logsumexp(log_k + log_v.unsqueeze(-2), dim=-1)  # (n,)
             log_u = phi_a * (log_a - row_lse)
         return log_u, log_v, solver, row_lse
 
     def _domain(self, log_k: Tensor) -> str:
-        # Cosines lie in [-1, 1], so range(log K) <= 2/eps is known without a host sync; with full
-        # support (no masked self-pairs) and uniform marginals the kernel-domain steps cannot
-        # underflow when 2 * 2/eps is below the dtype's limit (gca_lab.ot.kernel_domain_is_safe).
-        full_support = self.layout == "cross" or self.self_pairs == "max_cost"
-        return "kernel" if full_support and kernel_domain_bound_holds(2.0 / self.eps, 0.0, log_k.dtype) else "log"
+        # Cosines lie in [-1, 1], so range(log K) <= 2/eps over the finite entries is known without
+        # a host sync; the kernel-domain steps cannot underflow when 2 * 2/eps is below the dtype's
+        # limit (gca_lab.ot.kernel_domain_bound_holds), masked self-pairs included (_kernel_lse).
+        return "kernel" if kernel_domain_bound_holds(2.0 / self.eps, 0.0, log_k.dtype) else "log"
 
     def kl_term(self, log_plan: Tensor, target: Tensor) -> Tensor:
         """``()`` KL divergence between the target and the plan, averaged over anchors (module doc)."""
@@ -486,17 +518,26 @@ class GCALoss(nn.Module):
         a, b = self._marginal(n, sim), self._marginal(m, sim)
         idx = None
         if target is None:
-            # The positive-pair targets have one unit entry per row: scaling needs no check (and no
-            # sync), and the divergences read the positives with a gather instead of n x n sums.
+            # The positive-pair targets have one unit entry per row: no check (and no sync), and
+            # the divergences read the positives with a gather instead of n x n sums.
             idx = self._partner(n, sim.device)
-            target = self.default_target(n, sim) * a.unsqueeze(-1)
+            get_target: Any = lambda: self.default_target(n, sim) * a.unsqueeze(-1)  # noqa: E731
         else:
             check_tensor("target", target, ndim=2)
             if tuple(target.shape) != (n, m):
                 raise ValueError(f"target must have shape {(n, m)} for layout {self.layout!r}, got {tuple(target.shape)}")
             target = _targets.normalize_rows(target.to(dtype=sim.dtype, device=sim.device), a)
+            get_target = target
         log_u, log_v, solver, row_lse = self._project(log_k, a, b)
-        log_plan = log_k + log_u.unsqueeze(-1) + log_v.unsqueeze(-2)
+        parts: dict[str, Any] = {"log_u": log_u, "log_v": log_v, "target": get_target}
+        parts["log_plan"] = lambda: log_k + log_u.unsqueeze(-1) + log_v.unsqueeze(-2)
+
+        def get(name: str) -> Any:  # the memoized part (shared with the LossOutput)
+            value = parts[name]
+            if callable(value):
+                value = parts[name] = value()
+            return value
+
         log_pos = None
         if idx is not None:
             log_pos = log_k.gather(-1, idx.unsqueeze(-1)).squeeze(-1) + log_v[idx]  # (n,) log K_ip v_p
@@ -508,17 +549,18 @@ class GCALoss(nn.Module):
                 # whose normalizer the last row update already computed.
                 terms["kl"] = (row_lse - log_pos).mean()
             else:
-                terms["kl"] = self.kl_term(log_plan, target)
+                terms["kl"] = self.kl_term(get("log_plan"), get("target"))
             loss = loss + (self.kl_weight if self.divergence == "kl+w1" else 1.0) * terms["kl"]
         if self.divergence in ("w1", "kl+w1"):
             if log_pos is not None:
                 terms["w1"] = self._w1_from_logs(log_pos, math.log(self.lam) + a.log() - log_u)
             else:
-                terms["w1"] = self.w1_term(log_k, log_u, log_v, a, target)
+                terms["w1"] = self.w1_term(log_k, log_u, log_v, a, get("target"))
             loss = loss + (self.w1_weight if self.divergence == "kl+w1" else 1.0) * terms["w1"]
-        loss = loss + self.extra_terms(log_plan, target, terms)
-        marginal_error = _marginal_error(log_plan, b if self.end == "row" else a, self.end)
-        return LossOutput(loss, sim, log_k, log_plan, log_u, log_v, target, solver, terms, marginal_error)
+        if type(self).extra_terms is not GCALoss.extra_terms:
+            loss = loss + self.extra_terms(get("log_plan"), get("target"), terms)
+        parts["marginal_error"] = lambda: _marginal_error(get("log_plan"), b if self.end == "row" else a, self.end)
+        return LossOutput(loss, sim, log_k, solver, terms, parts)
 
     def extra_terms(self, log_plan: Tensor, target: Tensor, terms: dict[str, Tensor]) -> Tensor:
         """Additional regularizers of a subclass (IOT-uni); records them in ``terms``."""

@@ -794,3 +794,37 @@ def test_kernel_domain_backward_equals_unrolled_autograd(rho, shape):
     c = cost.clone().requires_grad_(True)
     assert torch.autograd.gradcheck(
         lambda x: sinkhorn(x, eps=0.3, rho_a=rho, rho_b=rho, n_iters=4, domain="kernel", validate=False).log_plan, (c,))
+
+
+@pytest.mark.parametrize("rho", [math.inf, 0.3])
+def test_masked_diagonal_kernel_domain_equals_log_domain(rho):
+    """Joint layout: a square cost with only its diagonal excluded takes the kernel domain; values
+    and the rank-one backward equal the log domain (float64), and a potential spike that would
+    underflow every other term of its own row stays exact in float32."""
+    g = torch.Generator().manual_seed(61)
+    n = 9
+    cost = torch.rand(2, n, n, generator=g, dtype=torch.float64)
+    cost = cost + torch.diag_embed(torch.full((2, n), math.inf, dtype=torch.float64))
+    g_init = torch.randn(2, n, generator=g, dtype=torch.float64)
+    g_init[:, 3] += 60.0  # v_3 dominates: row 3 (whose own entry is excluded) needs its own shift
+    weights = torch.randn(2, n, n, generator=g, dtype=torch.float64)
+    out = {}
+    for domain in ("kernel", "log"):
+        c = cost.clone().requires_grad_(True)
+        res = sinkhorn(c, eps=0.3, rho_a=rho, rho_b=rho, n_iters=5, domain=domain, validate=False,
+                       g_init=g_init, masked_diagonal=True)
+        lp = torch.where(torch.isfinite(res.log_plan), res.log_plan, torch.zeros_like(res.log_plan))
+        ((lp * weights).sum() + res.f.sum() - 2 * res.g.sum()).backward()
+        out[domain] = (res.f.detach(), res.g.detach(), c.grad)
+    finite = torch.isfinite(cost)
+    for k in (0, 1):
+        torch.testing.assert_close(out["kernel"][k], out["log"][k], atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(out["kernel"][2][finite], out["log"][2][finite], atol=1e-11, rtol=1e-11)
+    # float32, first row step from the spike: exact where a single global shift would underflow
+    c32 = cost.float()
+    for domain in ("kernel", "log"):
+        res = sinkhorn(c32, eps=0.01, rho_a=rho, rho_b=rho, n_iters=1, domain=domain, validate=False,
+                       g_init=0.01 * g_init.float() * 3, masked_diagonal=True)
+        out[domain] = res.f
+    assert torch.isfinite(out["kernel"]).all()
+    torch.testing.assert_close(out["kernel"], out["log"], atol=1e-5, rtol=1e-5)
