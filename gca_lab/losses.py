@@ -1,9 +1,9 @@
-r"""The GCA loss family: a contrastive loss is a divergence to a target plan (paper §2-§3).
+r"""The GCA loss family: a contrastive loss is a divergence to a target plan (arXiv 2502.20141, Sec. 2-3).
 
 Every loss here is one composition, visible in :meth:`GCALoss.details`::
 
     similarity  s_ij = cos(z_i, z'_j)                      (B x B "cross" or 2B x 2B "joint")
-    log kernel  log K_ij = s_ij / eps                       (K = exp(-C/eps) with cost C = -s)
+    log kernel  log K_ij = -C_ij / eps,  C = 1 - s          (COST_CONVENTION; C = -s: "chuang")
     projection  P = Prox_B(K)                               (one row step, t Sinkhorn rounds, or
                                                              KL-relaxed steps for UOT)
     divergence  d_M(P_tgt || P)                             (KL, the RINCE/W1 form, or both)
@@ -19,14 +19,16 @@ GCAInfoNCE      t rounds, ends on a row      C1 ∩ C2                KL        
 RINCE           one row step                 C1                     W1/RINCE  (T3, Chuang 2022)
 GCARINCE        t rounds, ends on a row      C1 ∩ C2                W1/RINCE  (poster formula)
 UOT             one relaxed row step         KL penalty rho         KL + w * W1
-GCAUOT          t relaxed rounds             KL penalties rho       KL + w * W1  (§2.9)
+GCAUOT          t relaxed rounds             KL penalties rho       KL + w * W1  (Sec. 2.9)
 IOT             t rounds, ends on a column   C1 ∩ C2                generalized KL (Shi 2023)
 IOTUni          as IOT                       C1 ∩ C2                + uniformity KL
 ==============  ===========================  =====================  ==========================
 
 "t rounds" means ``t`` row projections interleaved with ``t - 1`` column projections, the
 paper's iterate ``P^(2t-1) = diag(u^(t)) K diag(v^(t-1))``; so ``t = 1`` is exactly InfoNCE /
-RINCE, and ``KL(I || P^(2t-1))`` is non-increasing in ``t`` (paper T5, tested).
+RINCE, and ``KL(I || P^(2t-1))`` is non-increasing in ``t`` (paper T5, tested). The scalings follow
+the paper's update ``u <- (a / K v)^phi``, ``v <- (b / K^T u)^phi``, ``phi = rho / (rho + eps)``
+(1 when balanced), from ``v = b`` (:meth:`GCALoss.project`).
 
 Divergences (``T`` is the target with each row scaled to the row marginal ``a_i``):
 
@@ -34,16 +36,89 @@ Divergences (``T`` is the target with each row scaled to the row marginal ``a_i`
   averaged over anchors: ``mean_i KL(T_i/|T_i| || P_i/|P_i|)``. Whenever the plan ends on an
   exact row step (rows carry mass ``a_i``) this *is* the generalized ``KL(T || P) / |T|``, and
   with ``T = I`` it is the softmax cross-entropy of InfoNCE. For relaxed (UOT) plans it is the
-  cross-entropy of the row-normalized plan, as in the reference code.
-- ``w1`` (the poster's GCA-RINCE formula on the last row step, §2.7):
+  cross-entropy of the row-normalized plan, as in the authors' code.
+- ``w1`` (the poster's GCA-RINCE formula on the last row step, Sec. 2.7):
   ``mean_i [ -(1/q) (sum_j Tn_ij K_ij v_j)^q + (1/q) (lam a_i / u_i)^q ]`` with ``Tn`` the
-  row-normalized target. At ``t = 1`` with unit marginals this is RINCE exactly:
-  ``-(1/q) e^{q s_ii} + (1/q) (lam sum_j e^{s_ij})^q``.
+  row-normalized target. At ``t = 1`` with unit marginals and ``C = -s`` this is RINCE exactly:
+  ``-(1/q) e^{q s_ii/eps} + (1/q) (lam sum_j e^{s_ij/eps})^q``.
 
-The reference implementation's defects (paper.md §7) are not repeated: self-pairs of the joint
-layout are masked (``self_pairs="max_cost"`` reproduces the reference), cosines are not clamped
-(``clamp_similarity=True`` reproduces it), RINCE is the true RINCE (``lam`` and ``q`` matter),
-column projections normalize columns, and the unbalanced solver is the stable log-domain one.
+Conventions (``convention=`` on every loss and :func:`make_loss`)
+-----------------------------------------------------------------
+
+KL terms do not depend on the cost offset or on uniform marginal masses (the row normalization
+cancels them); the RINCE/W1 terms and the unbalanced plans do. Three conventions, each a set of
+defaults for ``cost``, ``marginals``, ``self_pairs``, ``clamp_similarity``, ``layout`` and ``end``
+(a knob passed explicitly always wins):
+
+``"gca"`` (default)
+    Cost ``1 - cos`` (so ``K <= 1``), masses ``1/n`` for the W1 family (RINCE, GCA-RINCE, UOT,
+    GCA-UOT; unit masses otherwise), self-pairs masked, no clamp, cross layout. This is the
+    authors' scale, so the paper's hyperparameters (``lam``, ``q``, ``rho``, ``w1_weight = r2 = 0.2``)
+    weigh the terms as in their runs; the authors' defects are not repeated. Consequences:
+    RINCE is ``n^{-q} e^{-q/eps}`` times Chuang et al.'s RINCE (same ``lam``, ``q``; tested), and
+    nothing overflows at any ``eps``.
+``"reference"``
+    The values of nerdslab/gca on the same embeddings (tested against its formulas in float64,
+    1e-6): joint layout, cosines clamped at 1e-7, self-pairs at the maximum cost, and per class:
+    InfoNCE = ``hs_ince``, NTXent = ``NT_Xent``, GCAInfoNCE = ``gca_ince`` (masses 1; its ``T``
+    rounds end on a column update: ``end="col"``), UOT/GCAUOT = ``gca_uot`` (masses ``1/2N``,
+    ``end="col"``; UOT is its ``T = 1``), all from ``gca_loss_cifar.py``; RINCE = ``rince`` of
+    ``gca_loss_imagenet.py`` (Chuang's RINCE on ``exp(cos/eps)``, self-pairs masked, no clamp);
+    IOT = ``iot`` (no clamp). What is *not* reproduced, and why:
+
+    - ``(P_tgt / u).sum(axis=1)`` (``gca_uot``, ``hs_rince``) divides by ``u`` of the partner
+      instead of the anchor. The partner map is a permutation, so the batch mean is unchanged:
+      measured difference 0 (< 1e-12, tested); the corrected per-anchor form is used.
+    - GCA-RINCE: the CIFAR ``gca_rince`` returns ``CE^q / q`` (``lam`` has no effect) and the
+      ImageNet one divides rows by column sums (its plan is not a Sinkhorn iterate: row sums
+      0.98-1.02 after 10 rounds) and raises each negative to the power ``q`` separately. Neither is
+      a version of the poster's loss; "reference" GCA-RINCE is the CIFAR ``gca_rince`` plan
+      (masses ``1/2N``, ``T`` rounds) with the W1 term of its ``gca_uot``. Measured on a random batch
+      (2N = 256, d = 128, eps = 0.5): -0.0136 here vs -0.137 for the ImageNet code.
+    - Gradients: the authors' maximum-cost diagonal passes gradient to the arg-max pair; here the
+      fill is detached (values equal).
+``"chuang"``
+    Cost ``-cos`` (``K = exp(cos/eps)``), unit masses, self-pairs masked: Chuang et al.'s exact
+    RINCE, and the convention of this library before the ``convention`` option. Its W1 terms
+    grow like ``(lam n e^{1/eps})^q`` and overflow float32 for small ``eps``:
+    :meth:`GCALoss.check_range` refuses them (``ValueError`` naming ``eps``, the dtype and
+    :meth:`GCALoss.smallest_safe_eps`, about 0.0074 at ``n = 256``) without a host sync.
+
+What the convention does to GCA-UOT (``r2 = 0.2``, ``lam = 0.01``, ``q = 0.6``, ``rho = 0.2``,
+10 rounds, B = 256, d = 128, Gaussian views with noise 0.5; ``benchmarks/bench_losses.py`` prints it):
+the gradient-norm ratio ``|grad(0.2 W1)| / |grad(KL)|`` is
+
+=====  ================  =============  =====================  ==============  ==============
+eps    gca, cross        gca, joint     reference (authors')   chuang, cross   chuang, joint
+=====  ================  =============  =====================  ==============  ==============
+0.5    0.047             0.039          0.038                  0.248           0.225
+0.1    0.124             0.061          0.056                  17.4            10.1
+=====  ================  =============  =====================  ==============  ==============
+
+so under ``"chuang"`` the W1 term's weight is 6x (eps 0.5) to 180x (eps 0.1) what the paper's
+``r2`` meant, while ``"gca"`` stays within 1.1x of the authors' code in the joint layout.
+
+Gradient modes (``grad=``)
+--------------------------
+
+``"unroll"`` (default): exact gradients through every scaling update. In the kernel domain
+(``eps`` above the underflow bound, about 0.05 in float32; masked self-pairs included) the
+backward is one ``(n x 2t) @ (2t x n)`` product (:class:`gca_lab.ot._KernelScaling`), not one
+``n x n`` tensor per half-step. ``"detached"``: the ``t - 1`` rounds run without autograd and only
+the last row update is differentiated; for balanced losses with a permutation target the dropped
+term is proportional to the column-marginal error, which :attr:`LossOutput.marginal_error`
+reports for every mode. ``"last_step"``: one differentiable round after detached ones
+(:func:`gca_lab.ot.sinkhorn`).
+
+Numerics
+--------
+
+Half-precision inputs (bf16/fp16, autocast) are computed in float32 and the loss is float32.
+Rows are normalized after dividing by their largest entry (norms 1e-30 or 1e30 give the cosines of
+norm 1). ``check_inputs=True`` (default) costs one host sync per call and refuses NaN/inf and
+all-zero rows; ``check_inputs=False`` (training) syncs never, and an all-zero row then has cosine 0
+with every row. With the default target every divergence reads the positives with a gather: the KL of
+a row-ending plan reuses the last row update's normalizer, so InfoNCE/NT-Xent cost one softmax.
 """
 
 from __future__ import annotations
@@ -253,7 +328,7 @@ def gather(z: Tensor) -> Tensor:
 
 
 class GCALoss(nn.Module):
-    r"""Generalized contrastive alignment: ``d_M(P_tgt || Prox_B(K_theta))`` (paper §2.3).
+    r"""Generalized contrastive alignment: ``d_M(P_tgt || Prox_B(K_theta))`` (arXiv 2502.20141, Sec. 2.3).
 
     The public subclasses fix the projection and the divergence; this class exposes every knob
     for ablations (``make_loss`` builds the named ones).
@@ -268,20 +343,30 @@ class GCALoss(nn.Module):
         lam: RINCE's density weight ``lam > 0`` (default 0.01, reference configs).
         q: RINCE's exponent in ``(0, 1]`` (default 0.6, reference README).
         kl_weight, w1_weight: weights of ``"kl+w1"`` (reference README: ``r1 = 1``, ``r2 = 0.2``).
+        convention: ``"gca"`` (default), ``"reference"`` (the authors' code) or ``"chuang"`` (cost
+            ``-cos``, unit masses: Chuang et al.'s RINCE): the defaults of the knobs below that are
+            left at ``None`` (module docstring, "Conventions"). A ``TrainConfig`` passes it through
+            ``loss_options={"convention": ...}``.
         layout: ``"cross"`` (``B x B`` between the views; the paper's formulation) or ``"joint"``
-            (``2B x 2B`` over all views, SimCLR's).
+            (``2B x 2B`` over all views, SimCLR's). ``None``: the convention's.
         symmetric: for ``cross``, average the loss of both directions (view 1 -> 2 and 2 -> 1).
-        marginals: ``"one"`` (``a_i = b_j = 1``: each anchor carries mass 1, as InfoNCE; default) or
-            ``"uniform"`` (``1/n``, the reference's GCA-RINCE/UOT scale). Balanced KL losses do not
-            depend on it; the RINCE/W1 and unbalanced ones do.
-        self_pairs: ``"mask"`` (joint layout: exclude ``i = i`` pairs; default) or ``"max_cost"``
-            (give them the lowest similarity, as the reference code does).
-        clamp_similarity: clamp cosines at ``1e-7`` from below, as the reference code does (default off).
-        end: ``"row"`` (default) ends the projections on a row step; ``"col"`` runs ``n_iters`` full
-            rounds ending on a column step (IOT).
+        marginals: ``"one"`` (``a_i = b_j = 1``: each anchor carries mass 1, as InfoNCE) or
+            ``"uniform"`` (``1/n``, the authors' GCA-RINCE/UOT scale). Balanced KL losses do not
+            depend on it; the RINCE/W1 and unbalanced ones do. ``None``: the convention's.
+        cost: ``"1-cos"`` (``K = exp(-(1 - s)/eps)``) or ``"-cos"`` (``K = exp(s/eps)``). ``None``: the
+            convention's.
+        self_pairs: ``"mask"`` (joint layout: exclude ``i = i`` pairs) or ``"max_cost"`` (give them
+            the maximum cost, as the authors' code does). ``None``: the convention's.
+        clamp_similarity: clamp cosines at ``1e-7`` from below, as the authors' code does.
+            ``None``: the convention's.
+        end: ``"row"`` ends the projections on a row step; ``"col"`` runs ``n_iters`` full rounds
+            ending on a column step (IOT; the authors' loops). ``None``: the convention's.
         kl_form: ``"conditional"`` (default; row-normalized plan) or ``"generalized"`` (the plan as is,
             with mass terms; IOT).
-        grad: Sinkhorn gradient mode, ``"unroll"`` or ``"last_step"`` (see :func:`gca_lab.ot.sinkhorn`).
+        grad: ``"unroll"`` (exact), ``"detached"`` (scalings detached, error reported as
+            :attr:`LossOutput.marginal_error`) or ``"last_step"`` (module docstring, "Gradient modes").
+        check_inputs: check for NaN/inf and all-zero embedding rows (one host sync per call). Turn
+            off in training loops to avoid the sync; zero rows then get cosine 0 with every row.
         gather_distributed: all-gather embeddings across ``torch.distributed`` processes so that
             negatives and transport span every GPU (see :class:`_GatherWithGrad` for the gradients).
     """
@@ -603,7 +688,7 @@ def _fixed(kwargs: dict[str, Any], cls: str, **fixed: Any) -> dict[str, Any]:
 
 
 class InfoNCE(GCALoss):
-    r"""InfoNCE = ``KL(I || Prox^KL_{C1}(K))``: one row projection of the Gibbs kernel (paper T1, §2.5).
+    r"""InfoNCE = ``KL(I || Prox^KL_{C1}(K))``: one row projection of the Gibbs kernel (arXiv 2502.20141, T1, Sec. 2.5).
 
     ``L = mean_i -log( e^{s_ii} / sum_j e^{s_ij} )`` with ``s = cos / eps``. Defaults: ``eps = 0.5``,
     ``layout = "cross"`` (all :class:`GCALoss` keywords except the fixed ones are accepted).
@@ -632,7 +717,7 @@ class NTXent(InfoNCE):
 
 class GCAInfoNCE(GCALoss):
     r"""GCA-INCE = ``KL(I || Prox^KL_{C1 ∩ C2}(K))`` approximated by ``n_iters`` row projections
-    interleaved with column projections (paper T2, §2.6). Default ``n_iters = 10`` (reference).
+    interleaved with column projections (arXiv 2502.20141, T2, Sec. 2.6). Default ``n_iters = 10`` (reference).
     """
 
     name = "gca_ince"
@@ -646,9 +731,11 @@ class GCAInfoNCE(GCALoss):
 class RINCE(GCALoss):
     r"""Robust InfoNCE (Chuang et al., CVPR 2022) = W1 alignment after one row projection (paper T3).
 
+    With ``convention="chuang"`` (``s = cos / eps``):
     ``L = mean_i [ -(1/q) e^{q s_ii} + (1/q) (lam sum_j e^{s_ij})^q ]``; ``lam`` (default 0.01) and
     ``q`` in ``(0, 1]`` (default 0.6) both matter. As ``q -> 0`` it tends to
-    ``InfoNCE + log(lam)`` (the ``-1/q`` and ``+1/q`` of the two terms cancel; tested).
+    ``InfoNCE + log(lam)`` (the ``-1/q`` and ``+1/q`` of the two terms cancel; tested). The default
+    convention computes ``n^{-q} e^{-q/eps} L`` (cost ``1 - cos``, masses ``1/n``: the authors' scale).
     """
 
     name = "rince"
@@ -660,7 +747,7 @@ class RINCE(GCALoss):
 
 
 class GCARINCE(GCALoss):
-    r"""GCA-RINCE: the poster's formula on the ``t``-th row iterate (§2.7):
+    r"""GCA-RINCE: the poster's formula on the ``t``-th row iterate (arXiv 2502.20141, Sec. 2.7):
 
     ``-(1/q) (diag(P^(2t-1)) / u^(t))^q + (1/q) (lam P_tgt 1 / u^(t))^q``. Default ``n_iters = 10``.
     """
@@ -675,11 +762,12 @@ class GCARINCE(GCALoss):
 
 
 class GCAUOT(GCALoss):
-    r"""GCA-UOT: unbalanced entropic OT with KL-relaxed marginals (paper §2.9), the best variant.
+    r"""GCA-UOT: unbalanced entropic OT with KL-relaxed marginals (arXiv 2502.20141, Sec. 2.9), the best variant.
 
     ``P`` = ``n_iters`` rounds of the KL-relaxed scaling ``u <- (a / K v)^{rho/(rho+eps)}``,
-    ``v <- (b / K^T u)^{rho/(rho+eps)}`` (ending on a row step; at convergence this is the plan
-    of :func:`gca_lab.ot.sinkhorn` with the same ``rho``). Loss ``kl_weight * KL + w1_weight * W1``.
+    ``v <- (b / K^T u)^{rho/(rho+eps)}`` from ``v = b`` (ending on a row step; with unit masses and at
+    convergence this is the plan of :func:`gca_lab.ot.sinkhorn` with the same ``rho``; for masses
+    ``1/n``, the default, see :meth:`GCALoss.project`). Loss ``kl_weight * KL + w1_weight * W1``.
 
     Defaults (reference configs / README): ``eps = 0.5``, ``n_iters = 10``, ``rho = 0.2`` on both
     sides (``relax_item``), ``kl_weight = 1`` (r1), ``w1_weight = 0.2`` (r2), ``lam = 0.01``, ``q = 0.6``.
@@ -721,7 +809,7 @@ class UOT(GCAUOT):
 
 
 class IOT(GCALoss):
-    r"""Inverse-OT contrastive loss (Shi et al., ICML 2023), as in the reference (paper.md §3.8).
+    r"""Inverse-OT contrastive loss (Shi et al., ICML 2023), as in the authors' code (nerdslab/gca, iot).
 
     ``P`` = ``n_iters`` full Sinkhorn rounds (ending on a column step) of the kernel with unit
     marginals; loss = generalized ``KL(T || P)`` per anchor (``-log P_{i,p(i)}`` plus mass terms).
@@ -740,7 +828,7 @@ class IOT(GCALoss):
 
 
 class IOTUni(IOT):
-    r"""IOT with a uniformity term: ``+ lam_uniform * KL(Q || P)`` per anchor (paper.md §3.8).
+    r"""IOT with a uniformity term: ``+ lam_uniform * KL(Q || P)`` per anchor (nerdslab/gca, iot_uni).
 
     ``Q`` is the (detached) plan with every off-diagonal entry replaced by the mean off-diagonal
     value, so the term spreads plan mass evenly over the negatives. Default ``lam_uniform = 0.2``.
