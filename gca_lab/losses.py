@@ -64,7 +64,9 @@ defaults for ``cost``, ``marginals``, ``self_pairs``, ``clamp_similarity``, ``la
     rounds end on a column update: ``end="col"``), UOT/GCAUOT = ``gca_uot`` (masses ``1/2N``,
     ``end="col"``; UOT is its ``T = 1``), all from ``gca_loss_cifar.py``; RINCE = ``rince`` of
     ``gca_loss_imagenet.py`` (Chuang's RINCE on ``exp(cos/eps)``, self-pairs masked, no clamp);
-    IOT = ``iot`` (no clamp). What is *not* reproduced, and why:
+    IOT = ``iot``'s cost (no clamp, maximum-cost self-pairs; its transposing loop and the CIFAR
+    file's block-ordered positives on an interleaved batch are not reproduced, and IOT is not
+    tested against it). What is *not* reproduced, and why:
 
     - ``(P_tgt / u).sum(axis=1)`` (``gca_uot``, ``hs_rince``) divides by ``u`` of the partner
       instead of the anchor. The partner map is a permutation, so the batch mean is unchanged:
@@ -613,6 +615,17 @@ class GCALoss(nn.Module):
                 raise ValueError(f"target must have shape {(n, m)} for layout {self.layout!r}, got {tuple(target.shape)}")
             target = _targets.normalize_rows(target.to(dtype=sim.dtype, device=sim.device), a)
             get_target = target
+        if (idx is not None and self.divergence == "kl" and self.kl_form == "conditional" and self.n_iters == 1
+                and self.end == "row" and type(self).extra_terms is GCALoss.extra_terms):
+            # InfoNCE / NT-Xent: the KL to the one-step plan is the softmax cross-entropy of log K
+            # (v = b is constant); the fused kernel is the cheapest, and the scalings are only
+            # computed if details() readers ask for them.
+            loss = F.cross_entropy(log_k, idx)
+            lazy = {"log_u": lambda: self._project(log_k, a, b)[0], "log_v": b.log(), "target": get_target}
+            lazy["log_plan"] = lambda: log_k + LossOutput._part(out, "log_u").unsqueeze(-1) + lazy["log_v"].unsqueeze(-2)
+            lazy["marginal_error"] = lambda: _marginal_error(LossOutput._part(out, "log_plan"), b, "row")
+            out = LossOutput(loss, sim, log_k, None, {"kl": loss}, lazy)
+            return out
         log_u, log_v, solver, row_lse = self._project(log_k, a, b)
         parts: dict[str, Any] = {"log_u": log_u, "log_v": log_v, "target": get_target}
         parts["log_plan"] = lambda: log_k + log_u.unsqueeze(-1) + log_v.unsqueeze(-2)
@@ -629,9 +642,11 @@ class GCALoss(nn.Module):
         terms: dict[str, Tensor] = {}
         loss = sim.new_zeros(())
         if self.divergence in ("kl", "kl+w1"):
-            if log_pos is not None and row_lse is not None and self.kl_form == "conditional":
-                # One softmax: the row-normalized plan of a row-ending plan is softmax(log K + log v),
-                # whose normalizer the last row update already computed.
+            if log_pos is not None and self.kl_form == "conditional":
+                # One softmax: the row-normalized plan is softmax(log K + log v) (u cancels), whose
+                # normalizer a row-ending plan's last row update already computed.
+                if row_lse is None:
+                    row_lse = torch.logsumexp(log_k + log_v.unsqueeze(-2), dim=-1)
                 terms["kl"] = (row_lse - log_pos).mean()
             else:
                 terms["kl"] = self.kl_term(get("log_plan"), get("target"))

@@ -363,24 +363,32 @@ class _KernelScaling(torch.autograd.Function):
         eps, masked = ctx.eps, ctx.masked
         sh = shift[..., 0]
         steps = [flat[4 * k: 4 * k + 4] for k in range(ctx.iters)]
-        alphas, betas, lines = [], [], []  # lines: (dim, index, vector) of a masked kernel's max line
+        alphas, betas = [], []
         z_bar = eps * f_bar  # dL/dz of the last row update (z = log a + f/eps)
         w_bar = eps * g_bar
 
-        def half_step(x: Tensor, out: Tensor, out_bar: Tensor, dim: int) -> tuple[Tensor, Tensor, Tensor]:
-            # out = log sum K e^{x} along dim; returns (x_bar, vector on the reduced side, vector on x's side)
+        def half_step(x: Tensor, out: Tensor, out_bar: Tensor, dim: int) -> tuple[Tensor | None, Tensor, Tensor]:
+            # out = log sum K e^{x} along dim. Returns (extra x_bar, factor on out's side, factor on
+            # x's side): the gradient w.r.t. log K is K * (out_side x_side^T) (transposed for columns).
             if not masked:
                 x_max = x.amax(-1, keepdim=True)
-                return None, out_bar * torch.exp(sh + x_max - out), torch.exp(x - x_max)  # type: ignore[return-value]
+                return None, out_bar * torch.exp(sh + x_max - out), torch.exp(x - x_max)
             top, arg = x.topk(2, dim=-1)
             first, second = top[..., :1], top[..., 1:]
             star = arg[..., :1]
             out_side = (out_bar * torch.exp(sh + first - out)).scatter(-1, star, torch.zeros_like(first))
-            line = _kernel_line(kernel, star, dim)  # (..., len(x))
-            out_star = out.gather(-1, star)
-            grad_line = out_bar.gather(-1, star) * line * torch.exp((x - second).clamp(max=0) + sh + second - out_star)
-            lines.append((dim, star, grad_line))
-            return grad_line, out_side, torch.exp(x - first)
+            # the line of index argmax x, shifted by the second largest x: one more rank-one term
+            # (one-hot on out's side), so the gradient stays K * (A @ B^T)
+            x_side = out_bar.gather(-1, star) * torch.exp((x - second).clamp(max=0) + sh + second - out.gather(-1, star))
+            one_hot = torch.zeros_like(out).scatter(-1, star, torch.ones_like(first))
+            extra = x_side * _kernel_line(kernel, star, dim)
+            if dim == -1:
+                alphas.append(one_hot)
+                betas.append(x_side)
+            else:
+                alphas.append(x_side)
+                betas.append(one_hot)
+            return extra, out_side, torch.exp(x - first)
 
         for w, r, z, c in reversed(steps):
             # column update c_j = log sum_i K_ij e^{z_i}, then w = log b - phi_b c (via g)
@@ -399,13 +407,6 @@ class _KernelScaling(torch.autograd.Function):
             betas.append(beta)
             z_bar = torch.zeros_like(z_bar)
         grad = kernel * (torch.stack(alphas, -1) @ torch.stack(betas, -1).transpose(-1, -2))
-        for dim, index, vec in lines:
-            if dim == -1:  # a row of the gradient
-                idx = index.unsqueeze(-1).expand(*index.shape[:-1], 1, grad.shape[-1])
-                grad = grad.scatter_add(-2, idx, vec.unsqueeze(-2))
-            else:
-                idx = index.unsqueeze(-2).expand(*index.shape[:-1], grad.shape[-2], 1)
-                grad = grad.scatter_add(-1, idx, vec.unsqueeze(-1))
         return grad, None, None, None, None, None, None, None, None, None
 
 
