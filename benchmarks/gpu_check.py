@@ -149,7 +149,9 @@ def check_resnet_step(device: torch.device, batch: int, repeats: int, width: int
     x1 = torch.rand(batch, 3, size, size, generator=g).to(device).contiguous(memory_format=torch.channels_last)
     x2 = torch.rand(batch, 3, size, size, generator=g).to(device).contiguous(memory_format=torch.channels_last)
     rows, base = [], None
-    for name in RESNET_METHODS:
+    # The first method pays one-time costs (cuDNN / oneDNN algorithm selection, allocator growth):
+    # a discarded warm-up round with INCE comes first.
+    for round_, name in enumerate(("ince", *RESNET_METHODS)):
         torch.manual_seed(0)
         encoder = resnet18(3, width=width).to(device).to(memory_format=torch.channels_last)
         head = ProjectionHead(8 * width, 2048 if width == 64 else 64, 128).to(device)
@@ -168,6 +170,8 @@ def check_resnet_step(device: torch.device, batch: int, repeats: int, width: int
             values.append(value.detach())
 
         seconds = time_call(step, device, repeats)
+        if round_ == 0:
+            continue
         base = seconds if name == "ince" else base
         finite = bool(torch.isfinite(torch.stack(values)).all())
         rows.append({"check": "resnet18_step", "name": name, "batch": batch, "ms": 1e3 * seconds,
