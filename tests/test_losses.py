@@ -1013,3 +1013,22 @@ def test_command_line_runs_with_passive_openmp():
     res = _run_python(code)
     assert res.returncode == 0, res.stderr
     assert "POLICY PASSIVE" in res.stdout
+
+
+@pytest.mark.parametrize("layout", ["cross", "joint"])
+@pytest.mark.parametrize("name", ["ince", "simclr", "gca_ince", "iot", "iot_uni"])
+def test_kl_losses_do_not_depend_on_the_convention_cost(name, layout):
+    """The cost offset (1 - cos vs -cos) cancels in every KL loss: "gca" equals "chuang"."""
+    z1, z2 = _views(9, seed=51)
+    kw = {} if name == "simclr" else {"layout": layout}
+    a = make_loss(name, convention="gca", **kw)(z1, z2)
+    b = make_loss(name, convention="chuang", **kw)(z1, z2)
+    assert abs(a.item() - b.item()) < 1e-12
+
+
+def test_train_config_passes_the_convention():
+    from gca_lab.train import TrainConfig, build_loss
+
+    loss = build_loss(TrainConfig(method="gca_uot", loss_options={"convention": "chuang"}))
+    assert loss.convention == "chuang" and loss.cost == "-cos" and loss.layout == "cross"
+    assert build_loss(TrainConfig(method="gca_uot")).convention == "gca"
