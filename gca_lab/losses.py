@@ -97,7 +97,7 @@ eps    gca, cross        gca, joint     reference (authors')   chuang, cross   c
 0.1    0.124             0.061          0.056                  17.4            10.1
 =====  ================  =============  =====================  ==============  ==============
 
-so under ``"chuang"`` the W1 term's weight is 6x (eps 0.5) to 180x (eps 0.1) what the paper's
+so under ``"chuang"`` the W1 term's weight is 6x (eps 0.5) to 180-310x (eps 0.1) what the paper's
 ``r2`` meant, while ``"gca"`` stays within 1.1x of the authors' code in the joint layout.
 
 Gradient modes (``grad=``)
