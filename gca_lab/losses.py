@@ -522,7 +522,7 @@ class GCALoss(nn.Module):
             lk = log_k.detach() if detached else log_k
             with torch.no_grad() if detached else contextlib.nullcontext():
                 solver = sinkhorn(
-                    -lk * self.eps, log_a_ref.exp(), log_b_ref.exp(), eps=self.eps, rho_a=self.rho_a,
+                    lk * (-self.eps), log_a_ref.exp(), log_b_ref.exp(), eps=self.eps, rho_a=self.rho_a,
                     rho_b=self.rho_b, n_iters=rounds, grad="unroll" if detached else self.grad,
                     domain=self._domain(log_k), validate=False, g_init=g_init,
                     masked_diagonal=self.layout == "joint" and self.self_pairs == "mask",

@@ -620,7 +620,7 @@ def sinkhorn(
             done = it + 1
         return f, g, errs, done
 
-    log_k = -cost / eps  # (..., n, m); excluded pairs are -inf
+    log_k = cost / (-eps)  # (..., n, m); excluded pairs are -inf (one pass, bitwise -cost/eps)
     if domain == "auto":
         domain = "kernel" if kernel_domain_is_safe(log_k, log_a, log_b) else "log"
     op = _Reducer(log_k, domain, masked=masked_diagonal and domain == "kernel")
