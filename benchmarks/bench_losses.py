@@ -1,25 +1,36 @@
-"""Forward + backward time of every contrastive loss of :mod:`gca_lab.losses` (CPU, float32).
+"""Forward + backward time of every loss of :mod:`gca_lab.losses` against a dense implementation of
+the authors' algorithm (nerdslab/gca), on the joint and the cross layout (CPU, float32).
 
 Usage::
 
-    python benchmarks/bench_losses.py            # 2B in {256, 1024, 4096}, ~3-5 minutes
-    python benchmarks/bench_losses.py --quick    # 2B in {256, 1024}, fewer repeats
+    python benchmarks/bench_losses.py                 # 2N in {512, 1024, 2048, 4096}, both layouts
+    python benchmarks/bench_losses.py --quick         # 2N in {256, 512}, a smoke run
+    python benchmarks/bench_losses.py --epochs-dataset mnist1d [--epochs 2]   # + epoch time per method
 
-Every loss runs on the ``joint`` layout, so its plan is ``2B x 2B`` (``B`` samples per view,
-``2B`` views). Embeddings are ``(B, 128)`` per view, leaves with ``requires_grad``; one timed call is
-``loss(z1, z2).backward()``. Reported: the median of the repeats (seconds), the ratio to
-``NTXent`` (= ``simclr``) at the same size, and the least-squares slope of ``log time`` against
-``log 2B`` (2 = quadratic in the batch).
+A batch is ``N`` samples with two views each: ``z1``, ``z2`` of shape ``(N, 128)``, leaves with
+``requires_grad``; one timed call is ``loss(z1, z2).backward()``. Layouts:
 
-``dense GCA-INCE`` is GCA-INCE written the way many public implementations write it:
-``K = exp(sim / eps)`` (self-pairs zeroed), ``u = 1 / (K v)``, ``v = 1 / (K^T u)`` and the plan formed
-with explicit ``torch.diag(u) @ K @ torch.diag(v)`` products at every iteration (10 iterations), then
-the cross-entropy to the partner. Those two dense ``n x n x n`` products per iteration make it
-``O(n^3)``; ours is ``O(n^2)`` per iteration in the log domain. It is skipped at ``2B = 4096``
-(it would take minutes); its value is checked against ours before timing.
+- ``joint``: the ``2N x 2N`` plan over all views (the authors' code, SimCLR's NT-Xent);
+- ``cross``: the ``N x N`` plan between the two views (the paper's formulation) for the same batch.
 
-Speed is measured here, never asserted in tests (design §6). CPU contention from other processes
-on the machine inflates the absolute times; compare ratios within one run.
+Rows:
+
+- ``ours``: the library's default (``convention="gca"``), ``check_inputs=False`` as in training (no
+  host sync). In the joint layout its self-pairs are masked; ``ours, reference`` is
+  ``convention="reference"`` (self-pairs at maximum cost, clamped cosines): the very values of the
+  dense rows, computed by the same code path. ``detached`` rows use ``grad="detached"``.
+- ``dense``: the authors' algorithm written here the way their code writes it: kernel
+  ``exp(-(1 - clamp(cos))/eps)`` (self-pairs at the maximum cost in the joint layout), scalings
+  ``u = (a / K v)^phi``, ``v = (b / K^T u)^phi`` (``phi = 1``: balanced), the plan formed as
+  ``torch.diag(u) @ K @ torch.diag(v)``, ``F.cross_entropy(P.log(), partner)`` and the W1 term
+  ``-(P_pos / u)^q / q + (lam a / u)^q / q``; RINCE is their ``gca_loss_imagenet.py`` RINCE on
+  ``exp(cos/eps)``; the NT-Xent row is a plain ``F.cross_entropy`` NT-Xent. Before timing every dense
+  value is checked against ``ours, reference`` in float64 (relative 1e-6).
+
+Reported: medians (ms), ``x NT-Xent`` (joint) or ``x InfoNCE`` (cross) of our same-layout one-step
+loss, ``dense / ours`` (the default ``ours`` row; > 1: ours faster), and the least-squares slope of ``log time`` against
+``log 2N`` (2 = quadratic). Speed is measured here, never asserted in tests. CPU contention from
+other processes inflates absolute times; compare ratios within one run (the load is printed).
 """
 
 from __future__ import annotations
@@ -32,9 +43,9 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
-# Idle OpenMP threads sleep instead of spinning: on a shared, oversubscribed CPU spinning makes
-# two-thread runs 10-20x slower and erratic (measured here). Must be set before torch loads.
+# Idle OpenMP threads sleep instead of spinning (must be set before torch loads).
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
@@ -42,62 +53,122 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gca_lab.losses import NTXent, make_loss  # noqa: E402
+from gca_lab.losses import make_loss  # noqa: E402
 from gca_lab.stats import loglog_slope  # noqa: E402
 
 EPS = 0.5
 N_ITERS = 10
 DIM = 128
-NAMES = ["ince", "rince", "gca_ince", "gca_rince", "uot", "gca_uot", "iot", "iot_uni"]
+LAM, Q, RHO, R2 = 0.01, 0.6, 0.2, 0.2
+METHODS = ["simclr", "ince", "rince", "gca_ince", "gca_rince", "uot", "gca_uot", "iot", "iot_uni"]
+DENSE = ["simclr", "ince", "rince", "gca_ince", "gca_rince", "uot", "gca_uot"]
+ITERS = {"gca_ince": N_ITERS, "gca_rince": N_ITERS, "gca_uot": N_ITERS, "iot": N_ITERS, "iot_uni": N_ITERS}
 
 
-LAYOUT = "joint"  # set by --layout
+# -- the authors' algorithm, dense -------------------------------------------------------------
 
 
-def dense_gca_ince(z1: torch.Tensor, z2: torch.Tensor, eps: float = EPS, n_iters: int = N_ITERS) -> torch.Tensor:
-    """GCA-INCE as in many public implementations: dense diagonal products every iteration."""
-    if LAYOUT == "cross":
-        a, b = F.normalize(z1, dim=-1), F.normalize(z2, dim=-1)
-        K = torch.exp(a @ b.T / eps)  # (B, B) between the views
-        n = K.shape[0]
-        u = torch.ones(n, dtype=K.dtype)
-        v = torch.ones(n, dtype=K.dtype)
-        for t in range(n_iters):
-            u = 1.0 / (K @ v)
-            P = torch.diag(u) @ K @ torch.diag(v)
-            if t < n_iters - 1:
-                v = 1.0 / (K.T @ u)
-        logp = torch.log(P / P.sum(1, keepdim=True))
-        return -logp.diagonal().mean()
-    z = F.normalize(torch.cat([z1, z2], 0), dim=-1)  # (2B, d)
-    n = z.shape[0]
-    eye = torch.eye(n, dtype=z.dtype)
-    K = torch.exp(z @ z.T / eps) * (1 - eye)  # (2B, 2B), self-pairs excluded
-    u = torch.ones(n, dtype=z.dtype)
-    v = torch.ones(n, dtype=z.dtype)
-    P = K
-    for t in range(n_iters):  # t + 1 row steps and t column steps: the iterate P^(2t+1) of GCAInfoNCE
-        u = 1.0 / (K @ v)
+def _views_and_partner(z1, z2, layout):
+    if layout == "joint":
+        z = F.normalize(torch.cat([z1, z2]), dim=1)
+        n = len(z)
+        return z, z, (torch.arange(n, device=z.device) + n // 2) % n
+    return F.normalize(z1, dim=1), F.normalize(z2, dim=1), torch.arange(len(z1), device=z1.device)
+
+
+def dense_kernel(z1, z2, layout, eps=EPS):
+    x, y, partner = _views_and_partner(z1, z2, layout)
+    cost = 1 - (x @ y.T).clamp(min=1e-7)
+    if layout == "joint":
+        eye = torch.eye(len(x), dtype=torch.bool, device=x.device)
+        cost = torch.where(eye, cost.max(), cost)
+    return torch.exp(-cost / eps), partner
+
+
+def dense_scalings(K, iters, masses, phi=1.0):
+    n = len(K)
+    a = K.new_full((n,), 1.0 if masses == "one" else 1.0 / n)
+    u, v = a, a
+    for _ in range(iters):
+        u = (a / (K @ v)) ** phi
+        v = (a / (K.T @ u)) ** phi
+    return a, u, v
+
+
+def dense_w1(P, u, a, partner, lam=LAM, q=Q):
+    pos = P[torch.arange(len(P)), partner] / u
+    return -(pos**q) / q + (lam * a / u) ** q / q
+
+
+def dense(name: str, layout: str) -> Callable:
+    """The authors' algorithm for ``name`` (dense diag products; see the module docstring)."""
+
+    def loss(z1, z2):
+        if name == "simclr":  # plain F.cross_entropy NT-Xent (always the joint layout)
+            z = F.normalize(torch.cat([z1, z2]), dim=1)
+            n = len(z)
+            logits = (z @ z.T).clamp(min=1e-7) / EPS - 1e5 * torch.eye(n, device=z.device)
+            return F.cross_entropy(logits, (torch.arange(n, device=z.device) + n // 2) % n)
+        if name == "rince":  # gca_loss_imagenet.py rince: Chuang et al. on exp(cos / eps)
+            x, y, partner = _views_and_partner(z1, z2, layout)
+            sim = torch.exp(x @ y.T / EPS)
+            if layout == "joint":
+                sim = sim * (1 - torch.eye(len(x), device=x.device))
+            pos = sim[torch.arange(len(sim)), partner]
+            return (-(pos**Q) / Q).mean() + ((LAM * sim.sum(1)) ** Q / Q).mean()
+        K, partner = dense_kernel(z1, z2, layout)
+        if name == "ince":  # hs_ince: one row normalization
+            P = torch.diag(1 / K.sum(1)) @ K
+            return F.cross_entropy(P.log(), partner)
+        iters = 1 if name == "uot" else N_ITERS
+        masses = "one" if name == "gca_ince" else "uniform"
+        phi = RHO / (RHO + EPS) if name in ("uot", "gca_uot") else 1.0
+        a, u, v = dense_scalings(K, iters, masses, phi)
         P = torch.diag(u) @ K @ torch.diag(v)
-        if t < n_iters - 1:
-            v = 1.0 / (K.T @ u)
-    partner = (torch.arange(n) + n // 2) % n
-    logp = torch.log(P / P.sum(1, keepdim=True))
-    return -logp[torch.arange(n), partner].mean()
+        if name == "gca_ince":
+            return F.cross_entropy(P.log(), partner)
+        w1 = dense_w1(P, u, a, partner)
+        if name == "gca_rince":
+            return w1.mean()
+        return (R2 * w1 + F.cross_entropy(P.log(), partner, reduction="none")).mean()
+
+    return loss
 
 
-def build(name: str):
-    if name == "simclr":
-        return NTXent(eps=EPS)
-    if name == "dense":
-        return dense_gca_ince
-    kwargs = dict(eps=EPS, layout=LAYOUT)
-    if name in ("gca_ince", "gca_rince", "gca_uot", "iot", "iot_uni"):
-        kwargs["n_iters"] = N_ITERS
+# -- ours --------------------------------------------------------------------------------------
+
+
+def ours(name: str, layout: str, convention: str = "gca", grad: str = "unroll"):
+    kwargs = dict(eps=EPS, convention=convention, check_inputs=False)
+    if name != "simclr":
+        kwargs["layout"] = layout
+    if name in ITERS:
+        kwargs["n_iters"] = ITERS[name]
+    if name in ("rince", "gca_rince", "uot", "gca_uot"):
+        kwargs.update(lam=LAM, q=Q)
+    if name in ("uot", "gca_uot"):
+        kwargs["rho"] = RHO
+    if grad != "unroll":
+        kwargs["grad"] = grad
     return make_loss(name, **kwargs)
 
 
-def time_once(loss, z1: torch.Tensor, z2: torch.Tensor) -> float:
+def check_values(layout: str) -> None:
+    """Every dense row computes ours' ``convention="reference"`` value (float64, relative 1e-6)."""
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(48, DIM, generator=g, dtype=torch.float64)
+    z1 = x + 0.5 * torch.randn(48, DIM, generator=g, dtype=torch.float64)
+    z2 = x + 0.5 * torch.randn(48, DIM, generator=g, dtype=torch.float64)
+    for name in DENSE:
+        lay = "joint" if name == "simclr" else layout
+        want, got = dense(name, lay)(z1, z2).item(), ours(name, lay, "reference")(z1, z2).item()
+        assert abs(want - got) <= 1e-6 * max(1.0, abs(want)), (layout, name, want, got)
+
+
+# -- timing ------------------------------------------------------------------------------------
+
+
+def time_once(loss, z1, z2) -> float:
     z1.grad = None
     z2.grad = None
     t0 = time.perf_counter()
@@ -105,14 +176,15 @@ def time_once(loss, z1: torch.Tensor, z2: torch.Tensor) -> float:
     return time.perf_counter() - t0
 
 
-def bench(loss, b: int, repeats: int, seed: int = 0, budget_s: float = 6.0) -> float:
+def bench(loss, n_views: int, repeats: int, budget_s: float) -> float:
     """Median forward+backward seconds over up to ``repeats`` calls (fewer if one call is slow)."""
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(0)
+    b = n_views // 2
     x = torch.randn(b, DIM, generator=g)
-    z1 = (x + 0.5 * torch.randn(b, DIM, generator=g)).requires_grad_()  # correlated views
+    z1 = (x + 0.5 * torch.randn(b, DIM, generator=g)).requires_grad_()
     z2 = (x + 0.5 * torch.randn(b, DIM, generator=g)).requires_grad_()
     first = time_once(loss, z1, z2)  # warm-up; also sizes the number of repeats to the budget
-    repeats = max(1, min(repeats, int(budget_s / first)))
+    repeats = max(1, min(repeats, int(budget_s / max(first, 1e-6))))
     return statistics.median(time_once(loss, z1, z2) for _ in range(repeats))
 
 
@@ -128,65 +200,116 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} logical CPUs, torch {torch.__version__} (threads={torch.get_num_threads()})"
 
 
+def _load() -> float:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+
+
+def rows_for(layout: str) -> list[tuple[str, str, Callable[[], Callable]]]:
+    rows = [(m, "ours", lambda m=m: ours(m, layout)) for m in METHODS]
+    rows += [(m, "ours, detached", lambda m=m: ours(m, layout, grad="detached")) for m in ("gca_ince", "gca_uot")]
+    rows += [(m, "ours, reference", lambda m=m: ours(m, layout, "reference")) for m in ("gca_ince", "gca_uot")]
+    rows += [(m, "dense", lambda m=m: dense(m, "joint" if m == "simclr" else layout)) for m in DENSE]
+    return rows
+
+
+def run_layout(layout: str, sizes: list[int], repeats: dict[int, int], budget: dict[int, float]) -> None:
+    check_values(layout)
+    load0, start = _load(), time.perf_counter()
+    rows = rows_for(layout)
+    res: dict[tuple[str, str], dict[int, float]] = {(m, k): {} for m, k, _ in rows}
+    for size in sizes:
+        for m, kind, make in rows:
+            res[m, kind][size] = bench(make(), size, repeats[size], budget[size])
+            print(f"  {layout} 2N={size:5d} {m:10s} {kind:16s} {res[m, kind][size] * 1e3:10.1f} ms",
+                  file=sys.stderr, flush=True)
+    total, load1 = time.perf_counter() - start, _load()
+    base_name = "simclr" if layout == "joint" else "ince"
+    base = res[base_name, "ours"]
+    print(f"\n### {layout} layout ({'2N x 2N' if layout == 'joint' else 'N x N'} plan), "
+          f"total {total:.0f} s, 1-min load average {load0:.1f} at start, {load1:.1f} at end\n")
+    head = ("| loss | rows | " + " | ".join(f"2N={s} ms" for s in sizes) + " | "
+            + " | ".join(f"x {'NT-Xent' if layout == 'joint' else 'InfoNCE'} @{s}" for s in sizes)
+            + " | " + " | ".join(f"dense/ours @{s}" for s in sizes) + " | slope |")
+    print(head)
+    print("|" + "---|" * (3 + 3 * len(sizes)))
+    for m, kind, _ in rows:
+        r = res[m, kind]
+        cells = [f"{r[s] * 1e3:.1f}" for s in sizes]
+        ratios = [f"{r[s] / base[s]:.2f}" for s in sizes]
+        if kind == "dense" and (m, "ours") in res:
+            speed = [f"{r[s] / res[m, 'ours'][s]:.2f}" for s in sizes]
+        else:
+            speed = ["" for _ in sizes]
+        print(f"| {m} | {kind} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " | "
+              + " | ".join(speed) + f" | {loglog_slope(sizes, [r[s] for s in sizes])[0]:.2f} |")
+
+
+def gradient_ratio_table(b: int = 256) -> None:
+    """Gradient-norm ratio ``|grad(w1_weight * W1)| / |grad(KL)|`` of GCA-UOT per convention."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(b, DIM, generator=g)
+    z1 = x + 0.5 * torch.randn(b, DIM, generator=g)
+    z2 = x + 0.5 * torch.randn(b, DIM, generator=g)
+    print(f"\n### GCA-UOT: |grad of 0.2 * W1| / |grad of KL| (B = {b}, d = {DIM}, noise 0.5, rho = {RHO}, "
+          f"lam = {LAM}, q = {Q}, 10 rounds, gradient w.r.t. z1)\n")
+    print("| eps | gca (default), cross | gca, joint | reference (joint, the authors' code) | chuang, cross | chuang, joint |")
+    print("|---|---|---|---|---|---|")
+    for eps in (0.5, 0.1):
+        cells = []
+        for conv, layout in (("gca", "cross"), ("gca", "joint"), ("reference", "joint"), ("chuang", "cross"), ("chuang", "joint")):
+            loss = make_loss("gca_uot", eps=eps, convention=conv, layout=layout, lam=LAM, q=Q, rho=RHO)
+            a = z1.clone().requires_grad_()
+            out = loss.details(a, z2)
+            g_kl = torch.autograd.grad(loss.kl_weight * out.terms["kl"], a, retain_graph=True)[0]
+            g_w1 = torch.autograd.grad(loss.w1_weight * out.terms["w1"], a)[0]
+            cells.append(f"{(g_w1.norm() / g_kl.norm()).item():.3f}")
+        print(f"| {eps} | " + " | ".join(cells) + " |")
+
+
+def epoch_times(dataset: str, epochs: int, methods: list[str]) -> None:
+    """Seconds per training epoch of each method (``gca_lab.train``; the reproduction protocol's
+    dataset, e.g. ``mnist1d``). Hook for the lead: needs the dataset registered in gca_lab.data."""
+    from gca_lab.train import TrainConfig, train
+
+    print(f"\n### Epoch time on {dataset} ({epochs} epochs, median epoch, probe off)\n")
+    print("| method | s / epoch | x ince |")
+    print("|---|---|---|")
+    got: dict[str, float] = {}
+    for m in methods:
+        cfg = TrainConfig(dataset=dataset, method=m, epochs=epochs, probe=False, progress=False, device="cpu")
+        result = train(cfg, resume=False)
+        got[m] = statistics.median(result.history["epoch_time"])
+        base = got.get("ince", got[m])
+        print(f"| {m} | {got[m]:.2f} | {got[m] / base:.2f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2B in {256, 1024} only, fewer repeats")
-    parser.add_argument("--layout", choices=("joint", "cross"), default="joint",
-                        help="joint: plan 2B x 2B over all views (self-pairs masked, log domain); cross: plan "
-                             "n x n between the views with n = the size column (the kernel-domain fast path)")
+    parser.add_argument("--quick", action="store_true", help="2N in {256, 512}, fewer repeats (smoke run)")
+    parser.add_argument("--layout", choices=("joint", "cross", "both"), default="both")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--epochs-dataset", default=None,
+                        help="also time training epochs of every method on this dataset (e.g. mnist1d)")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per method for --epochs-dataset")
     args = parser.parse_args()
-    global LAYOUT
-    LAYOUT = args.layout
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
-    sizes = [256, 1024] if args.quick else [256, 1024, 4096]  # 2B: the plan is 2B x 2B
-    repeats = {256: 5, 1024: 3, 4096: 2} if args.quick else {256: 15, 1024: 7, 4096: 3}
-    names = ["simclr", *NAMES, "dense"]
-    dense_max = 1024
-
-    # sanity: the dense reference computes the same value as ours
-    g = torch.Generator().manual_seed(1)
-    z1, z2 = torch.randn(64, DIM, generator=g, dtype=torch.float64), torch.randn(64, DIM, generator=g, dtype=torch.float64)
-    ours = make_loss("gca_ince", eps=EPS, n_iters=N_ITERS, layout=LAYOUT)(z1, z2)
-    ref = dense_gca_ince(z1, z2)
-    assert abs(ours.item() - ref.item()) < 1e-9, (ours.item(), ref.item())
-
-    load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    start = time.perf_counter()
-    results: dict[str, dict[int, float]] = {n: {} for n in names}
-    for size in sizes:
-        b = size // 2 if LAYOUT == "joint" else size
-        for name in names:
-            if name == "dense" and size > dense_max:
-                continue
-            results[name][size] = bench(build(name), b, repeats[size])
-            print(f"  2B={size:5d} {name:10s} {results[name][size]*1e3:10.1f} ms", file=sys.stderr, flush=True)
-    total = time.perf_counter() - start
-    load_after = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-
-    label = {"dense": "dense GCA-INCE (diag products)", "simclr": "simclr (NTXent)"}
-    head = "| loss | " + " | ".join(f"2B={s} (ms)" for s in sizes) + " | " + " | ".join(
-        f"ratio @{s}" for s in sizes) + " | slope |"
-    print(f"date: {_dt.datetime.now().isoformat(timespec='minutes')}")
+    if args.quick:
+        sizes, repeats, budget = [256, 512], {256: 3, 512: 3}, {256: 1.0, 512: 1.0}
+    else:
+        sizes = [512, 1024, 2048, 4096]
+        repeats = {512: 7, 1024: 5, 2048: 3, 4096: 1}
+        budget = {512: 2.0, 1024: 3.0, 2048: 3.0, 4096: 1.0}
+    print(f"date: {_dt.datetime.now(_dt.timezone.utc).isoformat(timespec='minutes')}")
     print(f"machine: {machine()}; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
-    plan = "plan 2B x 2B" if LAYOUT == "joint" else "plan n x n between views, n = the size column; simclr stays joint"
-    print(f"layout: {LAYOUT} ({plan}), d={DIM}, eps={EPS}, n_iters={N_ITERS}, float32, forward+backward,"
-          f" median of up to {repeats} repeats (fewer when a call exceeds a 6 s budget); total {total:.0f} s;"
-          f" 1-min load average {load_before:.1f} at start, {load_after:.1f} at end\n")
-    print(head)
-    print("|" + "---|" * (2 + 2 * len(sizes)))
-    for name in names:
-        r = results[name]
-        cells = [f"{r[s]*1e3:.1f}" if s in r else "-" for s in sizes]
-        ratios = [f"{r[s]/results['simclr'][s]:.2f}" if s in r else "-" for s in sizes]
-        got = [s for s in sizes if s in r]
-        sl = f"{loglog_slope(got, [r[s] for s in got])[0]:.2f}" if len(got) >= 2 else "-"
-        print(f"| {label.get(name, name)} | " + " | ".join(cells) + " | " + " | ".join(ratios) + f" | {sl} |")
-    if 1024 in results["dense"]:
-        speedup = results["dense"][1024] / results["gca_ince"][1024]
-        print(f"\nours (gca_ince) vs dense diagonal-product GCA-INCE at 2B=1024: {speedup:.1f}x faster"
-              f" (goal >= 5x: {'met' if speedup >= 5 else 'NOT met'})")
+    print(f"d={DIM}, eps={EPS}, n_iters={N_ITERS}, lam={LAM}, q={Q}, rho={RHO}, float32, forward+backward, "
+          f"median of up to {repeats} repeats (fewer when a call exceeds the per-cell budget {budget} s)")
+    for layout in (("joint", "cross") if args.layout == "both" else (args.layout,)):
+        run_layout(layout, sizes, repeats, budget)
+    gradient_ratio_table()
+    if args.epochs_dataset:
+        epoch_times(args.epochs_dataset, args.epochs, ["ince", "gca_ince", "uot", "gca_uot"])
 
 
 if __name__ == "__main__":

@@ -8,7 +8,11 @@ It checks, on the given device, what CPU tests cannot:
    through ``torch.cuda.synchronize``), with the ratio to NT-Xent;
 2. ``gca_lab.ot.sinkhorn`` in both domains against POT's torch backend when POT is installed;
 3. the training loop for two epochs on digits (ConvNet) and a few steps of ResNet-18 on
-   CIFAR-shaped synthetic files, with bf16 autocast and channels_last, and that the probe runs.
+   CIFAR-shaped synthetic files, with bf16 autocast and channels_last, and that the probe runs;
+4. one ResNet-18 training step (SGD, bf16 autocast, CIFAR-shaped synthetic batch of 512 images, two
+   views) with InfoNCE, GCA-INCE, UOT and GCA-UOT in the same run: the step-time overhead of each over
+   InfoNCE, the number the poster's "about 1% epoch overhead" claim needs (``--only resnet`` runs
+   just this; ``--quick`` shrinks it to a CPU smoke test).
 
 Prints a table and writes ``gpu_check.json`` into ``--out`` (default ``$OUT`` or the current folder).
 Speed is reported as ratios within this one run, never asserted.
@@ -32,6 +36,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gca_lab.losses import LOSSES, make_loss  # noqa: E402
+from gca_lab.models import ProjectionHead, resnet18  # noqa: E402
 from gca_lab.ot import sinkhorn  # noqa: E402
 from gca_lab.train import TrainConfig, train  # noqa: E402
 
@@ -130,11 +135,58 @@ def check_training(device: torch.device) -> list[dict]:
     return rows
 
 
+RESNET_METHODS = ("ince", "gca_ince", "uot", "gca_uot")
+
+
+def check_resnet_step(device: torch.device, batch: int, repeats: int, width: int = 64, size: int = 32) -> list[dict]:
+    """Median time of one ResNet-18 SGD step (forward of two views, loss, backward, update) per method.
+
+    bf16 autocast on CUDA (and on CPU, where it is merely functional); the losses compute in
+    float32 inside (gca_lab.losses). Same model, data and optimizer for every method; the models
+    are re-initialized from one seed so each method starts from the same weights.
+    """
+    g = torch.Generator().manual_seed(0)
+    x1 = torch.rand(batch, 3, size, size, generator=g).to(device).contiguous(memory_format=torch.channels_last)
+    x2 = torch.rand(batch, 3, size, size, generator=g).to(device).contiguous(memory_format=torch.channels_last)
+    rows, base = [], None
+    # The first method pays one-time costs (cuDNN / oneDNN algorithm selection, allocator growth):
+    # a discarded warm-up round with INCE comes first.
+    for round_, name in enumerate(("ince", *RESNET_METHODS)):
+        torch.manual_seed(0)
+        encoder = resnet18(3, width=width).to(device).to(memory_format=torch.channels_last)
+        head = ProjectionHead(8 * width, 2048 if width == 64 else 64, 128).to(device)
+        params = [*encoder.parameters(), *head.parameters()]
+        opt = torch.optim.SGD(params, lr=0.05, momentum=0.9)
+        loss_fn = make_loss(name, check_inputs=False)  # training: no host sync in the loss
+        values: list[torch.Tensor] = []
+
+        def step() -> None:
+            opt.zero_grad(set_to_none=True)
+            with torch.autocast(device.type, dtype=torch.bfloat16):
+                z1, z2 = head(encoder(x1)), head(encoder(x2))
+            value = loss_fn(z1, z2)
+            value.backward()
+            opt.step()
+            values.append(value.detach())
+
+        seconds = time_call(step, device, repeats)
+        if round_ == 0:
+            continue
+        base = seconds if name == "ince" else base
+        finite = bool(torch.isfinite(torch.stack(values)).all())
+        rows.append({"check": "resnet18_step", "name": name, "batch": batch, "ms": 1e3 * seconds,
+                     "overhead_vs_ince_pct": 100 * (seconds / base - 1), "finite": finite,
+                     "loss_dtype": str(values[-1].dtype)})
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repeats")
     parser.add_argument("--out", default=os.environ.get("OUT", "."))
+    parser.add_argument("--only", choices=("all", "resnet"), default="all",
+                        help="resnet: only the ResNet-18 step timing (item 4)")
     args = parser.parse_args()
     device = torch.device(args.device)
     if device.type == "cuda":
@@ -142,9 +194,15 @@ def main() -> int:
     sizes = [256, 1024] if args.quick else [1024, 4096]
     repeats = 3 if args.quick else 10
     start = time.perf_counter()
-    rows = check_losses(device, sizes, repeats)
-    rows += check_sinkhorn(device, 512 if args.quick else 4096, repeats)
-    rows += check_training(device)
+    rows: list[dict] = []
+    if args.only == "all":
+        rows += check_losses(device, sizes, repeats)
+        rows += check_sinkhorn(device, 512 if args.quick else 4096, repeats)
+        rows += check_training(device)
+    if args.quick:  # CPU smoke test: tiny ResNet, tiny images
+        rows += check_resnet_step(device, batch=16, repeats=2, width=8, size=16)
+    else:
+        rows += check_resnet_step(device, batch=512, repeats=repeats)
     info = {"device": str(device), "torch": torch.__version__, "seconds": time.perf_counter() - start,
             "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None}
     for row in rows:

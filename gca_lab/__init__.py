@@ -8,8 +8,23 @@ cached experiments, plots and widgets. See ``README.md`` and the notebooks.
 from __future__ import annotations
 
 import os
+import sys
+import warnings
 
-import torch
+# OpenMP threads that spin while waiting take every core from other processes: under contention
+# one training command took 248 s instead of 9.6 s. libgomp reads OMP_WAIT_POLICY once, when torch
+# loads it, so the policy is set here, before torch is imported; a value the user set is kept.
+if "torch" not in sys.modules:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+elif os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE":
+    warnings.warn(
+        "torch was imported before gca_lab, so OpenMP threads may spin while waiting (slow when the "
+        "CPU is shared). Import gca_lab before torch, or set OMP_WAIT_POLICY=PASSIVE in the environment.",
+        RuntimeWarning,
+        stacklevel=2,
+    )
+
+import torch  # noqa: E402
 
 from ._env import env_flag
 

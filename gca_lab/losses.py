@@ -1,9 +1,9 @@
-r"""The GCA loss family: a contrastive loss is a divergence to a target plan (paper §2-§3).
+r"""The GCA loss family: a contrastive loss is a divergence to a target plan (arXiv 2502.20141, Sec. 2-3).
 
 Every loss here is one composition, visible in :meth:`GCALoss.details`::
 
     similarity  s_ij = cos(z_i, z'_j)                      (B x B "cross" or 2B x 2B "joint")
-    log kernel  log K_ij = s_ij / eps                       (K = exp(-C/eps) with cost C = -s)
+    log kernel  log K_ij = -C_ij / eps,  C = 1 - s          (COST_CONVENTION; C = -s: "chuang")
     projection  P = Prox_B(K)                               (one row step, t Sinkhorn rounds, or
                                                              KL-relaxed steps for UOT)
     divergence  d_M(P_tgt || P)                             (KL, the RINCE/W1 form, or both)
@@ -19,14 +19,16 @@ GCAInfoNCE      t rounds, ends on a row      C1 ∩ C2                KL        
 RINCE           one row step                 C1                     W1/RINCE  (T3, Chuang 2022)
 GCARINCE        t rounds, ends on a row      C1 ∩ C2                W1/RINCE  (poster formula)
 UOT             one relaxed row step         KL penalty rho         KL + w * W1
-GCAUOT          t relaxed rounds             KL penalties rho       KL + w * W1  (§2.9)
+GCAUOT          t relaxed rounds             KL penalties rho       KL + w * W1  (Sec. 2.9)
 IOT             t rounds, ends on a column   C1 ∩ C2                generalized KL (Shi 2023)
 IOTUni          as IOT                       C1 ∩ C2                + uniformity KL
 ==============  ===========================  =====================  ==========================
 
 "t rounds" means ``t`` row projections interleaved with ``t - 1`` column projections, the
 paper's iterate ``P^(2t-1) = diag(u^(t)) K diag(v^(t-1))``; so ``t = 1`` is exactly InfoNCE /
-RINCE, and ``KL(I || P^(2t-1))`` is non-increasing in ``t`` (paper T5, tested).
+RINCE, and ``KL(I || P^(2t-1))`` is non-increasing in ``t`` (paper T5, tested). The scalings follow
+the paper's update ``u <- (a / K v)^phi``, ``v <- (b / K^T u)^phi``, ``phi = rho / (rho + eps)``
+(1 when balanced), from ``v = b`` (:meth:`GCALoss.project`).
 
 Divergences (``T`` is the target with each row scaled to the row marginal ``a_i``):
 
@@ -34,20 +36,97 @@ Divergences (``T`` is the target with each row scaled to the row marginal ``a_i`
   averaged over anchors: ``mean_i KL(T_i/|T_i| || P_i/|P_i|)``. Whenever the plan ends on an
   exact row step (rows carry mass ``a_i``) this *is* the generalized ``KL(T || P) / |T|``, and
   with ``T = I`` it is the softmax cross-entropy of InfoNCE. For relaxed (UOT) plans it is the
-  cross-entropy of the row-normalized plan, as in the reference code.
-- ``w1`` (the poster's GCA-RINCE formula on the last row step, §2.7):
+  cross-entropy of the row-normalized plan, as in the authors' code.
+- ``w1`` (the poster's GCA-RINCE formula on the last row step, Sec. 2.7):
   ``mean_i [ -(1/q) (sum_j Tn_ij K_ij v_j)^q + (1/q) (lam a_i / u_i)^q ]`` with ``Tn`` the
-  row-normalized target. At ``t = 1`` with unit marginals this is RINCE exactly:
-  ``-(1/q) e^{q s_ii} + (1/q) (lam sum_j e^{s_ij})^q``.
+  row-normalized target. At ``t = 1`` with unit marginals and ``C = -s`` this is RINCE exactly:
+  ``-(1/q) e^{q s_ii/eps} + (1/q) (lam sum_j e^{s_ij/eps})^q``.
 
-The reference implementation's defects (paper.md §7) are not repeated: self-pairs of the joint
-layout are masked (``self_pairs="max_cost"`` reproduces the reference), cosines are not clamped
-(``clamp_similarity=True`` reproduces it), RINCE is the true RINCE (``lam`` and ``q`` matter),
-column projections normalize columns, and the unbalanced solver is the stable log-domain one.
+Conventions (``convention=`` on every loss and :func:`make_loss`)
+-----------------------------------------------------------------
+
+KL terms do not depend on the cost offset or on uniform marginal masses (the row normalization
+cancels them); the RINCE/W1 terms and the unbalanced plans do. Three conventions, each a set of
+defaults for ``cost``, ``marginals``, ``self_pairs``, ``clamp_similarity``, ``layout`` and ``end``
+(a knob passed explicitly always wins):
+
+``"gca"`` (default)
+    Cost ``1 - cos`` (so ``K <= 1``), masses ``1/n`` for the W1 family (RINCE, GCA-RINCE, UOT,
+    GCA-UOT; unit masses otherwise), self-pairs masked, no clamp, cross layout. This is the
+    authors' scale, so the paper's hyperparameters (``lam``, ``q``, ``rho``, ``w1_weight = r2 = 0.2``)
+    weigh the terms as in their runs; the authors' defects are not repeated. Consequences:
+    RINCE is ``n^{-q} e^{-q/eps}`` times Chuang et al.'s RINCE (same ``lam``, ``q``; tested), and
+    nothing overflows at any ``eps``.
+``"reference"``
+    The values of nerdslab/gca on the same embeddings (tested against its formulas in float64,
+    1e-6): joint layout, cosines clamped at 1e-7, self-pairs at the maximum cost, and per class:
+    InfoNCE = ``hs_ince``, NTXent = ``NT_Xent``, GCAInfoNCE = ``gca_ince`` (masses 1; its ``T``
+    rounds end on a column update: ``end="col"``), UOT/GCAUOT = ``gca_uot`` (masses ``1/2N``,
+    ``end="col"``; UOT is its ``T = 1``), all from ``gca_loss_cifar.py``; RINCE = ``rince`` of
+    ``gca_loss_imagenet.py`` (Chuang's RINCE on ``exp(cos/eps)``, self-pairs masked, no clamp);
+    IOT = ``iot``'s cost (no clamp, maximum-cost self-pairs; its transposing loop and the CIFAR
+    file's block-ordered positives on an interleaved batch are not reproduced, and IOT is not
+    tested against it). What is *not* reproduced, and why:
+
+    - ``(P_tgt / u).sum(axis=1)`` (``gca_uot``, ``hs_rince``) divides by ``u`` of the partner
+      instead of the anchor. The partner map is a permutation, so the batch mean is unchanged:
+      measured difference 0 (< 1e-12, tested); the corrected per-anchor form is used.
+    - GCA-RINCE: the CIFAR ``gca_rince`` returns ``CE^q / q`` (``lam`` has no effect) and the
+      ImageNet one divides rows by column sums (its plan is not a Sinkhorn iterate: row sums
+      0.98-1.02 after 10 rounds) and raises each negative to the power ``q`` separately. Neither is
+      a version of the poster's loss; "reference" GCA-RINCE is the CIFAR ``gca_rince`` plan
+      (masses ``1/2N``, ``T`` rounds) with the W1 term of its ``gca_uot``. Measured on a random batch
+      (2N = 256, d = 128, eps = 0.5): -0.0136 here vs -0.137 for the ImageNet code.
+    - Gradients: the authors' maximum-cost diagonal passes gradient to the arg-max pair; here the
+      fill is detached (values equal).
+``"chuang"``
+    Cost ``-cos`` (``K = exp(cos/eps)``), unit masses, self-pairs masked: Chuang et al.'s exact
+    RINCE, and the convention of this library before the ``convention`` option. Its W1 terms
+    grow like ``(lam n e^{1/eps})^q`` and overflow float32 for small ``eps``:
+    :meth:`GCALoss.check_range` refuses them (``ValueError`` naming ``eps``, the dtype and
+    :meth:`GCALoss.smallest_safe_eps`, about 0.0074 at ``n = 256``) without a host sync.
+
+What the convention does to GCA-UOT (``r2 = 0.2``, ``lam = 0.01``, ``q = 0.6``, ``rho = 0.2``,
+10 rounds, B = 256, d = 128, Gaussian views with noise 0.5; ``benchmarks/bench_losses.py`` prints it):
+the gradient-norm ratio ``|grad(0.2 W1)| / |grad(KL)|`` is
+
+=====  ================  =============  =====================  ==============  ==============
+eps    gca, cross        gca, joint     reference (authors')   chuang, cross   chuang, joint
+=====  ================  =============  =====================  ==============  ==============
+0.5    0.047             0.039          0.038                  0.248           0.225
+0.1    0.124             0.061          0.056                  17.4            10.1
+=====  ================  =============  =====================  ==============  ==============
+
+so under ``"chuang"`` the W1 term's weight is 6x (eps 0.5) to 180-310x (eps 0.1) what the paper's
+``r2`` meant, while ``"gca"`` stays within 1.1x of the authors' code in the joint layout.
+
+Gradient modes (``grad=``)
+--------------------------
+
+``"unroll"`` (default): exact gradients through every scaling update. In the kernel domain
+(``eps`` above the underflow bound, about 0.05 in float32; masked self-pairs included) the
+backward is one ``(n x 2t) @ (2t x n)`` product (:class:`gca_lab.ot._KernelScaling`), not one
+``n x n`` tensor per half-step. ``"detached"``: the ``t - 1`` rounds run without autograd and only
+the last row update is differentiated; for balanced losses with a permutation target the dropped
+term is proportional to the column-marginal error, which :attr:`LossOutput.marginal_error`
+reports for every mode. ``"last_step"``: one differentiable round after detached ones
+(:func:`gca_lab.ot.sinkhorn`).
+
+Numerics
+--------
+
+Half-precision inputs (bf16/fp16, autocast) are computed in float32 and the loss is float32.
+Rows are normalized after dividing by their largest entry (norms 1e-30 or 1e30 give the cosines of
+norm 1). ``check_inputs=True`` (default) costs one host sync per call and refuses NaN/inf and
+all-zero rows; ``check_inputs=False`` (training) syncs never, and an all-zero row then has cosine 0
+with every row. With the default target every divergence reads the positives with a gather: the KL of
+a row-ending plan reuses the last row update's normalizer, so InfoNCE/NT-Xent cost one softmax.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -75,9 +154,28 @@ __all__ = [
     "BYOLLoss",
     "LOSSES",
     "make_loss",
+    "COST_CONVENTION",
+    "CONVENTIONS",
+    "DEFAULT_CONVENTION",
 ]
 
 Layout = Literal["cross", "joint"]
+Convention = Literal["gca", "reference", "chuang"]
+
+#: The cost every loss, the explorer and the notebooks use: ``C = 1 - cos`` (the authors' code),
+#: so ``K = exp(-(1 - cos)/eps)`` lies in ``(0, 1]``. :meth:`GCALoss.log_kernel` applies it.
+COST_CONVENTION = "1-cos"
+
+#: ``convention`` values (module docstring, "Conventions"); the default keeps the paper's
+#: hyperparameters meaningful for the W1 family.
+CONVENTIONS = ("gca", "reference", "chuang")
+DEFAULT_CONVENTION: Convention = "gca"
+
+# What nerdslab/gca computes (gca_loss_cifar.py): the 2N x 2N joint layout, cosines clamped at
+# 1e-7, cost 1 - cos, self-pairs given the maximum cost. Classes override single entries.
+_REFERENCE: dict[str, Any] = {
+    "layout": "joint", "cost": "1-cos", "self_pairs": "max_cost", "clamp_similarity": True, "end": "row",
+}
 
 
 @dataclass(frozen=True)
@@ -88,23 +186,57 @@ class LossOutput:
         loss: ``()`` the scalar loss (averaged over both directions when ``symmetric``).
         sim: ``(n, m)`` cosine similarities of the first direction (``n = m = B`` for ``cross``,
             ``2B`` for ``joint``).
-        log_kernel: ``(n, m)`` ``s / eps``; excluded self-pairs are ``-inf``.
+        log_kernel: ``(n, m)`` ``-C / eps`` (:data:`COST_CONVENTION`); excluded self-pairs are ``-inf``.
         log_plan: ``(n, m)`` log of the projected plan ``P = diag(u) K diag(v)``.
         log_u, log_v: ``(n,)``, ``(m,)`` log scalings of the last row / column step.
         target: ``(n, m)`` the target with each row scaled to the row marginal.
         solver: the Sinkhorn result of the first ``t - 1`` rounds (``None`` for one-step losses).
         terms: the unweighted divergence terms (``{"kl": ..., "w1": ...}``), first direction.
+        marginal_error: ``()`` (detached) ``||P^T 1 - b||_1 / ||b||_1`` for a plan ending on a row
+            update (``||P 1 - a||_1 / ||a||_1`` ending on a column): the constraint the last update
+            did not enforce. For balanced losses it is the error of detached scalings
+            (``grad="detached"``); for relaxed (UOT) plans it measures the relaxation too.
     """
 
     loss: Tensor
     sim: Tensor
     log_kernel: Tensor
-    log_plan: Tensor
-    log_u: Tensor
-    log_v: Tensor
-    target: Tensor
     solver: SinkhornResult | None
-    terms: dict[str, Tensor] = field(default_factory=dict)
+    terms: dict[str, Tensor]
+    # Tensors, or zero-argument functions computing them on first access: forward() never pays
+    # for the n x n plan, target or marginal error that only details() readers look at.
+    parts: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def _part(self, name: str) -> Any:
+        value = self.parts[name]
+        if callable(value):
+            value = self.parts[name] = value()
+        return value
+
+    @property
+    def log_u(self) -> Tensor:
+        """``(n,)`` log row scaling of the last row step."""
+        return self._part("log_u")
+
+    @property
+    def log_v(self) -> Tensor:
+        """``(m,)`` log column scaling."""
+        return self._part("log_v")
+
+    @property
+    def log_plan(self) -> Tensor:
+        """``(n, m)`` log of the projected plan ``P = diag(u) K diag(v)``."""
+        return self._part("log_plan")
+
+    @property
+    def target(self) -> Tensor:
+        """``(n, m)`` the target with each row scaled to the row marginal."""
+        return self._part("target")
+
+    @property
+    def marginal_error(self) -> Tensor:
+        """``()`` detached relative error of the marginal the last update did not enforce."""
+        return self._part("marginal_error")
 
     @property
     def plan(self) -> Tensor:
@@ -113,24 +245,52 @@ class LossOutput:
 
     @property
     def kernel(self) -> Tensor:
-        """``(n, m)`` the Gibbs kernel ``exp(s / eps)``."""
+        """``(n, m)`` the Gibbs kernel ``exp(-C / eps)``."""
         return self.log_kernel.exp()
 
 
-def _check_embeddings(z1: Tensor, z2: Tensor) -> None:
+def _check_embeddings(z1: Tensor, z2: Tensor, *, finite: bool = True) -> None:
+    """Shapes and dtype (free); with ``finite`` also NaN/inf and all-zero rows (one host sync)."""
     check_tensor("z1", z1, ndim=2)
     check_tensor("z2", z2, ndim=2)
     if z1.shape != z2.shape:
         raise ValueError(f"z1 and z2 must have the same shape, got {tuple(z1.shape)} and {tuple(z2.shape)}")
     if z1.shape[0] < 2:
         raise ValueError(f"batch size must be >= 2 (negatives are needed), got {z1.shape[0]}")
-    if not z1.is_floating_point():
-        raise TypeError(f"z1 must be a floating tensor, got dtype {z1.dtype}")
-    finite = torch.stack([torch.isfinite(z1).all(), torch.isfinite(z2).all()]).tolist()  # one sync
-    if not finite[0]:
-        raise ValueError("z1 contains NaN or inf embeddings")
-    if not finite[1]:
-        raise ValueError("z2 contains NaN or inf embeddings")
+    if not z1.is_floating_point() or not z2.is_floating_point():
+        raise TypeError(f"z1 and z2 must be floating tensors, got dtypes {z1.dtype} and {z2.dtype}")
+    if not finite:
+        return
+    flags = torch.stack([
+        torch.isfinite(z1).all(), torch.isfinite(z2).all(),
+        (z1 != 0).any(-1).all(), (z2 != 0).any(-1).all(),
+    ]).tolist()  # one sync
+    for ok, name in zip(flags[:2], ("z1", "z2")):
+        if not ok:
+            raise ValueError(f"{name} contains NaN or inf embeddings")
+    for ok, name in zip(flags[2:], ("z1", "z2")):
+        if not ok:
+            raise ValueError(
+                f"{name} has an all-zero row: its cosine with anything is undefined (a collapsed "
+                f"encoder?). With check_inputs=False such rows get cosine 0 with every row."
+            )
+
+
+def _unit_rows(z: Tensor) -> Tensor:
+    # Dividing by the (detached) largest |entry| first keeps the squared norm away from float
+    # underflow/overflow; normalize() is scale invariant, so values and gradients are unchanged.
+    scale = z.detach().abs().amax(-1, keepdim=True)
+    return F.normalize(z / torch.where(scale > 0, scale, torch.ones_like(scale)), dim=-1)
+
+
+def _marginal_error(log_plan: Tensor, marginal: Tensor, end: str) -> Tensor:
+    with torch.no_grad():
+        sums = torch.logsumexp(log_plan, dim=-2 if end == "row" else -1).exp()
+        return (sums - marginal).abs().sum() / marginal.abs().sum()
+
+
+def _log_max(dtype: torch.dtype) -> float:
+    return math.log(torch.finfo(dtype).max)
 
 
 class _GatherWithGrad(torch.autograd.Function):
@@ -170,7 +330,7 @@ def gather(z: Tensor) -> Tensor:
 
 
 class GCALoss(nn.Module):
-    r"""Generalized contrastive alignment: ``d_M(P_tgt || Prox_B(K_theta))`` (paper §2.3).
+    r"""Generalized contrastive alignment: ``d_M(P_tgt || Prox_B(K_theta))`` (arXiv 2502.20141, Sec. 2.3).
 
     The public subclasses fix the projection and the divergence; this class exposes every knob
     for ablations (``make_loss`` builds the named ones).
@@ -185,20 +345,30 @@ class GCALoss(nn.Module):
         lam: RINCE's density weight ``lam > 0`` (default 0.01, reference configs).
         q: RINCE's exponent in ``(0, 1]`` (default 0.6, reference README).
         kl_weight, w1_weight: weights of ``"kl+w1"`` (reference README: ``r1 = 1``, ``r2 = 0.2``).
+        convention: ``"gca"`` (default), ``"reference"`` (the authors' code) or ``"chuang"`` (cost
+            ``-cos``, unit masses: Chuang et al.'s RINCE): the defaults of the knobs below that are
+            left at ``None`` (module docstring, "Conventions"). A ``TrainConfig`` passes it through
+            ``loss_options={"convention": ...}``.
         layout: ``"cross"`` (``B x B`` between the views; the paper's formulation) or ``"joint"``
-            (``2B x 2B`` over all views, SimCLR's).
+            (``2B x 2B`` over all views, SimCLR's). ``None``: the convention's.
         symmetric: for ``cross``, average the loss of both directions (view 1 -> 2 and 2 -> 1).
-        marginals: ``"one"`` (``a_i = b_j = 1``: each anchor carries mass 1, as InfoNCE; default) or
-            ``"uniform"`` (``1/n``, the reference's GCA-RINCE/UOT scale). Balanced KL losses do not
-            depend on it; the RINCE/W1 and unbalanced ones do.
-        self_pairs: ``"mask"`` (joint layout: exclude ``i = i`` pairs; default) or ``"max_cost"``
-            (give them the lowest similarity, as the reference code does).
-        clamp_similarity: clamp cosines at ``1e-7`` from below, as the reference code does (default off).
-        end: ``"row"`` (default) ends the projections on a row step; ``"col"`` runs ``n_iters`` full
-            rounds ending on a column step (IOT).
+        marginals: ``"one"`` (``a_i = b_j = 1``: each anchor carries mass 1, as InfoNCE) or
+            ``"uniform"`` (``1/n``, the authors' GCA-RINCE/UOT scale). Balanced KL losses do not
+            depend on it; the RINCE/W1 and unbalanced ones do. ``None``: the convention's.
+        cost: ``"1-cos"`` (``K = exp(-(1 - s)/eps)``) or ``"-cos"`` (``K = exp(s/eps)``). ``None``: the
+            convention's.
+        self_pairs: ``"mask"`` (joint layout: exclude ``i = i`` pairs) or ``"max_cost"`` (give them
+            the maximum cost, as the authors' code does). ``None``: the convention's.
+        clamp_similarity: clamp cosines at ``1e-7`` from below, as the authors' code does.
+            ``None``: the convention's.
+        end: ``"row"`` ends the projections on a row step; ``"col"`` runs ``n_iters`` full rounds
+            ending on a column step (IOT; the authors' loops). ``None``: the convention's.
         kl_form: ``"conditional"`` (default; row-normalized plan) or ``"generalized"`` (the plan as is,
             with mass terms; IOT).
-        grad: Sinkhorn gradient mode, ``"unroll"`` or ``"last_step"`` (see :func:`gca_lab.ot.sinkhorn`).
+        grad: ``"unroll"`` (exact), ``"detached"`` (scalings detached, error reported as
+            :attr:`LossOutput.marginal_error`) or ``"last_step"`` (module docstring, "Gradient modes").
+        check_inputs: check for NaN/inf and all-zero embedding rows (one host sync per call). Turn
+            off in training loops to avoid the sync; zero rows then get cosine 0 with every row.
         gather_distributed: all-gather embeddings across ``torch.distributed`` processes so that
             negatives and transport span every GPU (see :class:`_GatherWithGrad` for the gradients).
     """
@@ -217,14 +387,17 @@ class GCALoss(nn.Module):
         q: float = 0.6,
         kl_weight: float = 1.0,
         w1_weight: float = 0.2,
-        layout: Layout = "cross",
+        convention: Convention = DEFAULT_CONVENTION,
+        layout: Layout | None = None,
         symmetric: bool = False,
-        marginals: Literal["one", "uniform"] = "one",
-        self_pairs: Literal["mask", "max_cost"] = "mask",
-        clamp_similarity: bool = False,
-        end: Literal["row", "col"] = "row",
+        marginals: Literal["one", "uniform"] | None = None,
+        cost: Literal["1-cos", "-cos"] | None = None,
+        self_pairs: Literal["mask", "max_cost"] | None = None,
+        clamp_similarity: bool | None = None,
+        end: Literal["row", "col"] | None = None,
         kl_form: Literal["conditional", "generalized"] = "conditional",
-        grad: Literal["unroll", "last_step"] = "unroll",
+        grad: Literal["unroll", "detached", "last_step"] = "unroll",
+        check_inputs: bool = True,
         gather_distributed: bool = False,
     ) -> None:
         super().__init__()
@@ -237,25 +410,51 @@ class GCALoss(nn.Module):
         self.q = check_interval("q", q, 0.0, 1.0, low_open=True)
         self.kl_weight = check_nonnegative("kl_weight", kl_weight)
         self.w1_weight = check_nonnegative("w1_weight", w1_weight)
-        self.layout = check_choice("layout", layout, ("cross", "joint"))
+        self.convention = check_choice("convention", convention, CONVENTIONS)
+        # Knobs left at None take the convention's value (module docstring, "Conventions").
+        chosen = self._convention_defaults(self.convention)
+        pick = lambda name, value: chosen[name] if value is None else value  # noqa: E731
+        self.layout = check_choice("layout", pick("layout", layout), ("cross", "joint"))
         self.symmetric = bool(symmetric)
-        self.marginals = check_choice("marginals", marginals, ("one", "uniform"))
-        self.self_pairs = check_choice("self_pairs", self_pairs, ("mask", "max_cost"))
-        self.clamp_similarity = bool(clamp_similarity)
-        self.end = check_choice("end", end, ("row", "col"))
+        self.marginals = check_choice("marginals", pick("marginals", marginals), ("one", "uniform"))
+        self.cost = check_choice("cost", pick("cost", cost), ("1-cos", "-cos"))
+        self.self_pairs = check_choice("self_pairs", pick("self_pairs", self_pairs), ("mask", "max_cost"))
+        self.clamp_similarity = bool(pick("clamp_similarity", clamp_similarity))
+        self.end = check_choice("end", pick("end", end), ("row", "col"))
         self.kl_form = check_choice("kl_form", kl_form, ("conditional", "generalized"))
-        self.grad = check_choice("grad", grad, ("unroll", "last_step"))
+        self.grad = check_choice("grad", grad, ("unroll", "detached", "last_step"))
+        self.check_inputs = bool(check_inputs)
         self.gather_distributed = bool(gather_distributed)
+
+    # Per-class departures of ``convention="reference"`` from :data:`_REFERENCE` (which file of
+    # nerdslab/gca each class reproduces is said in its docstring).
+    _reference_overrides: dict[str, Any] = {}
+
+    def _convention_defaults(self, convention: str) -> dict[str, Any]:
+        w1_family = self.divergence != "kl" or not (math.isinf(self.rho_a) and math.isinf(self.rho_b))
+        base = {"layout": "cross", "self_pairs": "mask", "clamp_similarity": False, "end": "row"}
+        if convention == "chuang":
+            return {**base, "cost": "-cos", "marginals": "one"}
+        masses = "uniform" if w1_family else "one"
+        if convention == "gca":
+            return {**base, "cost": "1-cos", "marginals": masses}
+        return {**_REFERENCE, "marginals": masses, **type(self)._reference_overrides}
 
     def extra_repr(self) -> str:
         rho = "" if math.isinf(self.rho_a) and math.isinf(self.rho_b) else f", rho=({self.rho_a}, {self.rho_b})"
-        return f"eps={self.eps}, n_iters={self.n_iters}{rho}, divergence={self.divergence!r}, layout={self.layout!r}"
+        return (f"eps={self.eps}, n_iters={self.n_iters}{rho}, divergence={self.divergence!r}, "
+                f"layout={self.layout!r}, convention={self.convention!r}")
 
     # -- the composition ---------------------------------------------------------------------
 
     def similarity(self, z1: Tensor, z2: Tensor) -> Tensor:
-        """``(n, m)`` cosine similarities of the layout; joint self-pairs are handled by :meth:`log_kernel`."""
-        z1, z2 = F.normalize(z1, dim=-1), F.normalize(z2, dim=-1)
+        """``(n, m)`` cosine similarities of the layout; joint self-pairs are handled by :meth:`log_kernel`.
+
+        Rows are normalized after dividing by their largest entry, so norms of 1e-30 or 1e30 in
+        float32 give the same cosines as norm 1 (plain ``F.normalize`` squares them into 0 or inf).
+        A zero row (allowed only with ``check_inputs=False``) has cosine 0 with every row.
+        """
+        z1, z2 = _unit_rows(z1), _unit_rows(z2)
         if self.layout == "joint":
             z = torch.cat([z1, z2], 0)  # (2B, d), views stacked in blocks
             sim = z @ z.T
@@ -264,14 +463,17 @@ class GCALoss(nn.Module):
         return sim.clamp(min=1e-7) if self.clamp_similarity else sim
 
     def log_kernel(self, sim: Tensor) -> Tensor:
-        """``(n, m)`` ``log K = s / eps``; joint self-pairs ``-inf`` (masked) or the minimum similarity."""
-        log_k = sim / self.eps
+        """``(n, m)`` ``log K = -C / eps`` with the convention's cost ``C = 1 - s`` or ``C = -s``.
+
+        Joint self-pairs are ``-inf`` (masked) or get the maximum cost (``self_pairs="max_cost"``).
+        """
+        log_k = (sim - 1.0) / self.eps if self.cost == "1-cos" else sim / self.eps
         if self.layout == "joint":
-            diag = torch.eye(sim.shape[0], dtype=torch.bool, device=sim.device)
-            fill = torch.tensor(-math.inf, dtype=sim.dtype, device=sim.device)
+            # in place on a fresh tensor: no n x n mask, and the self-pairs get no gradient
             if self.self_pairs == "max_cost":
-                fill = sim.detach().min() / self.eps
-            log_k = torch.where(diag, fill, log_k)
+                log_k.diagonal().copy_(log_k.detach().min().expand(log_k.shape[0]))
+            else:
+                log_k.diagonal().fill_(-math.inf)
         return log_k
 
     def default_target(self, n: int, like: Tensor) -> Tensor:
@@ -280,6 +482,11 @@ class GCALoss(nn.Module):
             return _targets.joint_pairs(n // 2, dtype=like.dtype, device=like.device)
         return _targets.pairs(n, dtype=like.dtype, device=like.device)
 
+    def _partner(self, n: int, device: torch.device) -> Tensor:
+        # (n,) column of the single positive of each row of default_target
+        idx = torch.arange(n, device=device)
+        return (idx + n // 2) % n if self.layout == "joint" else idx
+
     def _marginal(self, size: int, like: Tensor) -> Tensor:
         value = 1.0 if self.marginals == "one" else 1.0 / size
         return torch.full((size,), value, dtype=like.dtype, device=like.device)
@@ -287,32 +494,54 @@ class GCALoss(nn.Module):
     def project(self, log_k: Tensor, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor, SinkhornResult | None]:
         """Project the kernel: returns ``(log_u, log_v, solver)`` with ``P = diag(u) K diag(v)``.
 
-        ``t - 1`` Sinkhorn rounds (reference measure ``a (x) b``, so ``P^(0) = K`` for unit
-        marginals), then the final row step, relaxed by ``rho_a`` if finite (``end="row"``); or
-        ``t`` full rounds (``end="col"``).
+        The scalings follow the paper's update (arXiv 2502.20141, Sec. 2.2 and the GCA-UOT
+        algorithm), started from ``v = b``::
+
+            u <- (a / K v)^phi_a,   v <- (b / K^T u)^phi_b,   phi = rho / (rho + eps)
+
+        ``t - 1`` such rounds then one row update (``end="row"``), or ``t`` rounds (``end="col"``).
+        The rounds run in :func:`gca_lab.ot.sinkhorn`, whose update is ``u <- a' (K v)^(-phi)``: it
+        is the same iteration with the reference masses ``a' = a^phi_a``, ``b' = b^phi_b`` and the
+        initial column potential that makes ``v = b``; ``solver.log_a`` / ``solver.log_b`` are those
+        ``a'``, ``b'`` (for unit marginals or hard constraints they are ``a``, ``b``).
         """
+        log_u, log_v, solver, _ = self._project(log_k, a, b)
+        return log_u, log_v, solver
+
+    def _project(self, log_k: Tensor, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor, SinkhornResult | None, Tensor | None]:
+        # Also returns log sum_j K_ij v_j of the last row update (the softmax normalizer the KL reuses).
+        phi_a, phi_b = relaxation_exponent(self.rho_a, self.eps), relaxation_exponent(self.rho_b, self.eps)
         log_a, log_b = a.log(), b.log()
         rounds = self.n_iters - 1 if self.end == "row" else self.n_iters
         solver = None
-        g = torch.zeros_like(log_b)
-        f = torch.zeros_like(log_a)
+        log_u, log_v = log_a, log_b
         if rounds > 0:
-            solver = sinkhorn(
-                -log_k * self.eps, a, b, eps=self.eps, rho_a=self.rho_a, rho_b=self.rho_b,
-                n_iters=rounds, grad=self.grad, domain=self._domain(log_k), validate=False,
-            )
-            f, g = solver.f, solver.g
+            log_a_ref, log_b_ref = phi_a * log_a, phi_b * log_b
+            g_init = self.eps * (log_b - log_b_ref)  # v = b' exp(g/eps) = b at the start
+            detached = self.grad == "detached"
+            lk = log_k.detach() if detached else log_k
+            with torch.no_grad() if detached else contextlib.nullcontext():
+                solver = sinkhorn(
+                    lk * (-self.eps), log_a_ref.exp(), log_b_ref.exp(), eps=self.eps, rho_a=self.rho_a,
+                    rho_b=self.rho_b, n_iters=rounds, grad="unroll" if detached else self.grad,
+                    domain=self._domain(log_k), validate=False, g_init=g_init,
+                    masked_diagonal=self.layout == "joint" and self.self_pairs == "mask",
+                )
+            log_u, log_v = log_a_ref + solver.f / self.eps, log_b_ref + solver.g / self.eps
+        row_lse = None
         if self.end == "row":
-            phi = relaxation_exponent(self.rho_a, self.eps)
-            f = -phi * self.eps * torch.logsumexp(log_k + (log_b + g / self.eps).unsqueeze(-2), dim=-1)
-        return log_a + f / self.eps, log_b + g / self.eps, solver
+            if rounds == 0:  # v = b is constant: log sum_j K_ij b_j = lse_j(log K_ij) + log b
+                row_lse = torch.logsumexp(log_k, dim=-1) + log_b[..., :1]
+            else:
+                row_lse = torch.logsumexp(log_k + log_v.unsqueeze(-2), dim=-1)  # (n,)
+            log_u = phi_a * (log_a - row_lse)
+        return log_u, log_v, solver, row_lse
 
     def _domain(self, log_k: Tensor) -> str:
-        # Cosines lie in [-1, 1], so range(log K) <= 2/eps is known without a host sync; with full
-        # support (no masked self-pairs) and uniform marginals the kernel-domain steps cannot
-        # underflow when 2 * 2/eps is below the dtype's limit (gca_lab.ot.kernel_domain_is_safe).
-        full_support = self.layout == "cross" or self.self_pairs == "max_cost"
-        return "kernel" if full_support and kernel_domain_bound_holds(2.0 / self.eps, 0.0, log_k.dtype) else "log"
+        # Cosines lie in [-1, 1], so range(log K) <= 2/eps over the finite entries is known without
+        # a host sync; the kernel-domain steps cannot underflow when 2 * 2/eps is below the dtype's
+        # limit (gca_lab.ot.kernel_domain_bound_holds), masked self-pairs included (_kernel_lse).
+        return "kernel" if kernel_domain_bound_holds(2.0 / self.eps, 0.0, log_k.dtype) else "log"
 
     def kl_term(self, log_plan: Tensor, target: Tensor) -> Tensor:
         """``()`` KL divergence between the target and the plan, averaged over anchors (module doc)."""
@@ -330,35 +559,108 @@ class GCALoss(nn.Module):
         t = target / target.sum(-1, keepdim=True)
         log_t = torch.where(t > 0, t.log(), torch.full_like(t, -math.inf))
         log_pos = torch.logsumexp(log_t + log_k + log_v.unsqueeze(-2), dim=-1)  # (n,) log sum_j t_ij K_ij v_j
-        log_neg = math.log(self.lam) + a.log() - log_u  # (n,)
+        return self._w1_from_logs(log_pos, math.log(self.lam) + a.log() - log_u)
+
+    def _w1_from_logs(self, log_pos: Tensor, log_neg: Tensor) -> Tensor:
         q = self.q
         return (-torch.exp(q * log_pos) / q + torch.exp(q * log_neg) / q).mean()
+
+    def check_range(self, n: int, dtype: torch.dtype) -> None:
+        """Refuse a problem whose W1 term cannot be represented in ``dtype`` (no host sync).
+
+        Only the ``-cos`` cost needs it: there ``K <= e^{1/eps}`` and the RINCE/W1 terms grow like
+        ``(lam n e^{1/eps})^q``, which overflows float32 (NaN, or values like -4e24) below
+        :meth:`smallest_safe_eps`. With the ``1 - cos`` cost ``K <= 1`` and nothing overflows;
+        KL terms are computed in the log domain for every ``eps``.
+        """
+        if self.divergence == "kl" or self.cost == "1-cos":
+            return
+        if self._w1_log_magnitude(self.eps, n) >= _log_max(dtype):
+            raise ValueError(
+                f"eps={self.eps} is too small for the {self.divergence!r} term with cost '-cos' in {dtype} "
+                f"(batch {n}, q={self.q}, lam={self.lam}): its values reach exp(q/eps) and overflow. "
+                f"Use eps >= {self.smallest_safe_eps(n, dtype):.4g}, float64, or cost='1-cos' "
+                f"(convention='gca', the default)."
+            )
+
+    def _w1_log_magnitude(self, eps: float, n: int) -> float:
+        # log of the largest W1 value or gradient entry: (lam n e^{1/eps})^q, times 1/eps for the gradient
+        return self.q * (1.0 / eps + max(0.0, math.log(self.lam * n))) + math.log(max(1.0, 1.0 / eps)) + 2.0
+
+    def smallest_safe_eps(self, n: int, dtype: torch.dtype) -> float:
+        """The smallest ``eps`` that :meth:`check_range` accepts for batch ``n`` in ``dtype``."""
+        if self.divergence == "kl" or self.cost == "1-cos":
+            return 0.0
+        lo, hi = 1e-8, 1e3
+        for _ in range(100):  # bisection on a monotone function of eps
+            mid = math.sqrt(lo * hi)
+            lo, hi = (mid, hi) if self._w1_log_magnitude(mid, n) >= _log_max(dtype) else (lo, mid)
+        return hi
 
     def _direction(self, z1: Tensor, z2: Tensor, target: Tensor | None) -> LossOutput:
         sim = self.similarity(z1, z2)
         log_k = self.log_kernel(sim)
         n, m = log_k.shape
+        self.check_range(n, sim.dtype)
         a, b = self._marginal(n, sim), self._marginal(m, sim)
+        idx = None
         if target is None:
-            # The positive-pair targets have one unit entry per row: scaling needs no check (and no sync).
-            target = self.default_target(n, sim) * a.unsqueeze(-1)
+            # The positive-pair targets have one unit entry per row: no check (and no sync), and
+            # the divergences read the positives with a gather instead of n x n sums.
+            idx = self._partner(n, sim.device)
+            get_target: Any = lambda: self.default_target(n, sim) * a.unsqueeze(-1)  # noqa: E731
         else:
             check_tensor("target", target, ndim=2)
             if tuple(target.shape) != (n, m):
                 raise ValueError(f"target must have shape {(n, m)} for layout {self.layout!r}, got {tuple(target.shape)}")
             target = _targets.normalize_rows(target.to(dtype=sim.dtype, device=sim.device), a)
-        log_u, log_v, solver = self.project(log_k, a, b)
-        log_plan = log_k + log_u.unsqueeze(-1) + log_v.unsqueeze(-2)
+            get_target = target
+        if (idx is not None and self.divergence == "kl" and self.kl_form == "conditional" and self.n_iters == 1
+                and self.end == "row" and type(self).extra_terms is GCALoss.extra_terms):
+            # InfoNCE / NT-Xent: the KL to the one-step plan is the softmax cross-entropy of log K
+            # (v = b is constant); the fused kernel is the cheapest, and the scalings are only
+            # computed if details() readers ask for them.
+            loss = F.cross_entropy(log_k, idx)
+            lazy = {"log_u": lambda: self._project(log_k, a, b)[0], "log_v": b.log(), "target": get_target}
+            lazy["log_plan"] = lambda: log_k + LossOutput._part(out, "log_u").unsqueeze(-1) + lazy["log_v"].unsqueeze(-2)
+            lazy["marginal_error"] = lambda: _marginal_error(LossOutput._part(out, "log_plan"), b, "row")
+            out = LossOutput(loss, sim, log_k, None, {"kl": loss}, lazy)
+            return out
+        log_u, log_v, solver, row_lse = self._project(log_k, a, b)
+        parts: dict[str, Any] = {"log_u": log_u, "log_v": log_v, "target": get_target}
+        parts["log_plan"] = lambda: log_k + log_u.unsqueeze(-1) + log_v.unsqueeze(-2)
+
+        def get(name: str) -> Any:  # the memoized part (shared with the LossOutput)
+            value = parts[name]
+            if callable(value):
+                value = parts[name] = value()
+            return value
+
+        log_pos = None
+        if idx is not None:
+            log_pos = log_k.gather(-1, idx.unsqueeze(-1)).squeeze(-1) + log_v[idx]  # (n,) log K_ip v_p
         terms: dict[str, Tensor] = {}
         loss = sim.new_zeros(())
         if self.divergence in ("kl", "kl+w1"):
-            terms["kl"] = self.kl_term(log_plan, target)
+            if log_pos is not None and self.kl_form == "conditional":
+                # One softmax: the row-normalized plan is softmax(log K + log v) (u cancels), whose
+                # normalizer a row-ending plan's last row update already computed.
+                if row_lse is None:
+                    row_lse = torch.logsumexp(log_k + log_v.unsqueeze(-2), dim=-1)
+                terms["kl"] = (row_lse - log_pos).mean()
+            else:
+                terms["kl"] = self.kl_term(get("log_plan"), get("target"))
             loss = loss + (self.kl_weight if self.divergence == "kl+w1" else 1.0) * terms["kl"]
         if self.divergence in ("w1", "kl+w1"):
-            terms["w1"] = self.w1_term(log_k, log_u, log_v, a, target)
+            if log_pos is not None:
+                terms["w1"] = self._w1_from_logs(log_pos, math.log(self.lam) + a.log() - log_u)
+            else:
+                terms["w1"] = self.w1_term(log_k, log_u, log_v, a, get("target"))
             loss = loss + (self.w1_weight if self.divergence == "kl+w1" else 1.0) * terms["w1"]
-        loss = loss + self.extra_terms(log_plan, target, terms)
-        return LossOutput(loss, sim, log_k, log_plan, log_u, log_v, target, solver, terms)
+        if type(self).extra_terms is not GCALoss.extra_terms:
+            loss = loss + self.extra_terms(get("log_plan"), get("target"), terms)
+        parts["marginal_error"] = lambda: _marginal_error(get("log_plan"), b if self.end == "row" else a, self.end)
+        return LossOutput(loss, sim, log_k, solver, terms, parts)
 
     def extra_terms(self, log_plan: Tensor, target: Tensor, terms: dict[str, Tensor]) -> Tensor:
         """Additional regularizers of a subclass (IOT-uni); records them in ``terms``."""
@@ -374,16 +676,18 @@ class GCALoss(nn.Module):
 
         This is the only code path: :meth:`forward` returns ``details(...).loss``.
         """
-        _check_embeddings(z1, z2)
-        if self.gather_distributed:
-            z1, z2 = gather(z1), gather(z2)
-        out = self._direction(z1, z2, target)
-        if self.symmetric and self.layout == "cross":
-            back = self._direction(z2, z1, None if target is None else target.T)
-            out = LossOutput(
-                (out.loss + back.loss) / 2, out.sim, out.log_kernel, out.log_plan, out.log_u, out.log_v,
-                out.target, out.solver, out.terms,
-            )
+        _check_embeddings(z1, z2, finite=self.check_inputs)
+        # Half-precision embeddings (autocast) are computed in float32: bf16 has 8 mantissa bits,
+        # too few for exp/log-sum-exp of s/eps (bf16 InfoNCE rounds a 2.4e-4 loss to 0).
+        dtype = torch.promote_types(z1.dtype, torch.float32)
+        with torch.autocast(z1.device.type, enabled=False):
+            z1, z2 = z1.to(dtype), z2.to(dtype)
+            if self.gather_distributed:
+                z1, z2 = gather(z1), gather(z2)
+            out = self._direction(z1, z2, target)
+            if self.symmetric and self.layout == "cross":
+                back = self._direction(z2, z1, None if target is None else target.T)
+                out = dataclasses.replace(out, loss=(out.loss + back.loss) / 2)
         return out
 
     def forward(self, z1: Tensor, z2: Tensor, target: Tensor | None = None) -> Tensor:
@@ -399,13 +703,14 @@ def _fixed(kwargs: dict[str, Any], cls: str, **fixed: Any) -> dict[str, Any]:
 
 
 class InfoNCE(GCALoss):
-    r"""InfoNCE = ``KL(I || Prox^KL_{C1}(K))``: one row projection of the Gibbs kernel (paper T1, §2.5).
+    r"""InfoNCE = ``KL(I || Prox^KL_{C1}(K))``: one row projection of the Gibbs kernel (arXiv 2502.20141, T1, Sec. 2.5).
 
     ``L = mean_i -log( e^{s_ii} / sum_j e^{s_ij} )`` with ``s = cos / eps``. Defaults: ``eps = 0.5``,
     ``layout = "cross"`` (all :class:`GCALoss` keywords except the fixed ones are accepted).
     """
 
     name = "ince"
+    # convention="reference": hs_ince of gca_loss_cifar.py (joint, clamped, max-cost self-pairs)
 
     def __init__(self, eps: float = 0.5, **kwargs: Any) -> None:
         super().__init__(eps=eps, **_fixed(kwargs, "InfoNCE", n_iters=1, divergence="kl", rho_a=math.inf))
@@ -418,6 +723,8 @@ class NTXent(InfoNCE):
     """
 
     name = "simclr"
+    # convention="reference": NT_Xent of gca_loss_cifar.py (clamped; its -1e5 self-pair logit is a mask)
+    _reference_overrides = {"self_pairs": "mask"}
 
     def __init__(self, eps: float = 0.5, **kwargs: Any) -> None:
         super().__init__(eps=eps, **_fixed(kwargs, "NTXent", layout="joint"))
@@ -425,10 +732,12 @@ class NTXent(InfoNCE):
 
 class GCAInfoNCE(GCALoss):
     r"""GCA-INCE = ``KL(I || Prox^KL_{C1 ∩ C2}(K))`` approximated by ``n_iters`` row projections
-    interleaved with column projections (paper T2, §2.6). Default ``n_iters = 10`` (reference).
+    interleaved with column projections (arXiv 2502.20141, T2, Sec. 2.6). Default ``n_iters = 10`` (reference).
     """
 
     name = "gca_ince"
+    # convention="reference": gca_ince of gca_loss_cifar.py, whose T rounds end on a column update
+    _reference_overrides = {"end": "col"}
 
     def __init__(self, eps: float = 0.5, n_iters: int = 10, **kwargs: Any) -> None:
         super().__init__(eps=eps, n_iters=n_iters, **_fixed(kwargs, "GCAInfoNCE", divergence="kl"))
@@ -437,41 +746,51 @@ class GCAInfoNCE(GCALoss):
 class RINCE(GCALoss):
     r"""Robust InfoNCE (Chuang et al., CVPR 2022) = W1 alignment after one row projection (paper T3).
 
+    With ``convention="chuang"`` (``s = cos / eps``):
     ``L = mean_i [ -(1/q) e^{q s_ii} + (1/q) (lam sum_j e^{s_ij})^q ]``; ``lam`` (default 0.01) and
     ``q`` in ``(0, 1]`` (default 0.6) both matter. As ``q -> 0`` it tends to
-    ``InfoNCE + log(lam)`` (the ``-1/q`` and ``+1/q`` of the two terms cancel; tested).
+    ``InfoNCE + log(lam)`` (the ``-1/q`` and ``+1/q`` of the two terms cancel; tested). The default
+    convention computes ``n^{-q} e^{-q/eps} L`` (cost ``1 - cos``, masses ``1/n``: the authors' scale).
     """
 
     name = "rince"
+    # convention="reference": rince of gca_loss_imagenet.py = Chuang et al.'s RINCE on exp(cos/eps)
+    _reference_overrides = {"cost": "-cos", "self_pairs": "mask", "clamp_similarity": False, "marginals": "one"}
 
     def __init__(self, eps: float = 0.5, lam: float = 0.01, q: float = 0.6, **kwargs: Any) -> None:
         super().__init__(eps=eps, lam=lam, q=q, **_fixed(kwargs, "RINCE", n_iters=1, divergence="w1"))
 
 
 class GCARINCE(GCALoss):
-    r"""GCA-RINCE: the poster's formula on the ``t``-th row iterate (§2.7):
+    r"""GCA-RINCE: the poster's formula on the ``t``-th row iterate (arXiv 2502.20141, Sec. 2.7):
 
     ``-(1/q) (diag(P^(2t-1)) / u^(t))^q + (1/q) (lam P_tgt 1 / u^(t))^q``. Default ``n_iters = 10``.
     """
 
     name = "gca_rince"
+    # convention="reference": the Sinkhorn plan of gca_rince in gca_loss_cifar.py (masses 1/2N,
+    # T rounds ending on a column) with the W1 term of its gca_uot (module docstring)
+    _reference_overrides = {"end": "col"}
 
     def __init__(self, eps: float = 0.5, n_iters: int = 10, lam: float = 0.01, q: float = 0.6, **kwargs: Any) -> None:
         super().__init__(eps=eps, n_iters=n_iters, lam=lam, q=q, **_fixed(kwargs, "GCARINCE", divergence="w1"))
 
 
 class GCAUOT(GCALoss):
-    r"""GCA-UOT: unbalanced entropic OT with KL-relaxed marginals (paper §2.9), the best variant.
+    r"""GCA-UOT: unbalanced entropic OT with KL-relaxed marginals (arXiv 2502.20141, Sec. 2.9), the best variant.
 
     ``P`` = ``n_iters`` rounds of the KL-relaxed scaling ``u <- (a / K v)^{rho/(rho+eps)}``,
-    ``v <- (b / K^T u)^{rho/(rho+eps)}`` (ending on a row step; at convergence this is the plan
-    of :func:`gca_lab.ot.sinkhorn` with the same ``rho``). Loss ``kl_weight * KL + w1_weight * W1``.
+    ``v <- (b / K^T u)^{rho/(rho+eps)}`` from ``v = b`` (ending on a row step; with unit masses and at
+    convergence this is the plan of :func:`gca_lab.ot.sinkhorn` with the same ``rho``; for masses
+    ``1/n``, the default, see :meth:`GCALoss.project`). Loss ``kl_weight * KL + w1_weight * W1``.
 
     Defaults (reference configs / README): ``eps = 0.5``, ``n_iters = 10``, ``rho = 0.2`` on both
     sides (``relax_item``), ``kl_weight = 1`` (r1), ``w1_weight = 0.2`` (r2), ``lam = 0.01``, ``q = 0.6``.
     """
 
     name = "gca_uot"
+    # convention="reference": gca_uot of gca_loss_cifar.py (masses 1/2N, T rounds ending on a column)
+    _reference_overrides = {"end": "col"}
 
     def __init__(
         self,
@@ -505,7 +824,7 @@ class UOT(GCAUOT):
 
 
 class IOT(GCALoss):
-    r"""Inverse-OT contrastive loss (Shi et al., ICML 2023), as in the reference (paper.md §3.8).
+    r"""Inverse-OT contrastive loss (Shi et al., ICML 2023), as in the authors' code (nerdslab/gca, iot).
 
     ``P`` = ``n_iters`` full Sinkhorn rounds (ending on a column step) of the kernel with unit
     marginals; loss = generalized ``KL(T || P)`` per anchor (``-log P_{i,p(i)}`` plus mass terms).
@@ -513,6 +832,8 @@ class IOT(GCALoss):
     """
 
     name = "iot"
+    # convention="reference": iot of gca_loss_cifar.py (unclamped cosines, max-cost self-pairs)
+    _reference_overrides = {"clamp_similarity": False}
 
     def __init__(self, eps: float = 0.5, n_iters: int = 10, **kwargs: Any) -> None:
         super().__init__(
@@ -522,7 +843,7 @@ class IOT(GCALoss):
 
 
 class IOTUni(IOT):
-    r"""IOT with a uniformity term: ``+ lam_uniform * KL(Q || P)`` per anchor (paper.md §3.8).
+    r"""IOT with a uniformity term: ``+ lam_uniform * KL(Q || P)`` per anchor (nerdslab/gca, iot_uni).
 
     ``Q`` is the (detached) plan with every off-diagonal entry replaced by the mean off-diagonal
     value, so the term spreads plan mass evenly over the negatives. Default ``lam_uniform = 0.2``.
@@ -555,11 +876,19 @@ class BYOLLoss(nn.Module):
 
     name = "byol"
 
+    def __init__(self, convention: Convention = DEFAULT_CONVENTION) -> None:
+        super().__init__()
+        # BYOL has no kernel: every convention gives the same loss (accepted for make_loss).
+        self.convention = check_choice("convention", convention, CONVENTIONS)
+
     def forward(self, p: Tensor, z: Tensor, target: Tensor | None = None) -> Tensor:
         _check_embeddings(p, z)
         if target is not None:
             raise ValueError("BYOLLoss takes no target plan (it has no negatives); got target")
-        return (2 - 2 * F.cosine_similarity(p, z.detach(), dim=-1)).mean()
+        dtype = torch.promote_types(p.dtype, torch.float32)
+        with torch.autocast(p.device.type, enabled=False):
+            cos = (_unit_rows(p.to(dtype)) * _unit_rows(z.detach().to(dtype))).sum(-1)
+        return (2 - 2 * cos).mean()
 
 
 LOSSES: dict[str, type[nn.Module]] = {

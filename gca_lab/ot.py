@@ -28,9 +28,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 import torch
+from torch.autograd.function import once_differentiable
 from torch import Tensor
 
 from ._validate import check_choice, check_int, check_nonnegative, check_positive, check_tensor
@@ -236,43 +237,177 @@ def kernel_domain_is_safe(log_k: Tensor, log_a: Tensor | None = None, log_b: Ten
     return kernel_domain_bound_holds(values[1], max(values[2:], default=0.0), log_k.dtype)
 
 
+def _kernel_line(kernel: Tensor, index: Tensor, dim: int) -> Tensor:
+    # row ``index`` of the kernel (dim=-1) or column ``index`` (dim=-2); index: (..., 1)
+    if dim == -1:
+        return kernel.gather(-2, index.unsqueeze(-1).expand(*index.shape[:-1], 1, kernel.shape[-1])).squeeze(-2)
+    return kernel.gather(-1, index.unsqueeze(-2).expand(*index.shape[:-1], kernel.shape[-2], 1)).squeeze(-1)
+
+
+def _kernel_lse(kernel: Tensor, w: Tensor, sh: Tensor, masked: bool, dim: int) -> Tensor:
+    """``log sum_j K_ij e^{w_j}`` (``dim=-1``: rows) or ``log sum_i K_ij e^{w_i}`` (``dim=-2``) from
+    ``kernel = exp(log K - sh)``: one matrix-vector product with a max-shifted ``exp(w)``.
+
+    ``masked``: the kernel is square with its diagonal excluded (zero). The one row (column) whose
+    own index holds ``max w`` then lacks the ``e^0`` term, so it is recomputed alone, shifted by
+    the second largest ``w``. Every reduction so keeps a term ``>= e^{-range(log K)}`` (finite
+    entries) and the bound of :func:`kernel_domain_bound_holds` covers masked kernels too.
+    """
+    if not masked:
+        w_max = w.amax(-1, keepdim=True)  # (..., 1)
+        e = torch.exp(w - w_max)
+        s = (kernel @ e.unsqueeze(-1)).squeeze(-1) if dim == -1 else (e.unsqueeze(-2) @ kernel).squeeze(-2)
+        return s.log() + w_max + sh
+    top, arg = w.topk(2, dim=-1)  # (..., 2)
+    first, second = top[..., :1], top[..., 1:]
+    e = torch.exp(w - first)
+    s = (kernel @ e.unsqueeze(-1)).squeeze(-1) if dim == -1 else (e.unsqueeze(-2) @ kernel).squeeze(-2)
+    line = _kernel_line(kernel, arg[..., :1], dim)  # the line of index argmax w; its own entry is 0
+    star = (line * torch.exp((w - second).clamp(max=0))).sum(-1, keepdim=True).log() + second + sh
+    return (s.log() + first + sh).scatter(-1, arg[..., :1], star)
+
+
 class _Reducer:
     """``log sum_j K_ij exp(w_j)`` (rows) and ``log sum_i K_ij exp(w_i)`` (columns) of a fixed log kernel.
 
     ``"log"`` uses ``torch.logsumexp`` on ``log K + w``; ``"kernel"`` precomputes
     ``exp(log K - shift)`` once and does one matrix-vector product per reduction with a
-    max-shifted ``exp(w)`` (see :func:`sinkhorn`'s ``domain``).
+    max-shifted ``exp(w)`` (see :func:`sinkhorn`'s ``domain``; ``masked``: :func:`_kernel_lse`).
     """
 
-    def __init__(self, log_k: Tensor, domain: str, *, _kernel: Tensor | None = None,
+    def __init__(self, log_k: Tensor, domain: str, *, masked: bool = False, _kernel: Tensor | None = None,
                  _shift: Tensor | None = None) -> None:
         self.log_k = log_k
         self.domain = domain
+        self.masked = masked
         if domain == "kernel" and _kernel is None:
             _shift = log_k.amax((-1, -2), keepdim=True)  # (..., 1, 1)
-            _kernel = torch.exp(log_k - _shift)  # (..., n, m), entries in (0, 1]
+            _kernel = torch.exp(log_k - _shift)  # (..., n, m), entries in [0, 1]
         self.kernel, self.shift = _kernel, _shift
 
     def detach(self) -> "_Reducer":
         if self.domain == "kernel":
-            return _Reducer(self.log_k.detach(), "kernel", _kernel=self.kernel.detach(), _shift=self.shift.detach())
+            return _Reducer(self.log_k.detach(), "kernel", masked=self.masked, _kernel=self.kernel.detach(),
+                            _shift=self.shift.detach())
         return _Reducer(self.log_k.detach(), "log")
 
     def rows(self, w: Tensor) -> Tensor:
         """``(..., m) -> (..., n)``."""
         if self.domain == "log":
             return torch.logsumexp(self.log_k + w.unsqueeze(-2), dim=-1)
-        w_max = w.amax(-1, keepdim=True)  # (..., 1)
-        s = (self.kernel @ torch.exp(w - w_max).unsqueeze(-1)).squeeze(-1)  # (..., n)
-        return s.log() + w_max + self.shift[..., 0]
+        return _kernel_lse(self.kernel, w, self.shift[..., 0], self.masked, -1)
 
     def cols(self, w: Tensor) -> Tensor:
         """``(..., n) -> (..., m)``."""
         if self.domain == "log":
             return torch.logsumexp(self.log_k + w.unsqueeze(-1), dim=-2)
-        w_max = w.amax(-1, keepdim=True)  # (..., 1)
-        s = (torch.exp(w - w_max).unsqueeze(-2) @ self.kernel).squeeze(-2)  # (..., m)
-        return s.log() + w_max + self.shift[..., 0]
+        return _kernel_lse(self.kernel, w, self.shift[..., 0], self.masked, -2)
+
+
+class _KernelScaling(torch.autograd.Function):
+    r"""``iters`` kernel-domain Sinkhorn iterations whose backward never builds an ``n x m`` tensor per step.
+
+    Forward: the loop of :func:`sinkhorn` (row then column update, ``w = log b + g/eps`` and
+    ``z = log a + f/eps``), keeping only the ``O(iters (n + m))`` vectors it produced.
+
+    Backward: the gradient of a half-step ``r_i = log sum_j K_ij e^{w_j}`` with respect to
+    ``log K`` is ``diag(r_bar) S`` with ``S = diag(e^{-r}) K diag(e^{w})``, i.e. ``K`` times the
+    rank-one matrix ``alpha beta^T``. Summed over the ``2 iters`` half-steps the gradient is
+    ``K * (A @ B^T)`` with ``A`` (``n x 2 iters``), ``B`` (``m x 2 iters``): one matrix product
+    instead of the ``2 iters`` ``n x m`` tensors (and their storage) of unrolled autograd. The
+    vector-Jacobian products chaining the half-steps are matrix-vector products with ``K``. Every
+    factor is max-shifted; for a masked diagonal the line of the maximum (see :func:`_kernel_lse`)
+    is handled as a separate row or column. Gradients flow to ``log_k`` only.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, log_k: Tensor, log_a: Tensor, log_b: Tensor, g0: Tensor,  # type: ignore[override]
+                phi_a: float, phi_b: float, eps: float, rho_a: float, iters: int,
+                masked: bool) -> tuple[Tensor, Tensor, Tensor]:
+        shift = log_k.amax((-1, -2), keepdim=True)  # (..., 1, 1)
+        kernel = torch.exp(log_k - shift)  # (..., n, m)
+        sh = shift[..., 0]  # (..., 1)
+
+        def error(f: Tensor, r: Tensor) -> Tensor:
+            # sinkhorn's ||P1 - a exp(-f/rho_a)||_1 of the iterate with r = rows(w)
+            target = log_a if math.isinf(rho_a) else log_a - f / rho_a
+            return (torch.exp(log_a + f / eps + r) - torch.exp(target)).abs().sum(-1)
+
+        # Same floating-point operations as sinkhorn's loop, so both paths agree bit for bit.
+        g = g0
+        saved, errs = [], []
+        f = torch.zeros_like(log_a)
+        w = log_b + g / eps
+        r = _kernel_lse(kernel, w, sh, masked, -1)
+        for _ in range(iters):
+            f = -phi_a * eps * r
+            z = log_a + f / eps
+            c = _kernel_lse(kernel, z, sh, masked, -2)
+            g = -phi_b * eps * c
+            saved.append((w, r, z, c))
+            w = log_b + g / eps
+            r = _kernel_lse(kernel, w, sh, masked, -1)
+            errs.append(error(f, r))
+        ctx.save_for_backward(kernel, shift, *[t for step in saved for t in step])
+        ctx.phi = (phi_a, phi_b)
+        ctx.eps, ctx.iters, ctx.masked = eps, iters, masked
+        errors = torch.stack(errs)
+        ctx.mark_non_differentiable(errors)
+        return f, g, errors
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, f_bar: Tensor, g_bar: Tensor, _errors_bar: Tensor):  # type: ignore[override]
+        kernel, shift, *flat = ctx.saved_tensors
+        phi_a, phi_b = ctx.phi
+        eps, masked = ctx.eps, ctx.masked
+        sh = shift[..., 0]
+        steps = [flat[4 * k: 4 * k + 4] for k in range(ctx.iters)]
+        alphas, betas = [], []
+        z_bar = eps * f_bar  # dL/dz of the last row update (z = log a + f/eps)
+        w_bar = eps * g_bar
+
+        def half_step(x: Tensor, out: Tensor, out_bar: Tensor, dim: int) -> tuple[Tensor | None, Tensor, Tensor]:
+            # out = log sum K e^{x} along dim. Returns (extra x_bar, factor on out's side, factor on
+            # x's side): the gradient w.r.t. log K is K * (out_side x_side^T) (transposed for columns).
+            if not masked:
+                x_max = x.amax(-1, keepdim=True)
+                return None, out_bar * torch.exp(sh + x_max - out), torch.exp(x - x_max)
+            top, arg = x.topk(2, dim=-1)
+            first, second = top[..., :1], top[..., 1:]
+            star = arg[..., :1]
+            out_side = (out_bar * torch.exp(sh + first - out)).scatter(-1, star, torch.zeros_like(first))
+            # the line of index argmax x, shifted by the second largest x: one more rank-one term
+            # (one-hot on out's side), so the gradient stays K * (A @ B^T)
+            x_side = out_bar.gather(-1, star) * torch.exp((x - second).clamp(max=0) + sh + second - out.gather(-1, star))
+            one_hot = torch.zeros_like(out).scatter(-1, star, torch.ones_like(first))
+            extra = x_side * _kernel_line(kernel, star, dim)
+            if dim == -1:
+                alphas.append(one_hot)
+                betas.append(x_side)
+            else:
+                alphas.append(x_side)
+                betas.append(one_hot)
+            return extra, out_side, torch.exp(x - first)
+
+        for w, r, z, c in reversed(steps):
+            # column update c_j = log sum_i K_ij e^{z_i}, then w = log b - phi_b c (via g)
+            extra, beta, alpha = half_step(z, c, -phi_b * w_bar, -2)
+            z_bar = z_bar + alpha * (kernel @ beta.unsqueeze(-1)).squeeze(-1)
+            if extra is not None:
+                z_bar = z_bar + extra
+            alphas.append(alpha)
+            betas.append(beta)
+            # row update r_i = log sum_j K_ij e^{w_j}, then z = log a - phi_a r (via f)
+            extra, alpha, beta = half_step(w, r, -phi_a * z_bar, -1)
+            w_bar = beta * (alpha.unsqueeze(-2) @ kernel).squeeze(-2)
+            if extra is not None:
+                w_bar = w_bar + extra
+            alphas.append(alpha)
+            betas.append(beta)
+            z_bar = torch.zeros_like(z_bar)
+        grad = kernel * (torch.stack(alphas, -1) @ torch.stack(betas, -1).transpose(-1, -2))
+        return grad, None, None, None, None, None, None, None, None, None
 
 
 @dataclass(frozen=True)
@@ -380,6 +515,8 @@ def sinkhorn(
     grad: GradMode = "unroll",
     domain: Literal["auto", "log", "kernel"] = "auto",
     validate: bool = True,
+    g_init: Tensor | None = None,
+    masked_diagonal: bool = False,
 ) -> SinkhornResult:
     r"""Log-domain Sinkhorn for entropic OT with hard or KL-relaxed marginals (see module docstring).
 
@@ -423,6 +560,11 @@ def sinkhorn(
             ``< 700`` (float64). ``"auto"`` (default) checks that condition once before the loop
             (one host sync) and picks ``"kernel"`` when it holds, ``"log"`` otherwise.
         validate: check inputs (one host sync); hot loops that validated upstream pass ``False``.
+        masked_diagonal: the cost is square and its diagonal, and nothing else, is ``+inf`` (the joint
+            contrastive layout). Lets ``domain="kernel"`` handle it (:func:`_kernel_lse`); the
+            caller vouches for the range bound on the finite entries.
+        g_init: ``(..., m)`` initial column potential (default 0, i.e. ``v = b``); the losses use it
+            to start the paper's scaling iteration from ``v = b`` (:meth:`gca_lab.losses.GCALoss.project`).
 
     Returns:
         :class:`SinkhornResult`.
@@ -464,7 +606,7 @@ def sinkhorn(
 
     def solve(log_k: _Reducer, la: Tensor, lb: Tensor, iters: int) -> tuple[Tensor, Tensor, list[Tensor], int]:
         f = torch.zeros_like(la)
-        g = torch.zeros_like(lb)
+        g = torch.zeros_like(lb) if g_init is None else g_init.to(lb.dtype).expand_as(lb)
         errs: list[Tensor] = []
         done = 0
         for it in range(iters):
@@ -478,11 +620,18 @@ def sinkhorn(
             done = it + 1
         return f, g, errs, done
 
-    log_k = -cost / eps  # (..., n, m); excluded pairs are -inf
+    log_k = cost / (-eps)  # (..., n, m); excluded pairs are -inf (one pass, bitwise -cost/eps)
     if domain == "auto":
         domain = "kernel" if kernel_domain_is_safe(log_k, log_a, log_b) else "log"
-    op = _Reducer(log_k, domain)
-    if grad == "unroll":
+    op = _Reducer(log_k, domain, masked=masked_diagonal and domain == "kernel")
+    constants = not any(t is not None and t.requires_grad for t in (log_a, log_b, g_init))
+    if grad == "unroll" and domain == "kernel" and tol is None and constants and log_k.requires_grad:
+        # Same iterates, cheaper backward (_KernelScaling); the errors are detached diagnostics.
+        g0 = torch.zeros_like(log_b) if g_init is None else g_init.to(log_b.dtype).expand_as(log_b)
+        f, g, errors = _KernelScaling.apply(log_k, log_a, log_b, g0, phi_a, phi_b, eps, rho_a, n_iters,
+                                              op.masked)
+        errs, done = list(errors.unbind(0)), n_iters
+    elif grad == "unroll":
         f, g, errs, done = solve(op, log_a, log_b, n_iters)
     else:
         with torch.no_grad():

@@ -241,7 +241,8 @@ def _rince_closed_form(z1, z2, eps, lam, q, layout="cross"):
 def test_rince_closed_form(eps, lam, q, layout):
     z1, z2 = _views(9, seed=7)
     want = _rince_closed_form(z1, z2, eps, lam, q, layout)
-    got = RINCE(eps=eps, lam=lam, q=q, layout=layout)(z1, z2)
+    # Chuang et al.'s RINCE on exp(cos/eps): the "chuang" convention (cost -cos, unit masses)
+    got = RINCE(eps=eps, lam=lam, q=q, layout=layout, convention="chuang")(z1, z2)
     assert abs(got.item() - want.item()) <= 1e-10 * max(1.0, abs(want.item()))
 
 
@@ -263,7 +264,7 @@ def test_rince_tends_to_infonce_plus_log_lam_linearly_in_q():
     s = _cos(z1, z2) / eps
     c = 0.5 * ((math.log(lam) + torch.logsumexp(s, 1)) ** 2 - s.diag() ** 2).mean().item()
     qs = [1e-2, 1e-3, 1e-4, 1e-5]
-    errs = [abs(RINCE(eps=eps, lam=lam, q=q)(z1, z2).item() - limit) for q in qs]
+    errs = [abs(RINCE(eps=eps, lam=lam, q=q, convention="chuang")(z1, z2).item() - limit) for q in qs]
     for e0, e1 in zip(errs, errs[1:]):
         assert 8.0 < e0 / e1 < 12.0  # q / 10 -> error / 10: linear in q
     assert errs[-1] < 1e-2
@@ -287,7 +288,7 @@ def test_gca_rince_poster_formula(t):
     u, v = _scaling_iterates(K, t)
     P = u[:, None] * K * v[None, :]
     want = (-(1 / q) * (P.diag() / u) ** q + (1 / q) * (lam / u) ** q).mean()
-    got = GCARINCE(eps=eps, n_iters=t, lam=lam, q=q)(z1, z2)
+    got = GCARINCE(eps=eps, n_iters=t, lam=lam, q=q, convention="chuang")(z1, z2)
     assert abs(got.item() - want.item()) < 1e-10 * max(1.0, abs(want.item()))
 
 
@@ -305,7 +306,7 @@ def test_gca_uot_plan_matches_sinkhorn_iterates(t, rho):
     sim = _cos(z1, z2)
     K = torch.exp(sim / eps)
     phi = rho / (rho + eps)
-    got = GCAUOT(eps=eps, n_iters=t, rho=rho).details(z1, z2).plan
+    got = GCAUOT(eps=eps, n_iters=t, rho=rho, convention="chuang").details(z1, z2).plan
     # (a) hand-written relaxed scaling
     u, v = _scaling_iterates(K, t, phi)
     assert torch.allclose(got, u[:, None] * K * v[None, :], rtol=1e-11, atol=1e-14)
@@ -324,7 +325,7 @@ def test_gca_uot_converged_plan_matches_sinkhorn_and_pot(rho):
     b, eps = 12, 0.5
     z1, z2 = _views(b, seed=14)
     sim = _cos(z1, z2)
-    got = GCAUOT(eps=eps, n_iters=500, rho=rho).details(z1, z2).plan
+    got = GCAUOT(eps=eps, n_iters=500, rho=rho, convention="chuang").details(z1, z2).plan
     ones = torch.ones(b, dtype=F64)
     ours = sinkhorn(-sim, ones, ones, eps=eps, rho_a=rho, rho_b=rho, n_iters=500).plan
     a = ones.numpy()
@@ -338,12 +339,12 @@ def test_gca_uot_converged_plan_matches_sinkhorn_and_pot(rho):
 def test_gca_uot_approaches_gca_infonce_as_rho_grows():
     b, eps, t = 16, 0.5, 10
     z1, z2 = _views(b, seed=15)
-    balanced = GCAInfoNCE(eps=eps, n_iters=t).details(z1, z2).plan
-    dists = [(GCAUOT(eps=eps, n_iters=t, rho=rho).details(z1, z2).plan - balanced).abs().max().item()
+    balanced = GCAInfoNCE(eps=eps, n_iters=t, convention="chuang").details(z1, z2).plan
+    dists = [(GCAUOT(eps=eps, n_iters=t, rho=rho, convention="chuang").details(z1, z2).plan - balanced).abs().max().item()
              for rho in (1.0, 10.0, 100.0, 1e4)]
     assert all(d1 < d0 for d0, d1 in zip(dists, dists[1:])), dists
     assert dists[-1] < 1e-3, dists
-    inf_plan = GCAUOT(eps=eps, n_iters=t, rho=math.inf).details(z1, z2).plan  # rho = inf: balanced
+    inf_plan = GCAUOT(eps=eps, n_iters=t, rho=math.inf, convention="chuang").details(z1, z2).plan  # rho = inf: balanced
     assert torch.allclose(inf_plan, balanced, atol=1e-12)
 
 
@@ -373,8 +374,8 @@ def test_other_losses_finite_in_float32_small_eps(name):
 def test_uot_is_one_relaxed_row_step():
     b, eps, rho = 8, 0.5, 0.3
     z1, z2 = _views(b, seed=18)
-    a = UOT(eps=eps, rho=rho).details(z1, z2)
-    c = GCAUOT(eps=eps, n_iters=1, rho=rho).details(z1, z2)
+    a = UOT(eps=eps, rho=rho, convention="chuang").details(z1, z2)
+    c = GCAUOT(eps=eps, n_iters=1, rho=rho, convention="chuang").details(z1, z2)
     assert torch.equal(a.loss, c.loss)
     K = torch.exp(_cos(z1, z2) / eps)
     u = (1.0 / K.sum(1)) ** (rho / (rho + eps))
@@ -618,27 +619,28 @@ def test_details_consistent_with_forward(cls, layout):
     assert torch.allclose(out.kernel, torch.exp(out.log_kernel))
     assert torch.allclose(out.plan, out.log_u.exp()[:, None] * out.kernel * out.log_v.exp()[None, :], rtol=1e-12)
     want_sim = _cos(z1, z2) if loss.layout == "cross" else _cos(torch.cat([z1, z2]), torch.cat([z1, z2]))
+    mass = 1.0 if loss.marginals == "one" else 1.0 / n  # the default gives the W1 family masses 1/n
     assert torch.allclose(out.sim, want_sim, atol=1e-12)
     if loss.layout == "joint":
         assert torch.all(out.plan.diag() == 0) and torch.all(torch.isneginf(out.log_kernel.diag()))
         want_target = targets.joint_pairs(b, dtype=F64)
     else:
         want_target = torch.eye(b, dtype=F64)
-    assert torch.equal(out.target, want_target)  # unit marginals: rows of mass 1
+    assert torch.allclose(out.target, want_target * mass, rtol=1e-15, atol=0)  # rows of mass a_i
     # solver: None for a single step, else the first t - 1 rounds (t for IOT, which ends on a column)
     rounds = loss.n_iters - 1 if loss.end == "row" else loss.n_iters
     if rounds == 0:
         assert out.solver is None
     else:
         assert out.solver.n_iters == rounds and out.solver.eps == eps
-        assert torch.allclose(out.solver.g / eps, out.log_v)
+        assert torch.allclose(out.solver.log_b + out.solver.g / eps, out.log_v)
         if loss.end == "col":
-            assert torch.allclose(out.solver.f / eps, out.log_u)
+            assert torch.allclose(out.solver.log_a + out.solver.f / eps, out.log_u)
     balanced = math.isinf(loss.rho_a)
     if balanced and loss.end == "row":
-        assert torch.allclose(out.plan.sum(1), torch.ones(n, dtype=F64), atol=1e-12)
+        assert torch.allclose(out.plan.sum(1), torch.full((n,), mass, dtype=F64), atol=1e-12)
     if balanced and loss.end == "col":
-        assert torch.allclose(out.plan.sum(0), torch.ones(n, dtype=F64), atol=1e-12)
+        assert torch.allclose(out.plan.sum(0), torch.full((n,), mass, dtype=F64), atol=1e-12)
     assert set(out.terms) <= {"kl", "w1", "uniform"} and out.terms
 
 
@@ -662,3 +664,371 @@ def test_details_symmetric_loss_averages_directions():
     out = loss.details(z1, z2)
     assert abs(out.loss.item() - (one(z1, z2) + one(z2, z1)).item() / 2) < 1e-12
     assert torch.equal(out.plan, one.details(z1, z2).plan)  # the first direction's plan
+
+
+# --------------------------------------------------------------------------------------------------
+# conventions: convention="reference" against the formulas of the authors' code (nerdslab/gca),
+# written here in float64 on the authors' interleaved batch (rows 2k, 2k+1 = the two views of k)
+# --------------------------------------------------------------------------------------------------
+
+
+def _interleaved(z1, z2):
+    return torch.stack([z1, z2], 1).reshape(2 * len(z1), -1)
+
+
+def _ref_partner(n2):
+    return torch.arange(n2) ^ 1  # 2k <-> 2k + 1
+
+
+def _ref_cos(z, clamp=True):
+    zn = z / z.norm(dim=1, keepdim=True)
+    c = zn @ zn.T
+    return c.clamp(min=1e-7) if clamp else c
+
+
+def _ref_kernel(z, eps):
+    """gca_loss_cifar.py ``base.gibs_kernel``: cost 1 - clamped cos, diagonal = max cost."""
+    cost = 1 - _ref_cos(z)
+    cost = torch.where(torch.eye(len(z), dtype=torch.bool), cost.max(), cost)
+    return torch.exp(-cost / eps)
+
+
+def _ce(logits, target):
+    return (torch.logsumexp(logits, 1) - logits[torch.arange(len(logits)), target]).mean()
+
+
+def _ref_ntxent(z, eps):
+    logits = _ref_cos(z) / eps - 1e5 * torch.eye(len(z), dtype=z.dtype)
+    return _ce(logits, _ref_partner(len(z)))
+
+
+def _ref_hs_ince(z, eps):
+    K = _ref_kernel(z, eps)
+    P = K / K.sum(1, keepdim=True)
+    return _ce(P.log(), _ref_partner(len(z)))
+
+
+def _ref_gca_ince(z, eps, iters):
+    K = _ref_kernel(z, eps)
+    v = torch.ones(len(z), dtype=z.dtype)
+    for _ in range(iters):
+        u = 1 / (K @ v)
+        v = 1 / (K.T @ u)
+    return _ce((u[:, None] * K * v[None, :]).log(), _ref_partner(len(z)))
+
+
+def _ref_rince_imagenet(z1, z2, eps, lam, q):
+    """gca_loss_imagenet.py ``rince`` (block batch: rows k and k + N)."""
+    z = torch.cat([z1, z2])
+    zn = z / z.norm(dim=1, keepdim=True)
+    sim = torch.exp(zn @ zn.T / eps)
+    n2 = len(z)
+    partner = (torch.arange(n2) + n2 // 2) % n2
+    pos = sim[torch.arange(n2), partner]
+    negmask = ~torch.eye(n2, dtype=torch.bool)
+    negmask[torch.arange(n2), partner] = False
+    neg = (sim * negmask).sum(1)
+    return (-(pos**q) / q).mean() + ((lam * (pos + neg)) ** q / q).mean()
+
+
+def _ref_uot_scalings(K, iters, f):
+    """gca_loss_cifar.py ``gca_uot``'s loop with exponent ``f = rho / (rho + eps)`` (1: gca_rince's);
+    its 1e-16 guards are below float64 resolution here."""
+    n2 = len(K)
+    a = torch.full((n2,), 1 / n2, dtype=K.dtype)
+    v = a.clone()
+    for _ in range(iters):
+        u = (a / (K @ v)) ** f
+        v = (a / (K.T @ u)) ** f
+    return u, v
+
+
+def _ref_w1(P, u, lam, q, fixed):
+    """gca_uot's W1 term per row; ``fixed=False`` keeps its broadcasting ``(P_tgt / u).sum(1)``."""
+    n2 = len(P)
+    partner = _ref_partner(n2)
+    tgt = torch.zeros_like(P)
+    tgt[torch.arange(n2), partner] = 1.0 / n2
+    neg = tgt.sum(1) / u if fixed else (tgt / u).sum(1)  # (tgt / u) divides column j by u_j
+    return -(P[torch.arange(n2), partner] / u) ** q / q + (lam * neg) ** q / q
+
+
+def _ref_gca_uot(z, eps, iters, rho, lam, q, r2, fixed=False):
+    K = _ref_kernel(z, eps)
+    u, v = _ref_uot_scalings(K, iters, rho / (rho + eps))
+    P = u[:, None] * K * v[None, :]
+    kl = _ce(P.log(), _ref_partner(len(z)))
+    return (r2 * _ref_w1(P, u, lam, q, fixed) + kl).mean()
+
+
+def _ref_gca_rince(z, eps, iters, lam, q, fixed=False):
+    """gca_rince's Sinkhorn plan (gca_loss_cifar.py, masses 1/2N) with gca_uot's W1 term."""
+    K = _ref_kernel(z, eps)
+    u, v = _ref_uot_scalings(K, iters, 1.0)
+    P = u[:, None] * K * v[None, :]
+    return _ref_w1(P, u, lam, q, fixed).mean()
+
+
+@pytest.mark.parametrize("eps", [0.1, 0.5])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_reference_convention_matches_authors_formulas(eps, seed):
+    b = 12
+    z1, z2 = _views(b, d=16, seed=40 + seed, clusters=3 * seed)
+    z = _interleaved(z1, z2)
+    lam, q, rho, t = 0.01, 0.6, 0.2, 10
+    ref = dict(convention="reference", eps=eps)
+    cases = {
+        "simclr": (make_loss("simclr", **ref), _ref_ntxent(z, eps)),
+        "ince": (make_loss("ince", **ref), _ref_hs_ince(z, eps)),
+        "gca_ince": (make_loss("gca_ince", n_iters=t, **ref), _ref_gca_ince(z, eps, t)),
+        "rince": (make_loss("rince", lam=lam, q=q, **ref), _ref_rince_imagenet(z1, z2, eps, lam, q)),
+        "gca_rince": (make_loss("gca_rince", n_iters=t, lam=lam, q=q, **ref), _ref_gca_rince(z, eps, t, lam, q)),
+        "uot": (make_loss("uot", rho=rho, lam=lam, q=q, **ref), _ref_gca_uot(z, eps, 1, rho, lam, q, 0.2)),
+        "gca_uot": (make_loss("gca_uot", n_iters=t, rho=rho, lam=lam, q=q, w1_weight=0.2, **ref),
+                    _ref_gca_uot(z, eps, t, rho, lam, q, 0.2)),
+    }
+    for name, (loss, want) in cases.items():
+        got = loss(z1, z2).item()
+        assert abs(got - want.item()) <= 1e-6 * max(1.0, abs(want.item())), (name, got, want.item())
+
+
+def test_reference_broadcasting_bug_does_not_change_the_mean():
+    """``(P_tgt / u).sum(1)`` reads ``u`` of the partner; averaged over rows (a permutation) it is the same."""
+    z1, z2 = _views(10, d=16, seed=45)
+    z = _interleaved(z1, z2)
+    for eps in (0.1, 0.5):
+        bug = _ref_gca_uot(z, eps, 10, 0.2, 0.01, 0.6, 0.2, fixed=False)
+        fixed = _ref_gca_uot(z, eps, 10, 0.2, 0.01, 0.6, 0.2, fixed=True)
+        assert abs(bug.item() - fixed.item()) < 1e-12
+
+
+def test_chuang_convention_is_exact_rince_and_default_is_a_rescaling():
+    """Default (cost 1 - cos, masses 1/n): RINCE = n^-q e^{-q/eps} x Chuang's RINCE, same lam and q."""
+    b, eps, lam, q = 9, 0.5, 0.01, 0.6
+    z1, z2 = _views(b, seed=46)
+    chuang = RINCE(eps=eps, lam=lam, q=q, convention="chuang")(z1, z2)
+    assert abs(chuang.item() - _rince_closed_form(z1, z2, eps, lam, q).item()) < 1e-12
+    default = RINCE(eps=eps, lam=lam, q=q)(z1, z2)
+    assert abs(default.item() - b ** (-q) * math.exp(-q / eps) * chuang.item()) < 1e-12
+
+
+@pytest.mark.parametrize("cls", [RINCE, GCARINCE, UOT, GCAUOT])
+def test_convention_defaults_and_explicit_knobs(cls):
+    loss = cls()
+    assert loss.convention == "gca" and loss.cost == "1-cos" and loss.marginals == "uniform"
+    assert loss.self_pairs == "mask" and not loss.clamp_similarity and loss.layout == "cross"
+    ref = cls(convention="reference")
+    assert ref.layout == "joint" and ref.end in ("row", "col")
+    assert cls(convention="reference", layout="cross", clamp_similarity=False).layout == "cross"
+    assert cls(convention="chuang").cost == "-cos" and cls(convention="chuang").marginals == "one"
+    with pytest.raises(ValueError, match="convention"):
+        cls(convention="authors")
+
+
+@pytest.mark.parametrize("t", [1, 2, 5])
+@pytest.mark.parametrize("rho", [0.2, 2.0])
+def test_uniform_marginals_relaxed_update_is_the_dense_formula(t, rho):
+    """marginals="uniform", finite rho: u <- (a / K v)^phi, v <- (b / K^T u)^phi from v = b (dense)."""
+    b, eps, lam, q = 10, 0.5, 0.01, 0.6
+    z1, z2 = _views(b, seed=47)
+    K = torch.exp((_cos(z1, z2) - 1) / eps)
+    a = torch.full((b,), 1 / b, dtype=F64)
+    phi = rho / (rho + eps)
+    v = a.clone()
+    u = (a / (K @ v)) ** phi
+    for _ in range(t - 1):
+        v = (a / (K.T @ u)) ** phi
+        u = (a / (K @ v)) ** phi
+    P = u[:, None] * K * v[None, :]
+    out = GCAUOT(eps=eps, n_iters=t, rho=rho, lam=lam, q=q).details(z1, z2)
+    assert torch.allclose(out.plan, P, rtol=1e-11, atol=0)
+    w1 = (-(K.diag() * v) ** q / q + (lam * a / u) ** q / q).mean()
+    assert abs(out.terms["w1"].item() - w1.item()) < 1e-12
+
+
+# --------------------------------------------------------------------------------------------------
+# no silent NaN: small eps in float32, half precision, degenerate embeddings
+# --------------------------------------------------------------------------------------------------
+
+
+def _degenerate_views(kind, b=128, d=64):
+    g = torch.Generator().manual_seed(48)
+    x = torch.randn(b, d, generator=g)
+    if kind == "random":
+        return x + 0.3 * torch.randn(b, d, generator=g), x + 0.3 * torch.randn(b, d, generator=g)
+    if kind == "collapsed":  # every cosine about 1: the largest kernel entries
+        return torch.ones(b, d) + 1e-3 * torch.randn(b, d, generator=g), torch.ones(b, d) + 1e-3 * torch.randn(b, d, generator=g)
+    return x, -x  # positives antipodal
+
+
+@pytest.mark.parametrize("convention", ["gca", "reference", "chuang"])
+@pytest.mark.parametrize("eps", [1e-3, 3e-3, 1e-2])
+@pytest.mark.parametrize("name", [n for n in LOSSES if n != "byol"])
+def test_small_eps_float32_finite_or_refused(name, eps, convention):
+    loss = make_loss(name, eps=eps, convention=convention)
+    for kind in ("random", "collapsed", "antipodal"):
+        z1, z2 = (z.requires_grad_() for z in _degenerate_views(kind))
+        n = len(z1) if loss.layout == "cross" else 2 * len(z1)
+        safe = loss.smallest_safe_eps(n, torch.float32)
+        if eps < safe:
+            with pytest.raises(ValueError, match=rf"eps={eps}.*float32.*eps >= {safe:.4g}"):
+                loss(z1, z2)
+            continue
+        value = loss(z1, z2)
+        value.backward()
+        assert torch.isfinite(value), (kind, value)
+        assert torch.isfinite(z1.grad).all() and torch.isfinite(z2.grad).all(), kind
+
+
+@pytest.mark.parametrize("name", ["rince", "gca_rince", "uot", "gca_uot"])
+def test_refusal_threshold_is_tight_enough(name):
+    """Just above the documented smallest safe eps the -cos W1 losses are finite in float32."""
+    loss = make_loss(name, convention="chuang")
+    safe = loss.smallest_safe_eps(128, torch.float32)
+    assert 1e-3 < safe < 0.02
+    loss = make_loss(name, convention="chuang", eps=1.01 * safe)
+    for kind in ("random", "collapsed"):
+        z1, z2 = (z.requires_grad_() for z in _degenerate_views(kind))
+        value = loss(z1, z2)
+        value.backward()
+        assert torch.isfinite(value) and torch.isfinite(z1.grad).all(), kind
+    assert make_loss(name).smallest_safe_eps(128, torch.float32) == 0.0  # cost 1 - cos: K <= 1
+
+
+@pytest.mark.parametrize("half", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_half_precision_inputs_computed_in_float32(name, half):
+    z1, z2 = _degenerate_views("random", b=64)
+    z1, z2 = z1.to(half), z2.to(half)
+    kw = {} if name == "byol" else {"eps": 0.05}
+    loss = make_loss(name, **kw)
+    got = loss(z1, z2)
+    want = loss(z1.float(), z2.float())
+    assert got.dtype == torch.float32
+    assert abs(got.item() - want.item()) <= 1e-4 * max(1.0, abs(want.item()))
+    with torch.autocast("cpu", dtype=torch.bfloat16):  # autocast must not re-enter half precision
+        under = loss(z1.float(), z2.float())
+    assert under.dtype == torch.float32 and abs(under.item() - want.item()) <= 1e-4 * max(1.0, abs(want.item()))
+
+
+@pytest.mark.parametrize("scale", [1e-30, 1e30])
+def test_extreme_norms_give_the_unit_norm_cosines(scale):
+    z1, z2 = _degenerate_views("random", b=16)
+    loss = GCAInfoNCE(eps=0.2)
+    want = loss.details(z1, z2)
+    got = loss.details(z1 * scale, z2 * scale)
+    assert torch.allclose(got.sim, want.sim, atol=1e-6)
+    assert abs(got.loss.item() - want.loss.item()) < 1e-5
+
+
+def test_zero_rows_error_or_documented_zero_cosine():
+    z1, z2 = _degenerate_views("random", b=8)
+    z1[3] = 0
+    with pytest.raises(ValueError, match="z1 has an all-zero row"):
+        InfoNCE()(z1, z2)
+    out = InfoNCE(check_inputs=False).details(z1, z2)  # documented: cosine 0 with every row
+    assert torch.isfinite(out.loss) and torch.all(out.sim[3] == 0)
+
+
+# --------------------------------------------------------------------------------------------------
+# gradient modes and the one-softmax path
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layout", ["cross", "joint"])
+def test_one_step_path_equals_generic_composition(layout):
+    z1, z2 = _views(9, seed=49)
+    for cls in (InfoNCE, GCAInfoNCE, RINCE, GCARINCE, UOT, GCAUOT):
+        loss = cls(eps=0.3, layout=layout)
+        out = loss.details(z1, z2)
+        kl = loss.kl_term(out.log_plan, out.target) if "kl" in out.terms else None
+        w1 = loss.w1_term(out.log_kernel, out.log_u, out.log_v, loss._marginal(len(out.sim), out.sim), out.target) \
+            if "w1" in out.terms else None
+        if kl is not None:
+            assert abs(out.terms["kl"].item() - kl.item()) < 1e-12, cls
+        if w1 is not None:
+            assert abs(out.terms["w1"].item() - w1.item()) < 1e-12, cls
+    logits = _joint_logits(z1, z2, 0.3) if layout == "joint" else _cos(z1, z2) / 0.3
+    target = _partner(9) if layout == "joint" else torch.arange(9)
+    assert abs(InfoNCE(eps=0.3, layout=layout)(z1, z2).item() - F.cross_entropy(logits, target).item()) < 1e-12
+
+
+@pytest.mark.parametrize("cls", [GCAInfoNCE, GCAUOT])
+def test_detached_gradient_error_reported_and_small_at_convergence(cls):
+    """Detached scalings: gradient exact up to the marginal error that details() reports."""
+    b, eps = 12, 0.5
+    z1, z2 = _views(b, seed=50)
+    grads, errors = {}, {}
+    for grad, t in (("unroll", 10), ("detached", 10), ("unroll", 60), ("detached", 60)):
+        a = z1.clone().requires_grad_()
+        out = cls(eps=eps, n_iters=t, grad=grad, layout="joint").details(a, z2)
+        out.loss.backward()
+        grads[grad, t], errors[grad, t] = a.grad, out.marginal_error.item()
+        assert not out.marginal_error.requires_grad
+    assert errors["unroll", 10] == errors["detached", 10]  # same plan, same error
+    if cls is GCAInfoNCE:
+        assert errors["unroll", 60] < 1e-12
+        assert torch.allclose(grads["unroll", 60], grads["detached", 60], atol=1e-10)
+        diff10 = (grads["unroll", 10] - grads["detached", 10]).norm().item()
+        assert diff10 < 10 * errors["unroll", 10] * grads["unroll", 10].norm().item() + 1e-12
+
+
+# --------------------------------------------------------------------------------------------------
+# process environment: importing gca_lab keeps OpenMP threads from spinning
+# --------------------------------------------------------------------------------------------------
+
+
+def _run_python(code: str, *args: str) -> "subprocess.CompletedProcess[str]":
+    import os
+    import pathlib
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    env["PYTHONPATH"] = str(pathlib.Path(__file__).resolve().parents[1])
+    return subprocess.run([sys.executable, *args, "-c", code] if code else [sys.executable, *args],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_import_sets_passive_openmp_before_torch_loads():
+    res = _run_python("import gca_lab, os, sys; assert 'torch' in sys.modules; print(os.environ['OMP_WAIT_POLICY'])")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "PASSIVE"
+    # a user's own choice is kept
+    res = _run_python("import os; os.environ['OMP_WAIT_POLICY'] = 'ACTIVE'; import gca_lab; print(os.environ['OMP_WAIT_POLICY'])")
+    assert res.stdout.strip() == "ACTIVE"
+
+
+def test_import_after_torch_warns():
+    res = _run_python("import warnings; warnings.simplefilter('always'); import torch, gca_lab")
+    assert res.returncode == 0, res.stderr
+    assert "RuntimeWarning" in res.stderr and "OMP_WAIT_POLICY=PASSIVE" in res.stderr
+
+
+def test_command_line_runs_with_passive_openmp():
+    code = ("import os, runpy, sys; sys.argv = ['gca_lab', '--help']\n"
+            "try:\n    runpy.run_module('gca_lab', run_name='__main__')\n"
+            "except SystemExit:\n    pass\n"
+            "print('POLICY', os.environ['OMP_WAIT_POLICY'])")
+    res = _run_python(code)
+    assert res.returncode == 0, res.stderr
+    assert "POLICY PASSIVE" in res.stdout
+
+
+@pytest.mark.parametrize("layout", ["cross", "joint"])
+@pytest.mark.parametrize("name", ["ince", "simclr", "gca_ince", "iot", "iot_uni"])
+def test_kl_losses_do_not_depend_on_the_convention_cost(name, layout):
+    """The cost offset (1 - cos vs -cos) cancels in every KL loss: "gca" equals "chuang"."""
+    z1, z2 = _views(9, seed=51)
+    kw = {} if name == "simclr" else {"layout": layout}
+    a = make_loss(name, convention="gca", **kw)(z1, z2)
+    b = make_loss(name, convention="chuang", **kw)(z1, z2)
+    assert abs(a.item() - b.item()) < 1e-12
+
+
+def test_train_config_passes_the_convention():
+    from gca_lab.train import TrainConfig, build_loss
+
+    loss = build_loss(TrainConfig(method="gca_uot", loss_options={"convention": "chuang"}))
+    assert loss.convention == "chuang" and loss.cost == "-cos" and loss.layout == "cross"
+    assert build_loss(TrainConfig(method="gca_uot")).convention == "gca"

@@ -772,3 +772,59 @@ def test_unbalanced_masses_allowed_only_when_relaxed():
     cost, a, b = _problem(18, 5, 5, mass_a=1.0, mass_b=0.5)
     res = sinkhorn(_t(cost), _t(a), _t(b), eps=0.1, rho_a=1.0, rho_b=1.0, **TIGHT)
     assert bool(res.converged)
+
+
+@pytest.mark.parametrize("rho", [math.inf, 0.3])
+@pytest.mark.parametrize("shape", [(7, 5), (2, 6, 6)])
+def test_kernel_domain_backward_equals_unrolled_autograd(rho, shape):
+    """The rank-one-accumulating backward of the kernel-domain loop (float64) equals autograd
+    through the unrolled log-domain iterations, and passes gradcheck."""
+    g = torch.Generator().manual_seed(60)
+    cost = torch.rand(*shape, generator=g, dtype=torch.float64)
+    g_init = torch.randn(*shape[:-2], shape[-1], generator=g, dtype=torch.float64)
+    weights = torch.randn(*shape, generator=g, dtype=torch.float64)
+    grads = {}
+    for domain in ("kernel", "log"):
+        c = cost.clone().requires_grad_(True)
+        res = sinkhorn(c, eps=0.3, rho_a=rho, rho_b=rho, n_iters=6, domain=domain, validate=False, g_init=g_init)
+        ((res.log_plan * weights).sum() + res.f.sum() - 2 * res.g.sum()).backward()
+        grads[domain] = (c.grad, res.errors.detach())
+    torch.testing.assert_close(grads["kernel"][0], grads["log"][0], atol=1e-13, rtol=1e-12)
+    torch.testing.assert_close(grads["kernel"][1], grads["log"][1], atol=1e-14, rtol=1e-12)
+    c = cost.clone().requires_grad_(True)
+    assert torch.autograd.gradcheck(
+        lambda x: sinkhorn(x, eps=0.3, rho_a=rho, rho_b=rho, n_iters=4, domain="kernel", validate=False).log_plan, (c,))
+
+
+@pytest.mark.parametrize("rho", [math.inf, 0.3])
+def test_masked_diagonal_kernel_domain_equals_log_domain(rho):
+    """Joint layout: a square cost with only its diagonal excluded takes the kernel domain; values
+    and the rank-one backward equal the log domain (float64), and a potential spike that would
+    underflow every other term of its own row stays exact in float32."""
+    g = torch.Generator().manual_seed(61)
+    n = 9
+    cost = torch.rand(2, n, n, generator=g, dtype=torch.float64)
+    cost = cost + torch.diag_embed(torch.full((2, n), math.inf, dtype=torch.float64))
+    g_init = torch.randn(2, n, generator=g, dtype=torch.float64)
+    g_init[:, 3] += 60.0  # v_3 dominates: row 3 (whose own entry is excluded) needs its own shift
+    weights = torch.randn(2, n, n, generator=g, dtype=torch.float64)
+    out = {}
+    for domain in ("kernel", "log"):
+        c = cost.clone().requires_grad_(True)
+        res = sinkhorn(c, eps=0.3, rho_a=rho, rho_b=rho, n_iters=5, domain=domain, validate=False,
+                       g_init=g_init, masked_diagonal=True)
+        lp = torch.where(torch.isfinite(res.log_plan), res.log_plan, torch.zeros_like(res.log_plan))
+        ((lp * weights).sum() + res.f.sum() - 2 * res.g.sum()).backward()
+        out[domain] = (res.f.detach(), res.g.detach(), c.grad)
+    finite = torch.isfinite(cost)
+    for k in (0, 1):
+        torch.testing.assert_close(out["kernel"][k], out["log"][k], atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(out["kernel"][2][finite], out["log"][2][finite], atol=1e-11, rtol=1e-11)
+    # float32, first row step from the spike: exact where a single global shift would underflow
+    c32 = cost.float()
+    for domain in ("kernel", "log"):
+        res = sinkhorn(c32, eps=0.01, rho_a=rho, rho_b=rho, n_iters=1, domain=domain, validate=False,
+                       g_init=0.01 * g_init.float() * 3, masked_diagonal=True)
+        out[domain] = res.f
+    assert torch.isfinite(out["kernel"]).all()
+    torch.testing.assert_close(out["kernel"], out["log"], atol=1e-5, rtol=1e-5)
