@@ -23,7 +23,7 @@ from typing import Any, Sequence
 from .train import TrainConfig
 
 _HELP = {
-    "dataset": "digits (bundled), fashion_mnist, cifar10, cifar100, svhn, synthetic, or multidomain_<base>",
+    "dataset": "digits (bundled), mnist1d (generated offline), fashion_mnist, cifar10, cifar100, svhn, synthetic, or multidomain_<base>",
     "method": "ince, simclr, rince, gca_ince, gca_rince, uot, gca_uot, iot, iot_uni or byol",
     "model": "mlp, convnet or resnet18 (CIFAR stem)",
     "eps": "entropic regularization = temperature (> 0)",
