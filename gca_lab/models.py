@@ -3,8 +3,8 @@
 - :class:`MLP`: flattens its input; for vector data and tiny images.
 - :class:`ConvNet`: a small conv encoder (conv-BN-ReLU stages, max-pool, global average pool) that
   trains on digits / Fashion-MNIST in minutes on a laptop CPU.
-- :class:`ConvNet1d`: its 1-D counterpart for signals ``(B, C, L)`` (MNIST-1D); ``make_encoder("convnet")``
-  picks it for signal data.
+- :class:`ConvNet1d`: strided 1-D convolutions, flatten, linear (after the MNIST-1D paper's CNN) for
+  signals ``(B, C, L)``; ``make_encoder("convnet")`` picks it for signal data.
 - :func:`resnet18`: ResNet-18 with the CIFAR stem (3x3 conv stride 1, no max-pool), 512-d features,
   the paper's CIFAR backbone (digest §6).
 - :class:`ProjectionHead`: Linear(no bias)-ReLU-Linear(no bias), the paper's projector (digest §6).
