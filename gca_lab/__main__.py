@@ -25,7 +25,7 @@ from .methods import METHODS
 from .train import TrainConfig
 
 _HELP = {
-    "dataset": "digits (bundled), fashion_mnist, cifar10, cifar100, svhn, synthetic, or multidomain_<base>",
+    "dataset": "digits (bundled), mnist1d (generated offline), fashion_mnist, cifar10, cifar100, svhn, synthetic, or multidomain_<base>",
     "method": "the loss: " + ", ".join(f"{n} ({m.label})" for n, m in METHODS.items()),
     "model": "mlp, convnet or resnet18 (CIFAR stem)",
     "eps": "entropic regularization = temperature (> 0)",

@@ -282,3 +282,124 @@ def test_corruption_errors(imgs: torch.Tensor) -> None:
 def test_corruption_severity_monotone(imgs: torch.Tensor) -> None:
     d = [float((A.gaussian_noise_corruption(imgs, s, generator=gen()) - imgs).abs().mean()) for s in (1, 5)]
     assert d[1] > d[0]
+
+
+# ------------------------------------------------------------------ 1-D signals (MNIST-1D)
+
+
+@pytest.fixture
+def sigs() -> torch.Tensor:
+    return torch.randn(16, 1, 40, generator=gen(7))
+
+
+@pytest.mark.parametrize("kind", ["standard", "light"])
+def test_signal_views_shapes_per_sample_and_reproducible(sigs: torch.Tensor, kind: str) -> None:
+    views = A.SignalViews((1, 40), kind)
+    x1, x2 = views(sigs, gen(0))
+    assert x1.shape == x2.shape == sigs.shape and x1.dtype == torch.float32
+    assert not torch.equal(x1, x2) and _distinct_rows(x1 - sigs) == 16
+    y1, y2 = views(sigs, gen(0))
+    assert torch.equal(x1, y1) and torch.equal(x2, y2)
+    g = gen(3)
+    views(sigs, g)
+    state = g.get_state()
+    after = views(sigs, g)
+    g2 = torch.Generator()
+    g2.set_state(state)
+    resumed = views(sigs, g2)  # bit-exact resume from a saved generator state
+    assert torch.equal(after[0], resumed[0]) and torch.equal(after[1], resumed[1])
+    n1, n2 = A.SignalViews((1, 40), "none")(sigs, gen(0))
+    assert torch.equal(n1, sigs) and torch.equal(n2, sigs)
+
+
+def test_two_views_for_mnist1d_picks_signal_views(tmp_path) -> None:
+    from gca_lab import data
+
+    ds = data.load("mnist1d", root=tmp_path, n_samples=200)
+    views = A.TwoViews.for_dataset(ds, "standard", "large_erase")
+    assert isinstance(views, A.SignalViews) and views.image_shape == (1, 40) and views.strong == "large_erase"
+    x1, _ = views(ds.train.x[:8], gen(0))
+    assert x1.shape == (8, 1, 40)
+
+
+def test_signal_views_errors(sigs: torch.Tensor) -> None:
+    with pytest.raises(ValueError, match="signal_shape"):
+        A.SignalViews((1, 8, 8))
+    with pytest.raises(ValueError, match="kind"):
+        A.SignalViews((1, 40), "heavy")
+    with pytest.raises(ValueError, match="strong"):
+        A.SignalViews((1, 40), strong="blur")
+    with pytest.raises(ValueError, match="shift"):
+        A.SignalViews((1, 40), shift=1.5)
+    with pytest.raises(ValueError, match="mask_p"):
+        A.SignalViews((1, 40), mask_p=-0.1)
+    with pytest.raises(ValueError, match=r"x must have shape \(B, 1, 40\)"):
+        A.SignalViews((1, 40))(torch.randn(4, 1, 41), gen(0))
+    with pytest.raises(TypeError, match="floating"):
+        A.SignalViews((1, 40))(torch.zeros(4, 1, 40, dtype=torch.int64), gen(0))
+    with pytest.raises(TypeError, match="generator"):
+        A.signal_noise(sigs, 0.1, generator=0)
+    with pytest.raises(ValueError, match="ndim|dimension"):
+        A.signal_roll(torch.randn(4, 40), 0.5)
+
+
+def test_signal_roll_is_a_circular_shift_within_range(sigs: torch.Tensor) -> None:
+    out = A.signal_roll(sigs, 0.25, generator=gen(1))
+    shifts = []
+    for x, y in zip(sigs, out):
+        ks = [k for k in range(-10, 11) if torch.equal(torch.roll(x, k, dims=-1), y)]
+        assert ks, "every output row is its input rolled by at most round(0.25 * 40) = 10 points"
+        shifts.append(ks[0])
+    assert len(set(shifts)) > 4  # per-sample shifts
+    assert torch.equal(A.signal_roll(sigs, 0.0, generator=gen(1)), sigs)
+
+
+def test_signal_crop_identity_and_linear_resampling() -> None:
+    ramp = torch.arange(40, dtype=torch.float32).view(1, 1, 40).expand(6, 2, 40).contiguous()
+    assert torch.allclose(A.signal_crop(ramp, (1.0, 1.0), generator=gen(0)), ramp, atol=1e-4)
+    out = A.signal_strong_crop(ramp, 13 / 32, generator=gen(0))
+    steps = out.diff(dim=-1)
+    # A window of 13/32 of the length, resampled to 40 points: a ramp of slope 13/32, inside the signal.
+    assert torch.allclose(steps, torch.full_like(steps, 13 / 32), atol=1e-4)
+    assert float(out.min()) >= 0.0 and float(out.max()) <= 39.0
+    assert torch.equal(out[:, 0], out[:, 1])  # the same window for every channel of a sample
+    with pytest.raises(ValueError, match="scale"):
+        A.signal_crop(ramp, (0.0, 1.0))
+    with pytest.raises(ValueError, match="crop_fraction"):
+        A.signal_strong_crop(ramp, 1.5)
+
+
+def test_signal_mask_lengths_and_large_mask_fraction(sigs: torch.Tensor) -> None:
+    x = sigs + 10.0  # no zeros, so the masked points are exactly the zeros of the output
+    out = A.signal_mask(x, (0.1, 0.2), 1.0, generator=gen(2))
+    n = (out == 0).sum(dim=(1, 2))
+    assert int(n.min()) >= 4 and int(n.max()) <= 8  # round(0.1 * 40) .. round(0.2 * 40)
+    for row in (out[:, 0] == 0):  # one contiguous segment per sample
+        idx = row.nonzero().flatten()
+        assert int(idx[-1] - idx[0]) + 1 == idx.numel()
+    assert torch.equal(A.signal_mask(x, (0.1, 0.2), 0.0, generator=gen(2)), x)
+    big = (A.signal_large_mask(x, generator=gen(3)) == 0).sum(dim=(1, 2))
+    assert int(big.min()) >= 4 and int(big.max()) <= 13  # 10 % .. 33 % of 40 points
+    with pytest.raises(ValueError, match="p"):
+        A.signal_mask(x, (0.1, 0.2), 1.5)
+    with pytest.raises(ValueError, match="scale"):
+        A.signal_mask(x, (0.3, 0.2))
+
+
+def test_signal_scale_offset_noise_and_apply_strong(sigs: torch.Tensor) -> None:
+    scaled = A.signal_scale(sigs, (0.7, 1.3), generator=gen(4))
+    ratio = scaled / sigs
+    assert torch.allclose(ratio, ratio[:, :, :1].expand_as(ratio), atol=1e-4)
+    assert float(ratio.min()) >= 0.7 - 1e-5 and float(ratio.max()) <= 1.3 + 1e-5
+    assert torch.equal(A.signal_offset(sigs, 1.0), sigs + 1.0)
+    noisy = A.signal_noise(sigs, 0.5, generator=gen(5)) - sigs
+    assert abs(float(noisy.std()) - 0.5) < 0.05 and torch.equal(A.signal_noise(sigs, 0.0), sigs)
+    for name in A.STRONG:
+        assert name in A.STRONG_SIGNAL
+        out = A.apply_strong(sigs, name, generator=gen(6))
+        assert out.shape == sigs.shape
+        assert torch.equal(out, A.STRONG_SIGNAL[name](sigs, generator=gen(6)))
+    with pytest.raises(ValueError, match="shift"):
+        A.signal_offset(sigs, 20.0)
+    with pytest.raises(ValueError, match="std"):
+        A.signal_noise(sigs, -1.0)

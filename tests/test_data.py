@@ -366,3 +366,106 @@ def test_trainconfig_data_options_reach_the_dataset() -> None:
     assert load_dataset(cfg.validate()).domain_names == data.SUBTLE_DOMAIN_NAMES
     with pytest.raises(TypeError, match="data_options"):
         TrainConfig(data_options=["style"]).validate()
+
+
+# ------------------------------------------------------------------ MNIST-1D
+
+
+def test_mnist1d_shapes_split_and_standardization(tmp_path: Path) -> None:
+    d = data.load("mnist1d", root=tmp_path, n_samples=1000)
+    assert "mnist1d" in data.available() and d.name == "mnist1d"
+    assert (len(d.train), len(d.val), len(d.test)) == (700, 100, 200)
+    assert d.image_shape == (1, data.MNIST1D_LENGTH) == (1, 40) and not d.is_image
+    assert d.train.x.dtype == torch.float32 and d.train.y.dtype == torch.int64
+    assert d.n_classes == 10 and d.class_names == tuple(str(i) for i in range(10))
+    assert torch.equal(torch.bincount(d.train.y, minlength=10), torch.full((10,), 70))
+    pool = torch.cat([d.train.x, d.val.x, d.test.x])
+    assert abs(float(pool.mean())) < 1e-4 and abs(float(pool.std()) - 1.0) < 1e-3  # standardized by make_dataset
+
+
+def test_mnist1d_deterministic_cached_and_leaves_global_rngs_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    import mnist1d.data
+
+    random.seed(7)
+    np.random.seed(7)
+    torch.manual_seed(7)
+    states = (random.getstate(), np.random.get_state()[1].copy(), torch.get_rng_state())
+    a = data.load("mnist1d", root=tmp_path / "a", n_samples=500, seed=3)
+    assert random.getstate() == states[0] and np.array_equal(np.random.get_state()[1], states[1])
+    assert torch.equal(torch.get_rng_state(), states[2])
+    cached = list((tmp_path / "a" / "cache").iterdir())
+    assert [p.name for p in cached] == ["mnist1d-v1-n500-s42.npz"]  # atomic write: no temporary file left
+
+    def no_generation(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the cached signals must be reused")
+
+    monkeypatch.setattr(mnist1d.data, "make_dataset", no_generation)
+    b = data.load("mnist1d", root=tmp_path / "a", n_samples=500, seed=3)
+    assert torch.equal(a.train.x, b.train.x) and torch.equal(a.test.y, b.test.y)
+    monkeypatch.undo()
+    c = data.load("mnist1d", root=tmp_path / "b", n_samples=500, seed=3)  # regenerated: the same signals
+    assert torch.equal(a.train.x, c.train.x) and torch.equal(a.val.y, c.val.y)
+    assert not torch.equal(a.train.x, data.load("mnist1d", root=tmp_path / "a", n_samples=500, seed=4).train.x)
+    other = data.load("mnist1d", root=tmp_path / "a", n_samples=500, generation_seed=1, seed=3)
+    assert not torch.equal(a.train.x, other.train.x)
+    cached[0].write_bytes(b"torn write")  # an unreadable cache is regenerated, not trusted
+    assert torch.equal(data.load("mnist1d", root=tmp_path / "a", n_samples=500, seed=3).train.x, a.train.x)
+
+
+def test_mnist1d_is_generated_offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import urllib.request
+
+    import mnist1d.data
+    import requests
+
+    calls = []
+    make_dataset = mnist1d.data.make_dataset
+
+    def spy(args: object = None, template: object = None) -> dict:
+        calls.append(args)
+        return make_dataset(args, template)
+
+    def no_network(*args: object, **kwargs: object) -> None:
+        raise AssertionError("MNIST-1D must never touch the network")
+
+    monkeypatch.setattr(mnist1d.data, "make_dataset", spy)
+    monkeypatch.setattr(mnist1d.data, "get_dataset", no_network)
+    monkeypatch.setattr(requests, "get", no_network)
+    monkeypatch.setattr(urllib.request, "urlopen", no_network)
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    d = data.load("mnist1d", root=tmp_path, n_samples=200)
+    assert len(calls) == 1 and calls[0].num_samples == 200 and calls[0].seed == 42
+    assert calls[0].final_seq_length == 40 and calls[0].template_len == 12  # the package's default arguments
+    assert len(d.train) + len(d.val) + len(d.test) == 200
+
+
+def test_mnist1d_bad_arguments_name_the_parameter(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="n_samples"):
+        data.load("mnist1d", root=tmp_path, n_samples=10)
+    with pytest.raises(TypeError, match="n_samples"):
+        data.load("mnist1d", root=tmp_path, n_samples=1000.5)
+    with pytest.raises(ValueError, match="generation_seed"):
+        data.load("mnist1d", root=tmp_path, generation_seed=-1)
+    with pytest.raises(TypeError, match=r"bogus.*n_samples"):
+        data.load("mnist1d", root=tmp_path, bogus=1)
+    with pytest.raises(ValueError, match="size=16"):
+        data.load("mnist1d", root=tmp_path, size=16)
+    with pytest.raises(ValueError, match="base"):
+        data.multidomain("mnist1d")
+
+
+def test_missing_files_reports_only_what_is_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_system_fashion(monkeypatch, tmp_path)
+    for name in ("digits", "synthetic", "mnist1d", "multidomain_digits", "multidomain"):
+        assert data.missing_files(name, tmp_path) is None
+    msg = data.missing_files("fashion_mnist", tmp_path)
+    assert msg is not None and "apt-get install dataset-fashion-mnist" in msg
+    assert data.missing_files("multidomain_fashion_mnist", tmp_path) == msg
+    assert "CIFAR-10" in data.missing_files("cifar10", tmp_path) and "SVHN" in data.missing_files("svhn", tmp_path)
+    _fake_fashion(tmp_path)
+    assert data.missing_files("fashion_mnist", tmp_path) is None
+    with pytest.raises(ValueError, match="name"):
+        data.missing_files("mnist", tmp_path)

@@ -155,3 +155,102 @@ def test_load_never_computes(toy: dict, tmp_path: Path) -> None:
     toy["x"] = 5.0
     with pytest.raises(ValueError, match="stale"):
         E.load("_toy", "quick", root=tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# results do not depend on the datasets installed (a machine without Debian's dataset-fashion-mnist)
+# ---------------------------------------------------------------------------------------------------------------
+
+
+@_core.computation("_test_square_on")
+def _square_on(x: float, dataset: str, data_root: str) -> dict:
+    CALLS.append({"x": x, "dataset": dataset})
+    return {"value": x * x}
+
+
+def _hide_system_fashion_mnist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Point the loader away from /usr/share/datasets/fashion-mnist (hidden, not deleted) and from ./data."""
+    from gca_lab import data
+
+    monkeypatch.setattr(data, "FASHION_MNIST_SYSTEM_DIR", tmp_path / "no-system-fashion-mnist")
+    monkeypatch.chdir(tmp_path)  # a data/fashion_mnist/ folder in the checkout would count as installed
+    assert data.missing_files("fashion_mnist") is not None
+
+
+def test_committed_results_and_readme_table_are_the_same_without_fashion_mnist(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    if not _committed_results():
+        pytest.skip("no committed results in data/results")
+    before = {name: E.experiment_hash(E.plan(name, "full")) for name in E.EXPERIMENTS}
+    _hide_system_fashion_mnist(monkeypatch, tmp_path)
+    assert {name: E.experiment_hash(E.plan(name, "full")) for name in E.EXPERIMENTS} == before
+    test_committed_results_come_from_the_committed_code()
+    test_readme_results_table_is_generated_from_the_committed_results()
+    res = E.load("main_results", "full")
+    fashion = [k for k in res.results if k.startswith("fashion_mnist/")]
+    assert fashion and set(res.data_missing) == set(fashion)
+    assert all(v.startswith("data missing here: loaded from cache") for v in res.data_missing.values())
+
+
+@pytest.fixture()
+def fashion_toy(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A two-run experiment, one run on digits (bundled) and one on Fashion-MNIST (files under the returned root)."""
+    _hide_system_fashion_mnist(monkeypatch, tmp_path)
+    data_root = tmp_path / "toy-data"
+
+    def plan(budget: str) -> list[E.Run]:
+        return [E.Run(f"{d}/square", "compute", {"fn": "_test_square_on", "x": x, "dataset": d,
+                                                 "data_root": str(data_root)})
+                for d, x in (("digits", 2.0), ("fashion_mnist", 3.0))]
+
+    def summarize(results: dict, budget: str) -> dict:
+        return {"total": sum(r["value"] for r in results.values())}
+
+    monkeypatch.setitem(_core.EXPERIMENTS, "_fashion_toy",
+                        E.Experiment("_fashion_toy", "toy", "squares add up", "none.ipynb", plan, summarize))
+    CALLS.clear()
+    return data_root
+
+
+def _install_fake_fashion_mnist(data_root: Path) -> None:
+    from gca_lab import data
+
+    (data_root / "fashion_mnist").mkdir(parents=True)
+    for name in data.FASHION_MNIST_FILES:
+        (data_root / "fashion_mnist" / f"{name}.gz").write_bytes(b"")  # only their presence is checked
+
+
+def test_missing_uncached_data_is_a_clear_error_before_any_run(fashion_toy: Path, tmp_path: Path) -> None:
+    root = tmp_path / "results"
+    with pytest.raises(FileNotFoundError, match=r"(?s)fashion_mnist/square.*Fashion-MNIST.*apt-get install "
+                                                r"dataset-fashion-mnist"):
+        E.run("_fashion_toy", "full", root=root, progress=False)
+    assert CALLS == [] and not root.exists()  # nothing computed, nothing written
+
+
+def test_missing_data_is_loaded_from_the_cache_marked_and_never_overwritten(fashion_toy: Path, tmp_path: Path) -> None:
+    root = tmp_path / "results"
+    plan_without = E.plan("_fashion_toy", "full")
+    _install_fake_fashion_mnist(fashion_toy)
+    assert E.plan("_fashion_toy", "full") == plan_without  # the plan does not depend on installed data
+    first = E.run("_fashion_toy", "full", root=root, progress=False)
+    assert first.computed == 2 and first.data_missing == {} and first.summary == {"total": 13.0}
+    committed = first.path.read_bytes()
+    entry = json.loads(committed)["runs"]["fashion_mnist/square"]
+
+    for sub in (data_root := fashion_toy / "fashion_mnist").iterdir():
+        sub.unlink()
+    data_root.rmdir()
+    CALLS.clear()
+    again = E.run("_fashion_toy", "full", root=root, progress=False)
+    assert again.computed == 0 and CALLS == [] and again.summary == first.summary
+    assert list(again.data_missing) == ["fashion_mnist/square"]
+    assert again.data_missing["fashion_mnist/square"].startswith("data missing here: loaded from cache")
+    assert first.path.read_bytes() == committed and again.hash == first.hash
+
+    forced = E.run("_fashion_toy", "full", root=root, progress=False, recompute=True)
+    assert forced.computed == 1 and CALLS == [{"x": 2.0, "dataset": "digits"}]  # only the run whose data is here
+    assert json.loads(forced.path.read_text())["runs"]["fashion_mnist/square"] == entry
+    loaded = E.load("_fashion_toy", "full", root=root)
+    assert loaded.summary == first.summary and list(loaded.data_missing) == ["fashion_mnist/square"]

@@ -135,3 +135,49 @@ def test_errors_name_parameter() -> None:
         M.momentum_update(M.MLP(4), M.MLP(5), 0.9)
     with pytest.raises(ValueError, match="out_dim"):
         M.ContrastiveModel(nn.Linear(3, 3))
+
+
+# ------------------------------------------------------------------ 1-D encoder (MNIST-1D)
+
+
+@pytest.mark.parametrize("length", [40, 33, 2])
+@pytest.mark.parametrize("name", ["convnet", "convnet1d"])
+def test_convnet1d_output_shapes_and_default_choice(name: str, length: int) -> None:
+    torch.manual_seed(0)
+    enc = M.make_encoder(name, (1, length))
+    assert isinstance(enc, M.ConvNet1d)  # "convnet", the default of every config, means the 1-D net on signals
+    h = enc(torch.randn(4, 1, length))
+    assert h.shape == (4, 128) == (4, enc.out_dim) and h.dtype == torch.float32 and torch.isfinite(h).all()
+    wide = M.make_encoder(name, (3, length), widths=(8, 16), out_dim=32)
+    assert wide(torch.randn(2, 3, length)).shape == (2, 32)
+
+
+def test_convnet1d_layers_and_seeded_init() -> None:
+    torch.manual_seed(1)
+    a = M.ConvNet1d(1, 40)
+    torch.manual_seed(1)
+    b = M.ConvNet1d(1, 40)
+    assert all(torch.equal(p, q) for p, q in zip(a.parameters(), b.parameters()))
+    convs = [m for m in a.modules() if isinstance(m, nn.Conv1d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size[0], c.stride[0]) for c in convs] == [
+        (1, 32, 5, 2), (32, 64, 3, 2), (64, 64, 3, 2)]
+    assert a.head[0].in_features == 64 * 5  # 40 -> 20 -> 10 -> 5 points, flattened
+    x = torch.randn(3, 1, 40)
+    a.eval()
+    assert torch.equal(a(x)[1:], a(x[1:]))  # per-sample in eval mode (no batch coupling)
+
+
+def test_convnet1d_errors_name_the_parameter() -> None:
+    with pytest.raises(ValueError, match="first_kernel"):
+        M.ConvNet1d(1, 40, first_kernel=4)
+    with pytest.raises(ValueError, match="widths"):
+        M.ConvNet1d(1, 40, widths=())
+    with pytest.raises(ValueError, match="length"):
+        M.ConvNet1d(1, 0)
+    with pytest.raises(ValueError, match="convnet1d"):
+        M.make_encoder("convnet1d", (1, 8, 8))
+    with pytest.raises(ValueError, match="resnet18"):
+        M.make_encoder("resnet18", (1, 40))
+    with pytest.raises(ValueError, match="image_shape"):
+        M.make_encoder("convnet", (1, 2, 3, 4))
+    assert M.make_encoder("mlp", (1, 40))(torch.randn(2, 1, 40)).shape == (2, 128)

@@ -271,3 +271,31 @@ def test_experiments_accept_cifar_and_resnet18_overrides() -> None:
                 config = TrainConfig(**{**r.spec, "corruptions": tuple(r.spec.get("corruptions", ()))})
                 assert (config.dataset, config.model) == ("cifar10", "resnet18")
                 config.validate()
+
+
+def test_mnist1d_trains_with_its_1d_encoder_and_views_and_resumes_bit_exactly(tmp_path: Path) -> None:
+    from gca_lab import models
+
+    data = {"data_root": str(tmp_path / "data"), "data_options": {"n_samples": 600}}
+    fields = dict(dataset="mnist1d", model="convnet", method="ince", epochs=3, batch_size=64, **data)
+    reference = train(_small(**fields, probe=True, probe_init=True, strong="large_erase"))
+    assert isinstance(reference.model.encoder, models.ConvNet1d)  # the default "convnet" on signals
+    m = reference.metrics
+    for key in ("probe_test_acc", "init_probe_test_acc", "knn_acc", "strong_probe_test_acc"):
+        assert 0.0 <= m[key] <= 1.0, key
+    assert torch.isfinite(torch.tensor(reference.history["step_loss"])).all()
+
+    class Interrupt(Exception):
+        pass
+
+    def stop_after_one(epoch: int, state: dict) -> None:
+        if epoch == 1:
+            raise Interrupt
+
+    config = _small(**fields, strong="large_erase", checkpoint_dir=str(tmp_path / "ckpt"), checkpoint_every=1)
+    with pytest.raises(Interrupt):
+        train(config, on_epoch_end=stop_after_one)
+    resumed = train(config)  # the 1-D views draw from the checkpointed generator: same views, same weights
+    for key, value in reference.model.state_dict().items():
+        assert torch.equal(value, resumed.model.state_dict()[key]), key
+    assert resumed.history["step_loss"] == reference.history["step_loss"]

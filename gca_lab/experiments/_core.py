@@ -92,6 +92,8 @@ class ExperimentResult:
     hash: str
     computed: int
     wall_time: float = field(default=0.0)
+    data_missing: dict[str, str] = field(default_factory=dict)
+    """Runs whose dataset files are missing on this machine -> ``"data missing here: loaded from cache ..."``."""
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -231,6 +233,47 @@ def _execute(r: Run) -> dict[str, Any]:
     return {**out, "wall_time": time.perf_counter() - start}
 
 
+def _data_missing_here(runs: list[Run]) -> dict[str, str]:
+    """Run key -> why its dataset cannot be loaded on this machine, for the runs that need missing files."""
+    from ..data import missing_files
+
+    why: dict[str, str] = {}
+    reasons: dict[tuple[str, str], str | None] = {}
+    for r in runs:
+        name = r.spec.get("dataset", "digits" if r.kind == "train" else None)
+        if not isinstance(name, str):
+            continue
+        root = str(r.spec.get("data_root", "data"))
+        if (name, root) not in reasons:
+            try:
+                reasons[(name, root)] = missing_files(name, root)
+            except ValueError:  # not a dataset name (e.g. a computation's own option): nothing to check
+                reasons[(name, root)] = None
+        if reasons[(name, root)] is not None:
+            why[r.key] = f"{name}: {reasons[(name, root)]}"
+    return why
+
+
+def _use_cache_where_data_is_missing(name: str, runs: list[Run], cached: dict[str, Any]) -> dict[str, str]:
+    """Runs whose data is missing here, marked; raises if one of them has no valid cached result.
+
+    A committed result of such a run is kept as it is (never dropped, recomputed or overwritten);
+    one that is not cached cannot be computed here, and that is an error naming the dataset.
+    """
+    missing = _data_missing_here(runs)
+    uncached = [r.key for r in runs if r.key in missing and cached.get(r.key, {}).get("hash") != run_hash(r)]
+    if uncached:
+        raise FileNotFoundError(
+            f"{name}: {len(uncached)} run(s) need data that is missing on this machine and have no valid cached "
+            f"result (e.g. {uncached[0]!r}).\n{missing[uncached[0]]}"
+        )
+    return _marks(missing)
+
+
+def _marks(missing: dict[str, str]) -> dict[str, str]:
+    return {k: f"data missing here: loaded from cache ({v.splitlines()[0]})" for k, v in missing.items()}
+
+
 def run(
     name: str,
     budget: str | None = None,
@@ -253,7 +296,13 @@ def run(
 
     Returns:
         :class:`ExperimentResult`. Each newly computed run is written to the cache as soon as it
-        finishes, so an interrupted experiment resumes where it stopped.
+        finishes, so an interrupted experiment resumes where it stopped. The plan never depends on
+        the datasets installed: a run whose data is missing on this machine is loaded from the
+        cache (even with ``recompute``) and listed in ``data_missing``.
+
+    Raises:
+        FileNotFoundError: a run's data is missing here and it has no valid cached result (the
+            message names the dataset and how to get it); raised before anything is computed.
     """
     from tqdm.auto import tqdm
 
@@ -264,12 +313,14 @@ def run(
         recompute = env_flag("GCA_LAB_RECOMPUTE")
     runs = plan(name, budget, **overrides)
     path = results_path(name, budget, overrides, Path(root) if root is not None else None)
-    cached = {} if recompute else _load(path).get("runs", {})
-    stored: dict[str, Any] = {}
+    on_disk = _load(path).get("runs", {})
+    cached = {} if recompute else on_disk
+    data_missing = _use_cache_where_data_is_missing(name, runs, on_disk)  # before computing anything
+    stored: dict[str, Any] = {k: on_disk[k] for k in data_missing}  # in every save, whatever is recomputed
     computed = 0
     for r in tqdm(runs, desc=f"{name} ({budget})", disable=not progress):
         h = run_hash(r)
-        entry = cached.get(r.key)
+        entry = on_disk.get(r.key) if r.key in data_missing else cached.get(r.key)
         if entry is not None and entry.get("hash") == h and "result" in entry:
             stored[r.key] = entry
             continue
@@ -287,7 +338,7 @@ def run(
                                     default=_json_default))
     summary = experiment.summarize(results, budget)
     return ExperimentResult(name, budget, dict(overrides), results, summary, path, exp_hash, computed,
-                            time.perf_counter() - start)
+                            time.perf_counter() - start, data_missing)
 
 
 def _payload(experiment: Experiment, budget: str, overrides: dict[str, Any], runs: list[Run],
@@ -317,5 +368,6 @@ def load(name: str, budget: str | None = None, *, root: str | Path | None = None
         raise ValueError(f"cached results of {name} ({budget}) are incomplete or stale for {len(missing)} runs "
                          f"(e.g. {missing[0]!r}); re-run the experiment")
     results = {r.key: cached[r.key]["result"] for r in runs}
+    data_missing = _marks(_data_missing_here(runs))
     return ExperimentResult(name, budget, dict(overrides), results, experiment.summarize(results, budget), path,
-                            experiment_hash(runs), 0)
+                            experiment_hash(runs), 0, data_missing=data_missing)

@@ -5,8 +5,8 @@ augmentations and optimizer (Adam, cosine schedule, batch 256, ``eps = 0.5``, ``
 ``lam = 0.01``, ``q = 0.6``, ``rho = 0.2``); the frozen linear probe (``C`` chosen on validation)
 reports test accuracy; five seeds per method (seed = model init, batch order and augmentation; the
 data split is fixed). Datasets: digits (ConvNet, 20 epochs, bundled) and Fashion-MNIST (MLP, 5 epochs,
-on a 5k-image training subset and a 2k-image test subset, where the Debian files are installed;
-skipped with a message otherwise). GCA methods use the paper's ``B x B`` cross-view formulation (symmetrized); SimCLR is the joint
+on a 5k-image training subset and a 2k-image test subset; where the Debian files are missing, its
+runs are loaded from the committed cache and marked so). GCA methods use the paper's ``B x B`` cross-view formulation (symmetrized); SimCLR is the joint
 ``2B x 2B`` NT-Xent. The INCE runs also probe their *random-init* encoder (``probe_init``): digits
 is nearly linearly separable from pixels, so the gain over an untrained encoder is the honest
 yardstick of what pretraining adds.
@@ -38,23 +38,21 @@ KEY = "{dataset}/{method}/seed{seed}"
 
 def dataset_available(name: str, root: str | Path = "data") -> bool:
     """Whether ``name``'s files can be found (digits is bundled; Fashion-MNIST needs its IDX files)."""
-    if name != "fashion_mnist":
-        return True
-    dirs = [Path(root) / "fashion_mnist", Path(root), _data.FASHION_MNIST_SYSTEM_DIR]
-    return any(all((d / f).is_file() or (d / f"{f}.gz").is_file() for f in _data.FASHION_MNIST_FILES) for d in dirs)
+    return _data.missing_files(name, root) is None
 
 
 def datasets(budget: str) -> list[str]:
-    """The datasets of a budget that are present on this machine."""
-    names = [QUICK["dataset"]] if budget == "quick" else list(DATASETS)
-    return [d for d in names if dataset_available(d)]
+    """The datasets of a budget, whether or not their files are on this machine: the plan (and so
+    the committed results' hash) must be the same everywhere; runs whose data is missing here are
+    loaded from the committed cache (see :func:`gca_lab.experiments.run`)."""
+    return [QUICK["dataset"]] if budget == "quick" else list(DATASETS)
 
 
 def skipped(budget: str) -> dict[str, str]:
-    """Datasets of the budget that are missing here, with the reason."""
-    names = [QUICK["dataset"]] if budget == "quick" else list(DATASETS)
-    return {d: "dataset files not found (see data/README.md; `apt-get install dataset-fashion-mnist`)"
-            for d in names if not dataset_available(d)}
+    """Datasets of the budget whose files are missing here, with what that means for their runs."""
+    return {d: "data missing here: results loaded from the committed cache (see data/README.md; "
+               "`apt-get install dataset-fashion-mnist` to recompute them)"
+            for d in datasets(budget) if not dataset_available(d)}
 
 
 def methods(budget: str) -> tuple[str, ...]:
