@@ -5,7 +5,7 @@ Usage::
     python benchmarks/bench_sinkhorn.py            # full run (target: < 5 min on a 2-core CPU)
     python benchmarks/bench_sinkhorn.py --quick    # n in {256, 1024}, fewer repeats
 
-Protocol (shared/research/ot_anchors.md §5, trimmed to the CPU budget):
+Protocol (the usual OT-library comparison, trimmed to the CPU budget; results in benchmarks/README.md):
 
 * Inputs, identical float32 torch tensors for every library: contrastive-like cost
   ``C = 1 - <x_i, y_j>`` of L2-normalized Gaussian embeddings (d = 128, y a noisy view of x), in

@@ -13,8 +13,9 @@ File-based datasets (Fashion-MNIST, CIFAR, SVHN) are read from the official file
 downloaded (the build machines are offline) and torchvision is not required. See ``data/README.md``
 for where to put the files.
 
-References: the paper's setup is digest §6 (CIFAR-10/100, SVHN with the official splits); the
-multi-domain set stands in for PACS (digest §5.4, §3.10).
+References: the paper trains on CIFAR-10/100 and ImageNet-100 (NeurIPS 2024 poster, panel 'Results 1.
+Standard Setting'; the authors' code also runs SVHN, ``docs/reference_implementation.md``), with the
+official splits; the multi-domain set stands in for PACS (arXiv 2502.20141, Sec. 6.2, Fig. 1).
 """
 
 from __future__ import annotations
@@ -821,7 +822,7 @@ def multidomain(
     strength: float = 1.0,
     **load_kwargs: Any,
 ) -> Dataset:
-    """A PACS-like four-domain dataset rendered from ``base``'s images (digest §5.4, §3.10).
+    """A PACS-like four-domain dataset rendered from ``base``'s images (arXiv 2502.20141, Sec. 6.2, Fig. 1).
 
     Each base image is assigned to exactly ONE domain, so the domain cannot be read off the sample's
     identity: within every split and every class the samples are shuffled (seeded) and dealt to the

@@ -1,4 +1,4 @@
-r"""The GCA loss family: a contrastive loss is a divergence to a target plan (arXiv 2502.20141, Sec. 2-3).
+r"""The GCA loss family: a contrastive loss is a divergence to a target plan (arXiv 2502.20141, the GCA objective).
 
 Every loss here is one composition, visible in :meth:`GCALoss.details`::
 
@@ -13,20 +13,21 @@ and the classes only fix those choices:
 ==============  ===========================  =====================  ==========================
 class           projection                   constraint set         divergence
 ==============  ===========================  =====================  ==========================
-InfoNCE         one row step                 C1 (rows)              KL        (paper T1)
+InfoNCE         one row step                 C1 (rows)              KL        (Table 1)
 NTXent          one row step, joint layout   C1                     KL        (SimCLR)
-GCAInfoNCE      t rounds, ends on a row      C1 ∩ C2                KL        (T2)
-RINCE           one row step                 C1                     W1/RINCE  (T3, Chuang 2022)
-GCARINCE        t rounds, ends on a row      C1 ∩ C2                W1/RINCE  (poster formula)
+GCAInfoNCE      t rounds, ends on a row      C1 ∩ C2                KL        (Table 1)
+RINCE           one row step                 C1                     W1/RINCE  (Table 1; Chuang 2022)
+GCARINCE        t rounds, ends on a row      C1 ∩ C2                W1/RINCE  (poster)
 UOT             one relaxed row step         KL penalty rho         KL + w * W1
-GCAUOT          t relaxed rounds             KL penalties rho       KL + w * W1  (Sec. 2.9)
+GCAUOT          t relaxed rounds             KL penalties rho       KL + w * W1  (GCA-UOT)
 IOT             t rounds, ends on a column   C1 ∩ C2                generalized KL (Shi 2023)
 IOTUni          as IOT                       C1 ∩ C2                + uniformity KL
 ==============  ===========================  =====================  ==========================
 
 "t rounds" means ``t`` row projections interleaved with ``t - 1`` column projections, the
 paper's iterate ``P^(2t-1) = diag(u^(t)) K diag(v^(t-1))``; so ``t = 1`` is exactly InfoNCE /
-RINCE, and ``KL(I || P^(2t-1))`` is non-increasing in ``t`` (paper T5, tested). The scalings follow
+RINCE, and ``KL(I || P^(2t-1))`` is non-increasing in ``t`` (the NeurIPS 2024 poster's
+"better uniformity after multiple iterations"; tested). The scalings follow
 the paper's update ``u <- (a / K v)^phi``, ``v <- (b / K^T u)^phi``, ``phi = rho / (rho + eps)``
 (1 when balanced), from ``v = b`` (:meth:`GCALoss.project`).
 
@@ -37,13 +38,13 @@ Divergences (``T`` is the target with each row scaled to the row marginal ``a_i`
   exact row step (rows carry mass ``a_i``) this *is* the generalized ``KL(T || P) / |T|``, and
   with ``T = I`` it is the softmax cross-entropy of InfoNCE. For relaxed (UOT) plans it is the
   cross-entropy of the row-normalized plan, as in the authors' code.
-- ``w1`` (the poster's GCA-RINCE formula on the last row step, Sec. 2.7):
+- ``w1`` (the GCA-RINCE formula of the NeurIPS 2024 poster, on the last row step):
   ``mean_i [ -(1/q) (sum_j Tn_ij K_ij v_j)^q + (1/q) (lam a_i / u_i)^q ]`` with ``Tn`` the
   row-normalized target. At ``t = 1`` with unit marginals and ``C = -s`` this is RINCE exactly:
   ``-(1/q) e^{q s_ii/eps} + (1/q) (lam sum_j e^{s_ij/eps})^q``.
 
-Conventions (``convention=`` on every loss and :func:`make_loss`)
------------------------------------------------------------------
+Conventions (``convention=`` on every loss and :func:`gca_lab.methods.make_loss`)
+---------------------------------------------------------------------------------
 
 KL terms do not depend on the cost offset or on uniform marginal masses (the row normalization
 cancels them); the RINCE/W1 terms and the unbalanced plans do. Three conventions, each a set of
@@ -152,8 +153,6 @@ __all__ = [
     "IOT",
     "IOTUni",
     "BYOLLoss",
-    "LOSSES",
-    "make_loss",
     "COST_CONVENTION",
     "CONVENTIONS",
     "DEFAULT_CONVENTION",
@@ -330,10 +329,10 @@ def gather(z: Tensor) -> Tensor:
 
 
 class GCALoss(nn.Module):
-    r"""Generalized contrastive alignment: ``d_M(P_tgt || Prox_B(K_theta))`` (arXiv 2502.20141, Sec. 2.3).
+    r"""Generalized contrastive alignment: ``d_M(P_tgt || Prox_B(K_theta))`` (arXiv 2502.20141, the GCA objective).
 
     The public subclasses fix the projection and the divergence; this class exposes every knob
-    for ablations (``make_loss`` builds the named ones).
+    for ablations (:func:`gca_lab.methods.make_loss` builds the named ones).
 
     Args:
         eps: entropic regularization = temperature, ``> 0``. Default 0.5 (reference configs).
@@ -494,8 +493,8 @@ class GCALoss(nn.Module):
     def project(self, log_k: Tensor, a: Tensor, b: Tensor) -> tuple[Tensor, Tensor, SinkhornResult | None]:
         """Project the kernel: returns ``(log_u, log_v, solver)`` with ``P = diag(u) K diag(v)``.
 
-        The scalings follow the paper's update (arXiv 2502.20141, Sec. 2.2 and the GCA-UOT
-        algorithm), started from ``v = b``::
+        The scalings follow the paper's update (arXiv 2502.20141: Sinkhorn's scalings, KL-relaxed as
+        in GCA-UOT), started from ``v = b``::
 
             u <- (a / K v)^phi_a,   v <- (b / K^T u)^phi_b,   phi = rho / (rho + eps)
 
@@ -703,7 +702,7 @@ def _fixed(kwargs: dict[str, Any], cls: str, **fixed: Any) -> dict[str, Any]:
 
 
 class InfoNCE(GCALoss):
-    r"""InfoNCE = ``KL(I || Prox^KL_{C1}(K))``: one row projection of the Gibbs kernel (arXiv 2502.20141, T1, Sec. 2.5).
+    r"""InfoNCE = ``KL(I || Prox^KL_{C1}(K))``: one row projection of the Gibbs kernel (arXiv 2502.20141, Table 1).
 
     ``L = mean_i -log( e^{s_ii} / sum_j e^{s_ij} )`` with ``s = cos / eps``. Defaults: ``eps = 0.5``,
     ``layout = "cross"`` (all :class:`GCALoss` keywords except the fixed ones are accepted).
@@ -732,7 +731,7 @@ class NTXent(InfoNCE):
 
 class GCAInfoNCE(GCALoss):
     r"""GCA-INCE = ``KL(I || Prox^KL_{C1 ∩ C2}(K))`` approximated by ``n_iters`` row projections
-    interleaved with column projections (arXiv 2502.20141, T2, Sec. 2.6). Default ``n_iters = 10`` (reference).
+    interleaved with column projections (arXiv 2502.20141, Table 1). Default ``n_iters = 10`` (reference).
     """
 
     name = "gca_ince"
@@ -744,7 +743,7 @@ class GCAInfoNCE(GCALoss):
 
 
 class RINCE(GCALoss):
-    r"""Robust InfoNCE (Chuang et al., CVPR 2022) = W1 alignment after one row projection (paper T3).
+    r"""Robust InfoNCE (Chuang et al., CVPR 2022) = W1 alignment after one row projection (arXiv 2502.20141, Table 1).
 
     With ``convention="chuang"`` (``s = cos / eps``):
     ``L = mean_i [ -(1/q) e^{q s_ii} + (1/q) (lam sum_j e^{s_ij})^q ]``; ``lam`` (default 0.01) and
@@ -762,7 +761,7 @@ class RINCE(GCALoss):
 
 
 class GCARINCE(GCALoss):
-    r"""GCA-RINCE: the poster's formula on the ``t``-th row iterate (arXiv 2502.20141, Sec. 2.7):
+    r"""GCA-RINCE: the NeurIPS 2024 poster's formula on the ``t``-th row iterate (arXiv 2502.20141, Table 1):
 
     ``-(1/q) (diag(P^(2t-1)) / u^(t))^q + (1/q) (lam P_tgt 1 / u^(t))^q``. Default ``n_iters = 10``.
     """
@@ -777,7 +776,7 @@ class GCARINCE(GCALoss):
 
 
 class GCAUOT(GCALoss):
-    r"""GCA-UOT: unbalanced entropic OT with KL-relaxed marginals (arXiv 2502.20141, Sec. 2.9), the best variant.
+    r"""GCA-UOT: unbalanced entropic OT with KL-relaxed marginals (arXiv 2502.20141, GCA-UOT), the best variant.
 
     ``P`` = ``n_iters`` rounds of the KL-relaxed scaling ``u <- (a / K v)^{rho/(rho+eps)}``,
     ``v <- (b / K^T u)^{rho/(rho+eps)}`` from ``v = b`` (ending on a row step; with unit masses and at
@@ -813,7 +812,8 @@ class GCAUOT(GCALoss):
 
 
 class UOT(GCAUOT):
-    """UOT: a single KL-relaxed row step (the non-iterative baseline of the poster's time figure)."""
+    """UOT: a single KL-relaxed row step (the non-iterative baseline of the NeurIPS 2024 poster,
+    panel 'Time complexity')."""
 
     name = "uot"
 
@@ -869,7 +869,7 @@ class IOTUni(IOT):
 class BYOLLoss(nn.Module):
     r"""BYOL's normalized L2 regression: ``mean_i || p_i/|p_i| - z_i/|z_i| ||^2 = mean_i (2 - 2 cos(p_i, z_i))``.
 
-    GCA reading (paper T4): ``d_M = KL``, ``d_Gamma = L2``, no marginal constraint. ``forward(p, z)``
+    GCA reading (arXiv 2502.20141, Table 1): ``d_M = KL``, ``d_Gamma = L2``, no marginal constraint. ``forward(p, z)``
     takes the online prediction ``p`` and the target projection ``z`` (detached here); the
     predictor and the momentum network live in :mod:`gca_lab.models`.
     """
@@ -878,7 +878,8 @@ class BYOLLoss(nn.Module):
 
     def __init__(self, convention: Convention = DEFAULT_CONVENTION) -> None:
         super().__init__()
-        # BYOL has no kernel: every convention gives the same loss (accepted for make_loss).
+        # BYOL has no kernel: every convention gives the same loss (accepted so that one set of
+        # keyword arguments builds every method).
         self.convention = check_choice("convention", convention, CONVENTIONS)
 
     def forward(self, p: Tensor, z: Tensor, target: Tensor | None = None) -> Tensor:
@@ -889,25 +890,3 @@ class BYOLLoss(nn.Module):
         with torch.autocast(p.device.type, enabled=False):
             cos = (_unit_rows(p.to(dtype)) * _unit_rows(z.detach().to(dtype))).sum(-1)
         return (2 - 2 * cos).mean()
-
-
-LOSSES: dict[str, type[nn.Module]] = {
-    "ince": InfoNCE,
-    "simclr": NTXent,
-    "rince": RINCE,
-    "gca_ince": GCAInfoNCE,
-    "gca_rince": GCARINCE,
-    "uot": UOT,
-    "gca_uot": GCAUOT,
-    "iot": IOT,
-    "iot_uni": IOTUni,
-    "byol": BYOLLoss,
-}
-
-
-def make_loss(name: str, **kwargs: Any) -> nn.Module:
-    """Build a loss by the paper's name: ``ince, simclr, rince, gca_ince, gca_rince, uot, gca_uot,
-    iot, iot_uni, byol``. Keyword arguments go to the class (see each class for defaults)."""
-    if name not in LOSSES:
-        raise ValueError(f"unknown loss name {name!r}; choose one of {', '.join(LOSSES)}")
-    return LOSSES[name](**kwargs)

@@ -25,9 +25,9 @@ byol         BYOL          no        no          no     :class:`~gca_lab.losses.
 ``byol`` has no transport plan (``has_plan`` is False). The formulas are in :mod:`gca_lab.losses`.
 
 Data flows one way: this module imports :mod:`gca_lab.losses` (it names the loss classes);
-:mod:`gca_lab.losses` never imports it. ``losses.LOSSES`` is the loss layer's own name -> class map
-for code that uses only the losses; ``tests/test_methods.py`` checks that it names exactly these
-methods and classes.
+:mod:`gca_lab.losses` never imports it and keeps no name -> class map of its own, so a loss is built
+by name only here (:func:`make_loss`). ``tests/test_methods.py`` checks that every named loss class is
+registered exactly once, under its ``name``.
 """
 
 from __future__ import annotations
@@ -57,7 +57,11 @@ class Method:
         w1: has a RINCE / W1 term (takes ``lam`` and ``q``).
         paper_label: the name in the paper's result tables, or None where the paper reports none.
         loss: the :mod:`gca_lab.losses` class.
-        has_plan: False for methods without a transport plan (BYOL).
+        has_plan: False for methods without a transport plan (BYOL): no target plan, no negatives to
+            gather across processes.
+        family: the training step it takes: ``"contrastive"`` (both views through the loss,
+            :func:`gca_lab.train.contrastive_step`) or ``"byol"`` (online predictor and momentum
+            target network, :func:`gca_lab.train.byol_step`).
     """
 
     name: str
@@ -70,6 +74,7 @@ class Method:
     paper_label: str | None
     loss: type[nn.Module]
     has_plan: bool = True
+    family: str = "contrastive"
 
 
 _L = ("eps", "layout", "symmetric")  # every plan-based method
@@ -92,7 +97,8 @@ METHODS: dict[str, Method] = {
                _losses.GCAUOT),
         Method("iot", "IOT", "#9467bd", _L + ("n_iters",), True, False, False, "IOT", _losses.IOT),
         Method("iot_uni", "IOT-uni", "#c5b0d5", _L + ("n_iters",), True, False, False, "IOT-uni", _losses.IOTUni),
-        Method("byol", "BYOL", "#8c564b", (), False, False, False, "BYOL", _losses.BYOLLoss, has_plan=False),
+        Method("byol", "BYOL", "#8c564b", (), False, False, False, "BYOL", _losses.BYOLLoss, has_plan=False,
+               family="byol"),
     )
 }
 
@@ -150,5 +156,11 @@ def loss_kwargs(name: str, config: Any) -> dict[str, Any]:
 
 
 def make_loss(name: str, **kwargs: Any) -> nn.Module:
-    """Build the loss of method ``name`` with ``kwargs`` (see each class for defaults)."""
+    """Build the loss of method ``name`` (one of :data:`METHODS`: ``ince, simclr, rince, gca_ince,
+    gca_rince, uot, gca_uot, iot, iot_uni, byol``) with ``kwargs`` passed to its class (see each class
+    in :mod:`gca_lab.losses` for the formula and defaults).
+
+    Raises ``ValueError`` naming the known methods for an unknown ``name``, ``TypeError`` for a keyword
+    the class does not take.
+    """
     return get(name).loss(**kwargs)

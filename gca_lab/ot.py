@@ -1,6 +1,7 @@
 r"""Entropic optimal transport in torch: balanced, semi-relaxed and unbalanced Sinkhorn.
 
-One log-domain solver serves every problem of the paper (Chen et al., NeurIPS 2024, §2.2-2.9):
+One log-domain solver serves every projection of arXiv 2502.20141 (Chen et al., NeurIPS 2024): the
+balanced one of GCA-INCE (Sinkhorn) and the KL-relaxed one of GCA-UOT, both instances of
 
 .. math::
 
@@ -12,7 +13,7 @@ penalty into the hard constraint (``rho_a = rho_b = inf``: balanced OT; one of t
 semi-relaxed; both finite: unbalanced OT, Chizat et al. 2018). The entropic reference measure is
 ``a (x) b``, as POT's ``reg_type='kl'``; in the balanced case any product reference gives the same plan.
 
-Conventions (``gca_lab`` design §3): costs are batched first, ``(..., n, m)``; a single problem
+Conventions (``docs/architecture.md``, "Conventions"): costs are batched first, ``(..., n, m)``; a single problem
 is a batch of one. ``+inf`` cost entries are excluded pairs (for example self-pairs of a joint
 contrastive batch): their plan entries are exactly zero. Everything runs in the log domain with
 ``torch.logsumexp``, so float32 is safe down to very small ``eps``. The iteration loop never
@@ -20,7 +21,7 @@ synchronizes with the host unless a tolerance is given, and then only every ``ch
 iterations.
 
 The single KL (Bregman) projections :func:`row_projection` and :func:`col_projection` are
-public: InfoNCE is exactly one :func:`row_projection` of the Gibbs kernel (paper §2.5).
+public: InfoNCE is exactly one :func:`row_projection` of the Gibbs kernel (arXiv 2502.20141, Table 1).
 """
 
 from __future__ import annotations
@@ -158,7 +159,8 @@ def row_projection(
 ) -> Tensor:
     r"""One KL (Bregman) projection onto the row-marginal set, in the log domain.
 
-    ``Prox^KL_{C_1^a}(P) = argmin_{Q: Q1 = a} KL(Q||P) = diag(a / P1) P`` (paper §2.4). With a
+    ``Prox^KL_{C_1^a}(P) = argmin_{Q: Q1 = a} KL(Q||P) = diag(a / P1) P`` (the proximal step of the GCA
+    objective, arXiv 2502.20141). With a
     finite ``rho`` the constraint becomes the penalty ``rho KL(Q1||a)`` of an entropic step of
     strength ``eps``: ``Q = diag((a / P1)^phi) P`` with ``phi = rho / (rho + eps)``.
 
@@ -529,7 +531,8 @@ def sinkhorn(
         g_j \leftarrow -\phi_b\,\varepsilon \log \sum_i a_i e^{(f_i - C_{ij})/\varepsilon},
 
     with ``phi = rho / (rho + eps)`` (1 for a hard constraint). In scaling form these are the
-    paper's ``u <- (a / K v)^phi_a``, ``v <- (b / K^T u)^phi_b`` (§2.2, §2.9).
+    paper's ``u <- (a / K v)^phi_a``, ``v <- (b / K^T u)^phi_b`` (arXiv 2502.20141: Sinkhorn,
+    and its KL-relaxed form in GCA-UOT).
 
     Args:
         cost: ``(..., n, m)`` cost matrices; ``+inf`` marks excluded pairs.

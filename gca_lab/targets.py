@@ -1,4 +1,5 @@
-r"""Target plans ``P_tgt``: what "aligned" means for a batch (paper §2.3, §2.10).
+r"""Target plans ``P_tgt``: what "aligned" means for a batch (arXiv 2502.20141: the
+target of the GCA objective; the domain prior of Sec. 6.2).
 
 A contrastive loss in the GCA view is a divergence ``d_M(P_tgt || P_theta)``. The target encodes
 which pairs should carry transport mass:
@@ -87,7 +88,7 @@ def class_prior(labels: Tensor, *, layout: Layout = "cross", dtype: torch.dtype 
 def domain_prior(
     domains: Tensor, alpha: float, beta: float, *, layout: Layout = "cross", dtype: torch.dtype = torch.float32
 ) -> Tensor:
-    r"""The paper's block target (§2.10, Fig. 1A): ``T = I + alpha 1(D_i = D_j, i != j) + beta 1(D_i != D_j, i != j)``.
+    r"""The paper's block target (arXiv 2502.20141, Sec. 6.2, Fig. 1A): ``T = I + alpha 1(D_i = D_j, i != j) + beta 1(D_i != D_j, i != j)``.
 
     Diagonal 1 (a sample's own other view), same-domain pairs ``alpha``, cross-domain pairs ``beta``.
     Larger ``alpha - beta`` asks the representation to keep domain information.

@@ -1,4 +1,4 @@
-"""Two-process gloo test (CPU) of ``gather_distributed=True`` (design §6).
+"""Two-process gloo test (CPU) of ``gather_distributed=True`` (docs/architecture.md, "Tests").
 
 Each rank holds half of the batch. With ``gather_distributed=True`` every rank gathers all
 embeddings and computes the loss of the *whole* batch, so:

@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from gca_lab import data, losses
+from gca_lab import data, methods
 from gca_lab.evaluate import probe_encoder
 from gca_lab.experiments import EXPERIMENTS
 from gca_lab.experiments import implementation_choices as ic
@@ -63,8 +63,8 @@ def test_reference_cifar_rince_reproduces_the_defect() -> None:
     z2 = z1 + 0.3 * torch.randn(16, 8, generator=g, dtype=torch.float64)
     vals = [float(ic.reference_cifar_rince(z1, z2, lam=lam)) for lam in (0.01, 0.5, 5.0)]
     assert max(vals) - min(vals) < 1e-12  # lam has no effect
-    ce = float(losses.make_loss("ince", layout="joint", clamp_similarity=True)(z1, z2))
+    ce = float(methods.make_loss("ince", layout="joint", clamp_similarity=True)(z1, z2))
     assert vals[0] == pytest.approx(ce**0.6 / 0.6, rel=1e-9)  # (CE)^q / q of the clamped joint INCE
-    true = [float(losses.make_loss("rince", lam=lam)(z1, z2)) for lam in (0.01, 0.5, 5.0)]
+    true = [float(methods.make_loss("rince", lam=lam)(z1, z2)) for lam in (0.01, 0.5, 5.0)]
     assert len({round(v, 9) for v in true}) == 3
     assert not math.isclose(true[0], vals[0])

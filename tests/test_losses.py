@@ -1,11 +1,11 @@
 """Acceptance tests for ``gca_lab.losses`` (the GCA loss family).
 
-Every loss is checked against an oracle written differently from the library (design §6):
+Every loss is checked against an oracle written differently from the library (docs/architecture.md, "Tests"):
 softmax cross-entropy for InfoNCE, SimCLR's published NT-Xent formula (interleaved ordering),
 RINCE's closed form, hand-written matrix-scaling iterations for the GCA iterates, gca_lab.ot's
 projections and solver, and POT's unbalanced Sinkhorn. Then properties: the monotonicity theorem
-(paper T5), the q -> 0 limit of RINCE, the rho -> inf limit of GCA-UOT, finiteness at small eps in
-float32, gradcheck, input validation and the notebook-facing ``details()``.
+(the poster's "better uniformity after multiple iterations"), the q -> 0 limit of RINCE, the
+rho -> inf limit of GCA-UOT, finiteness at small eps in float32, gradcheck, input validation and the notebook-facing ``details()``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from gca_lab.losses import (
     GCAUOT,
     GCARINCE,
     IOT,
-    LOSSES,
     RINCE,
     UOT,
     BYOLLoss,
@@ -30,8 +29,8 @@ from gca_lab.losses import (
     InfoNCE,
     IOTUni,
     NTXent,
-    make_loss,
 )
+from gca_lab.methods import METHODS, make_loss
 from gca_lab.ot import generalized_kl, row_projection, sinkhorn
 
 F64 = torch.float64
@@ -123,7 +122,7 @@ def test_infonce_symmetric_averages_both_directions():
 
 @pytest.mark.parametrize("layout", ["cross", "joint"])
 def test_infonce_is_kl_to_one_row_projection(layout):
-    """Paper T1: InfoNCE = KL(I || row_projection(K)) / n, with gca_lab.ot's own primitives."""
+    """arXiv 2502.20141, Table 1: InfoNCE = KL(I || row_projection(K)) / n, with gca_lab.ot's own primitives."""
     b, eps = 16, 0.2
     z1, z2 = _views(b, seed=4)
     if layout == "cross":
@@ -188,15 +187,16 @@ def test_gca_infonce_matches_hand_written_iterates(t, layout):
 
 
 # --------------------------------------------------------------------------------------------------
-# Theorem T5: KL(I || P^(t)) is non-increasing in t
+# Better uniformity after multiple iterations (NeurIPS 2024 poster): KL(I || P^(t)) non-increasing in t
 # --------------------------------------------------------------------------------------------------
 
 
 def test_theorem_kl_non_increasing_in_iterations():
     """KL(I || P^(2t-1)) = GCAInfoNCE(n_iters=t) (cross, one direction) never increases with t.
 
-    Proof sketch (paper §4): the loss is ``-D(f, g) + const`` after every exact row or column step
-    (the plan then has mass ``B``), and Sinkhorn is block-coordinate ascent on the dual ``D``.
+    Proof sketch (ours; the poster states the inequality without a proof): the loss is
+    ``-D(f, g) + const`` after every exact row or column step (the plan then has mass ``B``), and
+    Sinkhorn is block-coordinate ascent on the dual ``D``.
     """
     sizes = [4, 8, 16, 32, 64, 128, 256]
     eps_grid = [0.05, 0.1, 0.5, 1.0]
@@ -247,7 +247,7 @@ def test_rince_closed_form(eps, lam, q, layout):
 
 
 def test_rince_lam_and_q_matter():
-    """The reference CIFAR rince ignores lam (paper.md §7.4); ours must not."""
+    """The reference CIFAR rince ignores lam (docs/reference_implementation.md, item 4); ours must not."""
     z1, z2 = _views(9, seed=8)
     base = RINCE(lam=0.01, q=0.6)(z1, z2).item()
     assert abs(RINCE(lam=0.5, q=0.6)(z1, z2).item() - base) > 1e-3
@@ -350,7 +350,7 @@ def test_gca_uot_approaches_gca_infonce_as_rho_grows():
 
 @pytest.mark.parametrize("eps", [0.02, 0.05, 0.1, 0.5, 1.0])
 def test_gca_uot_finite_in_float32_small_eps(eps):
-    """The reference implementation crashes at eps = 0.02 (paper.md §7.11)."""
+    """The reference implementation crashes at eps = 0.02 (docs/reference_implementation.md, item 11)."""
     z1, z2 = _views(512, d=128, seed=16, noise=0.3, dtype=torch.float32)
     z1.requires_grad_()
     z2.requires_grad_()
@@ -452,9 +452,10 @@ ALL_NAMES = ["ince", "simclr", "rince", "gca_ince", "gca_rince", "uot", "gca_uot
 
 
 def test_make_loss_knows_every_name():
-    assert sorted(LOSSES) == sorted(ALL_NAMES)
+    assert sorted(METHODS) == sorted(ALL_NAMES)
     for name in ALL_NAMES:
-        assert isinstance(make_loss(name), LOSSES[name])
+        loss = make_loss(name)
+        assert isinstance(loss, METHODS[name].loss) and loss.name == name
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, F64])
@@ -568,7 +569,7 @@ def test_bad_constructor_arguments_raise():
 
 
 def test_make_loss_unknown_name_raises():
-    with pytest.raises(ValueError, match="name.*'nope'"):
+    with pytest.raises(ValueError, match="method 'nope'.*choose one of ince"):
         make_loss("nope")
     with pytest.raises(TypeError):
         make_loss("ince", not_a_parameter=1)
@@ -863,7 +864,7 @@ def _degenerate_views(kind, b=128, d=64):
 
 @pytest.mark.parametrize("convention", ["gca", "reference", "chuang"])
 @pytest.mark.parametrize("eps", [1e-3, 3e-3, 1e-2])
-@pytest.mark.parametrize("name", [n for n in LOSSES if n != "byol"])
+@pytest.mark.parametrize("name", [n for n in METHODS if n != "byol"])
 def test_small_eps_float32_finite_or_refused(name, eps, convention):
     loss = make_loss(name, eps=eps, convention=convention)
     for kind in ("random", "collapsed", "antipodal"):
@@ -896,7 +897,7 @@ def test_refusal_threshold_is_tight_enough(name):
 
 
 @pytest.mark.parametrize("half", [torch.bfloat16, torch.float16])
-@pytest.mark.parametrize("name", list(LOSSES))
+@pytest.mark.parametrize("name", list(METHODS))
 def test_half_precision_inputs_computed_in_float32(name, half):
     z1, z2 = _degenerate_views("random", b=64)
     z1, z2 = z1.to(half), z2.to(half)

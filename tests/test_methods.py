@@ -6,15 +6,27 @@ import dataclasses
 
 import pytest
 import torch
+from torch import nn
 
 from gca_lab import losses, methods
 from gca_lab.train import TrainConfig
 
 
 def test_registry_names_exactly_the_loss_classes():
-    assert {n: m.loss for n, m in methods.METHODS.items()} == losses.LOSSES
+    """Every named loss class of gca_lab.losses is registered once, under its own name (the registry
+    is the only name -> class map; losses.py keeps none)."""
+    named = {cls.name: cls for cls in vars(losses).values()
+             if isinstance(cls, type) and issubclass(cls, nn.Module) and cls is not losses.GCALoss
+             and isinstance(getattr(cls, "name", None), str)}
+    assert {n: m.loss for n, m in methods.METHODS.items()} == named
     for name, m in methods.METHODS.items():
         assert m.name == name and m.loss.name == name
+    assert not hasattr(losses, "LOSSES") and not hasattr(losses, "make_loss")
+
+
+def test_make_loss_unknown_name_lists_the_methods():
+    with pytest.raises(ValueError, match="unknown method 'nope'; choose one of ince, simclr"):
+        methods.make_loss("nope")
 
 
 def test_params_are_config_fields_and_accepted_by_each_loss():
@@ -33,6 +45,7 @@ def test_params_are_config_fields_and_accepted_by_each_loss():
 
 def test_filters_labels_and_colors():
     assert methods.names(has_plan=False) == ("byol",)
+    assert {n: m.family for n, m in methods.METHODS.items() if m.family != "contrastive"} == {"byol": "byol"}
     assert methods.names(iterative=True, unbalanced=True) == ("gca_uot",)
     assert set(methods.names(w1=True)) == {"rince", "gca_rince", "uot", "gca_uot"}
     assert methods.label("gca_uot") == "GCA-UOT" and methods.label("kernel") == "kernel"

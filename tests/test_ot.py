@@ -1,6 +1,6 @@
 """Acceptance tests for ``gca_lab.ot`` (log-domain Sinkhorn and its KL projections).
 
-Oracle: POT 0.9.7.post1 in float64 with ``reg_type='kl'`` given explicitly (design §6); we compare
+Oracle: POT 0.9.7.post1 in float64 with ``reg_type='kl'`` given explicitly (docs/architecture.md, "Tests"); we compare
 plans and marginals, never POT's objective values (its unbalanced ``total_cost`` drops the mass terms
 of the generalized KL). Objective values are checked against an independent primal written here.
 """

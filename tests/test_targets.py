@@ -1,4 +1,5 @@
-"""Tests for ``gca_lab.targets``: the target plans (paper §2.3, §2.10) and their use as loss targets."""
+"""Tests for ``gca_lab.targets``: the target plans (arXiv 2502.20141: the GCA objective's target; the
+domain prior of Sec. 6.2) and their use as loss targets."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def test_pairs_and_joint_pairs():
 
 
 def test_domain_prior_block_matrix():
-    """T = I + alpha 1(same domain, i != j) + beta 1(other domain, i != j) (paper §2.10, Fig. 1A)."""
+    """T = I + alpha 1(same domain, i != j) + beta 1(other domain, i != j) (arXiv 2502.20141, Sec. 6.2, Fig. 1A)."""
     d = torch.tensor([0, 0, 1, 1, 1, 2])
     a, b = 0.5, 0.1
     got = targets.domain_prior(d, a, b, dtype=F64)

@@ -16,7 +16,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from gca_lab.losses import LOSSES
+from gca_lab.methods import METHODS
 from gca_lab.train import (
     TrainConfig, build_loss, byol_tau, checkpoint_path, epoch_batches, fit, gather_labels, load_checkpoint, lr_factor,
     run_epoch, save_checkpoint, setup, train,
@@ -31,7 +31,7 @@ def _small(**fields) -> TrainConfig:
     return TrainConfig(**base)
 
 
-@pytest.mark.parametrize("method", sorted(LOSSES))
+@pytest.mark.parametrize("method", sorted(METHODS))
 def test_every_method_trains_two_epochs_on_digits(method: str) -> None:
     result = train(_small(method=method))
     assert len(result.history["loss"]) == 2

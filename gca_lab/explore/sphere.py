@@ -2,8 +2,8 @@ r"""The sphere toy: free embeddings on the circle or sphere trained under each l
 
 :func:`compute_sphere_trajectories` trains ``N`` free points (no encoder) with two noisy views per step
 and records snapshots of the points, their alignment and uniformity (Wang & Isola 2020), which
-:class:`gca_lab.widgets.SphereExplorer` plays back. The training loop is the toy's own for now; it is
-to run on the step functions of :mod:`gca_lab.train` once those exist.
+:class:`gca_lab.widgets.SphereExplorer` plays back. Each step is :func:`gca_lab.train.contrastive_step`
+with the identity as encoder (the points are the parameters), so the toy trains exactly as the library does.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from .. import losses as _losses
 from .. import geometry as _geometry
+from .. import methods as _methods
 from .._validate import check_int, check_nonnegative, check_positive
 from ..train import contrastive_step
 from ._threads import one_thread
@@ -72,7 +72,7 @@ def compute_sphere_trajectories(
 
     The toy: ``N`` free parameters ``theta_i in R^d`` start bunched around one pole
     (``e_1 + init_spread * noise``). At each step two views are ``theta_i + view_noise * xi``
-    (fresh Gaussian ``xi`` per view, the "augmentation"), the loss (:func:`gca_lab.losses.make_loss`
+    (fresh Gaussian ``xi`` per view, the "augmentation"), the loss (:func:`gca_lab.methods.make_loss`
     with ``eps`` and the library defaults, or ``loss_kwargs[name]``) compares them, and Adam with
     learning rate ``lr`` updates ``theta``. Every method starts from the same points and sees the same
     noise (one seeded generator per method). Snapshots every ``snapshot_every`` steps record the
@@ -93,7 +93,7 @@ def compute_sphere_trajectories(
     snap_steps = sorted(set(range(0, steps + 1, snapshot_every)) | {steps})
     pts, ali, uni, lss = {}, {}, {}, {}
     for name in methods:
-        loss_fn = _losses.make_loss(name, **{"eps": eps, **((loss_kwargs or {}).get(name, {}))})
+        loss_fn = _methods.make_loss(name, **{"eps": eps, **((loss_kwargs or {}).get(name, {}))})
         g = torch.Generator().manual_seed(seed + 1)
         theta = init.clone().requires_grad_(True)
         opt = torch.optim.Adam([theta], lr=lr)
