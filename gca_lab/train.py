@@ -1,4 +1,4 @@
-"""One training loop for every method: contrastive (any :func:`gca_lab.losses.make_loss` name) and BYOL.
+"""One training loop for every method: contrastive (any :func:`gca_lab.methods.make_loss` name) and BYOL.
 
 ``train(TrainConfig(...)) -> TrainResult`` is a short composition of parts that other loops reuse
 (the sphere toy in :mod:`gca_lab.explore.sphere`, the reference evaluation of the implementation_choices
@@ -56,6 +56,9 @@ __all__ = [
     "record_epoch", "save_checkpoint", "load_checkpoint", "checkpoint_path", "lr_factor", "set_lr", "byol_tau",
     "make_optimizer", "resolve_device", "init_distributed", "sync_buffers", "gather_labels",
 ]
+
+# Datasets whose inputs are not images, so that the held-out image corruptions cannot apply.
+_NOT_IMAGES = {"mnist1d": "1-D signals (N, 1, 40)", "synthetic": "vectors (N, dim)"}
 
 # Which loss hyperparameters each method takes (the others are ignored): read off the registry.
 METHOD_PARAMS: dict[str, tuple[str, ...]] = {name: m.params for name, m in _methods.METHODS.items()}
@@ -139,6 +142,11 @@ class TrainConfig:
             check_choice("strong", self.strong, tuple(_augment.STRONG))
         for name in self.corruptions:
             check_choice("corruptions", name, tuple(_augment.CORRUPTIONS))
+        if self.corruptions and self.dataset in _NOT_IMAGES:
+            # checked here, not after training: the corruptions are image operations (B, C, H, W) in [0, 1]
+            raise ValueError(f"corruptions={tuple(self.corruptions)} apply to images only; dataset="
+                             f"{self.dataset!r} holds {_NOT_IMAGES[self.dataset]}. Use an image dataset "
+                             "(digits, fashion_mnist, cifar10, cifar100, svhn) or no corruptions")
         check_int("batch_size", self.batch_size, minimum=2)
         check_int("epochs", self.epochs, minimum=1)
         check_int("warmup_epochs", self.warmup_epochs, minimum=0)
@@ -152,8 +160,9 @@ class TrainConfig:
             raise ValueError("checkpoint_every > 0 needs checkpoint_dir (where to write checkpoints)")
         if self.target_prior is not None:
             check_choice("target_prior", self.target_prior, ("class", "domain"))
-            if self.method == "byol":
-                raise ValueError("target_prior needs a contrastive method; byol has no target plan")
+            if not _methods.get(self.method).has_plan:
+                raise ValueError(f"target_prior needs a method with a transport plan; {self.method} has "
+                                 "no target plan")
         check_nonnegative("prior_alpha", self.prior_alpha)
         check_nonnegative("prior_beta", self.prior_beta)
         if not isinstance(self.data_options, dict):
@@ -180,7 +189,7 @@ def build_loss(config: TrainConfig) -> nn.Module:
     """The loss module of ``config.method`` with the hyperparameters that method takes."""
     kwargs = {k: getattr(config, k) for k in METHOD_PARAMS[config.method]}
     kwargs.update(config.loss_options)
-    if config.method != "byol":
+    if _methods.get(config.method).has_plan:  # negatives to gather across processes
         kwargs["gather_distributed"] = _world()[1] > 1
     return _methods.make_loss(config.method, **kwargs)
 
@@ -449,7 +458,7 @@ def setup(
     model = build_model(config, dataset.image_shape).to(device)
     if device.type == "cuda" and len(dataset.image_shape) == 3:
         model = model.to(memory_format=torch.channels_last)
-    is_byol = config.method == "byol"
+    is_byol = _methods.get(config.method).family == "byol"
     predictor = _models.Predictor(config.proj_out, config.proj_hidden).to(device) if is_byol else None
     loss_fn = build_loss(config).to(device)
     online = _Online(model, predictor)
@@ -518,7 +527,7 @@ def contrastive_step(
 
     Args:
         forward: ``(2B, ...) -> (2B, d)`` embeddings (the model, or the identity for free embeddings).
-        loss_fn: a :func:`gca_lab.losses.make_loss` module, ``loss_fn(z1, z2, target)``.
+        loss_fn: a :func:`gca_lab.methods.make_loss` module, ``loss_fn(z1, z2, target)``.
         x1, x2: the two views, ``(B, ...)`` each.
         target: optional ``(n, m)`` target plan (:mod:`gca_lab.targets`), passed to the loss.
 

@@ -194,6 +194,8 @@ def test_checkpoints_are_written_atomically(tmp_path: Path) -> None:
         ({"strong": "blur"}, "strong"),
         ({"checkpoint_every": 2}, "checkpoint_dir"),
         ({"target_prior": "domain"}, "domain"),
+        ({"method": "byol", "target_prior": "class"}, "target_prior needs a method with a transport plan"),
+        ({"dataset": "mnist1d", "corruptions": ("snow",)}, r"corruptions=\('snow',\) apply to images only"),
     ],
 )
 def test_bad_configuration_stops_before_training(fields: dict, match: str) -> None:
