@@ -14,9 +14,11 @@ A claim "a beats b" is judged from the paired difference ``d_s = a_s - b_s``:
     mean ± t_{(1+c)/2, n-1} · sd(d) / sqrt(n)          (Student t, ``c`` = confidence, 0.95)
 
 and the interval's half-width is the *detectable effect*: the smallest true difference this
-many seeds can tell from zero at this noise. :func:`verdict` maps the interval to one of
-:data:`VERDICTS`; it takes the whole :class:`PairedDiff`, so a finer verdict (for example one that
-also weighs the detectable effect against the paper's effect) changes this function only.
+many seeds can tell from zero at this noise. :func:`verdict` maps the interval and the paper's
+effect to one of :data:`VERDICTS` (reproduced, contradicted, not reproduced: the experiment could
+have seen the paper's effect and did not; inconclusive: it could not). :func:`judge` is the one
+function that builds a :class:`Claim` (every row of every claims table), for ordering claims through
+:func:`verdict` and for rule claims (identities, thresholds, correlations) through an explicit rule.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ __all__ = [
     "paired_difference",
     "detectable_effect",
     "verdict",
+    "Claim",
+    "judge",
     "spearman",
     "loglog_slope",
 ]
@@ -43,8 +47,8 @@ __all__ = [
 #: Per-seed results: ``{seed: value}`` (paired by seed), or a sequence already aligned by seed.
 PerSeed = Union[Mapping[Any, float], Sequence[float]]
 
-#: The verdicts of :func:`verdict`, strongest first.
-VERDICTS: tuple[str, ...] = ("reproduced", "consistent", "not reproduced")
+#: The verdicts of :func:`verdict` and :func:`judge`.
+VERDICTS: tuple[str, ...] = ("reproduced", "not reproduced", "contradicted", "inconclusive")
 
 
 def _float_list(name: str, values: Any) -> list[float]:
@@ -171,39 +175,174 @@ def detectable_effect(diff: PairedDiff) -> float:
     return diff.half_width
 
 
-def verdict(diff: PairedDiff | tuple[float, float]) -> str:
-    """Verdict on "method a beats method b" from a paired interval:
+def _check_effect(name: str, value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number or None, got {value!r} ({type(value).__name__})")
+    value = float(value)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0 (the size of the effect the paper reports, "
+                         f"in the claim's units) or None when the paper gives none, got {value!r}")
+    return value
 
-    - ``"reproduced"`` if the interval lies above 0 (``low > 0``);
-    - ``"not reproduced"`` if the mean difference is below 0;
-    - ``"consistent"`` otherwise (mean >= 0 and the interval contains 0).
+
+def verdict(diff: PairedDiff, paper_effect: float | None) -> str:
+    """The verdict on "a beats b" from the paired interval and the effect the paper reports:
+
+    - ``"reproduced"``: the interval lies above 0 (``low > 0``);
+    - ``"contradicted"``: the interval lies below 0 (``high < 0``);
+    - ``"not reproduced"``: the interval contains 0 and its half-width (the detectable effect) is at
+      most ``paper_effect``: an effect of the paper's size would have been seen, and was not;
+    - ``"inconclusive"``: the interval contains 0 and is wider than ``paper_effect`` (or the paper
+      gives no effect size, or there is a single seed): this experiment cannot tell.
+
+    The sign of the mean alone never decides: a negative mean whose interval contains 0 is
+    ``"not reproduced"`` only when the interval is narrow enough.
 
     Args:
-        diff: a :class:`PairedDiff`, or a ``(low, high)`` interval whose midpoint is taken as the mean.
+        diff: the :class:`PairedDiff` of ``a - b``.
+        paper_effect: the paper's ``a - b`` (> 0, same units), or ``None`` if it reports none.
 
     Returns:
         one of :data:`VERDICTS`.
     """
-    if isinstance(diff, PairedDiff):
-        low, high, mean = diff.low, diff.high, diff.mean
-    elif isinstance(diff, tuple) and len(diff) == 2:
-        for v in diff:
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v):
-                raise ValueError(f"diff must be a (low, high) pair of real numbers, got {diff!r}")
-        low, high = float(diff[0]), float(diff[1])
-        # t-intervals are symmetric, so the midpoint is the mean; an unbounded side carries no sign.
-        mean = (low + high) / 2 if math.isfinite(low) and math.isfinite(high) else 0.0
-    else:
-        raise TypeError(f"diff must be a PairedDiff or a (low, high) tuple, got {type(diff).__name__}")
-    if low > high:
-        raise ValueError(f"diff must have low <= high, got ({low}, {high})")
-    if math.isnan(mean):
-        raise ValueError("diff.mean must not be NaN")
-    if low > 0:
+    if not isinstance(diff, PairedDiff):
+        raise TypeError(f"diff must be a PairedDiff, got {type(diff).__name__}")
+    effect = _check_effect("paper_effect", paper_effect)
+    if diff.low > 0:
         return "reproduced"
-    if mean < 0:
+    if diff.high < 0:
+        return "contradicted"
+    if effect is not None and diff.half_width <= effect:
         return "not reproduced"
-    return "consistent"
+    return "inconclusive"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One claim of the paper checked against our results: a row of every claims table.
+
+    Built only by :func:`judge`, so every verdict in the library comes from one place. Readable as
+    a row too (``claim["verdict"]``), which is how tables and the command line print it.
+
+    Attributes:
+        claim: what is claimed, e.g. ``"GCA-UOT ≥ INCE (mnist1d)"``.
+        paper: what the paper reports (text, with where it reports it).
+        paper_effect: the paper's effect in the claim's units (points, ...) for ordering claims,
+            ``None`` when the claim is a rule (identity, threshold, correlation) or the paper gives none.
+        ours: our result as text (paired mean with its 95% interval, or the rule's measured value).
+        verdict: one of :data:`VERDICTS`.
+        rule: how the verdict was reached, in words.
+        mean, low, high, n: the paired difference and its interval (``None`` for rule claims).
+        detectable: the interval's half-width, the smallest effect this experiment can detect
+            (``None`` for rule claims; ``inf`` with one seed).
+        units: units of ``mean`` / ``paper_effect`` (default ``"points"``).
+    """
+
+    claim: str
+    paper: str
+    ours: str
+    verdict: str
+    rule: str
+    paper_effect: float | None = None
+    mean: float | None = None
+    low: float | None = None
+    high: float | None = None
+    n: int | None = None
+    detectable: float | None = None
+    units: str = "points"
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.__dataclass_fields__:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return getattr(self, key) if key in self.__dataclass_fields__ else default
+
+    def keys(self) -> tuple[str, ...]:
+        return tuple(self.__dataclass_fields__)
+
+
+PAIRED_RULE = ("paired by seed, 95% t-interval: above 0 reproduced, below 0 contradicted; containing 0: "
+               "not reproduced if its half-width <= the paper's effect, else inconclusive")
+
+
+def judge(
+    claim: str,
+    paper: str,
+    *,
+    a: PerSeed | None = None,
+    b: PerSeed | None = None,
+    paper_effect: float | None = None,
+    holds: bool | None = None,
+    opposite: bool = False,
+    ours: str | None = None,
+    rule: str | None = None,
+    units: str = "points",
+    digits: int = 2,
+    scale: float = 1.0,
+    confidence: float = 0.95,
+) -> Claim:
+    """The one function that gives a claim its verdict (every claims table, the README included).
+
+    **Ordering claim** ("a beats b by about ``paper_effect``"): pass ``a`` and ``b`` (per-seed
+    ``{seed: value}``, paired on the seeds both have, or sequences aligned by seed); the verdict is
+    :func:`verdict` of the paired difference ``a_s - b_s`` and ``paper_effect``. With no common
+    seed the claim is ``"inconclusive"`` (``ours = "not run"``).
+
+    **Rule claim** (an exact identity, a threshold, a correlation, a slope): pass ``holds`` (did
+    our measurement satisfy the rule), ``ours`` (the measured value as text) and ``rule`` (the
+    rule in words). Verdict: ``holds=True`` -> ``"reproduced"``; ``holds=False`` -> ``"contradicted"``
+    if ``opposite`` (the measurement shows the opposite of the claim) else ``"not reproduced"``;
+    ``holds=None`` (nothing to measure, e.g. a correlation of a constant) -> ``"inconclusive"``.
+
+    Args:
+        claim, paper: the claim and what the paper reports (text).
+        a, b: per-seed values of the two sides (ordering claims).
+        paper_effect: the paper's ``a - b`` in the same units (> 0), or ``None``.
+        holds, opposite, ours, rule: rule claims (see above); ``rule`` may also replace the
+            wording of the paired rule (e.g. for a margin folded into ``a``).
+        units, digits, scale: how ``ours`` prints (values times ``scale`` with ``digits`` decimals).
+        confidence: interval level (0.95).
+
+    Returns:
+        :class:`Claim`.
+
+    Raises:
+        ValueError / TypeError: both or neither of the two kinds given, a bad ``paper_effect``,
+        or per-seed values that are not finite numbers.
+    """
+    if not isinstance(claim, str) or not claim:
+        raise TypeError(f"claim must be a non-empty string, got {claim!r}")
+    if not isinstance(paper, str):
+        raise TypeError(f"paper must be a string, got {type(paper).__name__}")
+    effect = _check_effect("paper_effect", paper_effect)
+    paired = a is not None or b is not None
+    if paired and holds is not None:
+        raise ValueError("judge takes either a and b (an ordering claim) or holds (a rule claim), not both; "
+                         f"got holds={holds!r} with a and b")
+    if not paired:
+        if rule is None or ours is None:
+            raise ValueError("judge needs a and b (an ordering claim), or rule (in words), ours (the measured value) "
+                             f"and holds (a rule claim); got a=None, b=None, rule={rule!r}, ours={ours!r}")
+        if holds is not None and not isinstance(holds, (bool, np.bool_)):
+            raise TypeError(f"holds must be True, False or None, got {holds!r} ({type(holds).__name__})")
+        v = "inconclusive" if holds is None else "reproduced" if holds else (
+            "contradicted" if opposite else "not reproduced")
+        return Claim(claim, paper, ours, v, rule, effect, units=units)
+    if a is None or b is None:
+        raise ValueError("an ordering claim needs both a and b")
+    if (isinstance(a, Mapping) and isinstance(b, Mapping) and not set(a) & set(b)) or len(a) == 0 or len(b) == 0:
+        return Claim(claim, paper, "not run", "inconclusive", rule or PAIRED_RULE, effect, units=units)
+    d = paired_difference(a, b, confidence=confidence)
+    hw = d.half_width
+    f = lambda x: f"{scale * x:+.{digits}f}"  # noqa: E731
+    text = (f"{f(d.mean)} [{f(d.low)}, {f(d.high)}] (n={d.n})" if d.n > 1
+            else f"{f(d.mean)} (n=1: no interval)")
+    return Claim(claim, paper, ours or text, verdict(d, effect), rule or PAIRED_RULE, effect,
+                 d.mean, d.low, d.high, d.n, hw, units)
 
 
 def _finite_pairs(x: Any, y: Any, name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -29,5 +29,5 @@ def test_domain_priors_summary() -> None:
     assert v["class-probe accuracy flat across the sweep (range ≤ 2 points)"] == "reproduced"
     bad = _dp_results(lambda d, s: 0.7 - 0.3 * d, lambda d, s: 0.9 - 0.2 * abs(d))
     v = {r["claim"]: r["verdict"] for r in exp.summarize(bad, "full")["claims"]}
-    assert v["domain-probe accuracy rises with α − β (Spearman ρ ≥ 0.8)"] == "not reproduced"
+    assert v["domain-probe accuracy rises with α − β (Spearman ρ ≥ 0.8)"] == "contradicted"  # ρ = −1
     assert v["class-probe accuracy flat across the sweep (range ≤ 2 points)"] == "not reproduced"

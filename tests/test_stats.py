@@ -31,20 +31,86 @@ def test_paired_difference_and_verdict():
     assert d.std == pytest.approx(math.sqrt(2.5))
     assert d.low == pytest.approx(3 - half, abs=1e-6) and d.high == pytest.approx(3 + half, abs=1e-6)
     assert S.detectable_effect(d) == pytest.approx(half, abs=1e-6) == d.half_width
-    assert S.verdict(d) == "reproduced"
-    # Differences -1, 0, 1, 2, 3: mean 1, interval contains 0.
-    d2 = S.paired_difference([9.0, 10.0, 11.0, 12.0, 13.0], b)
-    assert d2.low < 0 < d2.high and S.verdict(d2) == "consistent"
-    # Mean below 0 -> not reproduced, whatever the interval.
-    d3 = S.paired_difference([9.0, 10.0, 10.0, 10.5, 10.0], b)
-    assert d3.mean < 0 < d3.high and S.verdict(d3) == "not reproduced"
-    assert S.verdict((0.5, 1.5)) == "reproduced"
-    assert S.verdict((-1.0, 0.5)) == "not reproduced"
-    assert S.verdict((-0.5, 1.0)) == "consistent"
+    assert d.half_width < 3.0 and S.verdict(d, paper_effect=1.0) == "reproduced"
     one = S.paired_difference([2.0], [1.0])
-    assert one.low == -math.inf and one.high == math.inf and S.verdict(one) == "consistent"
+    assert one.low == -math.inf and one.high == math.inf
+    assert S.verdict(one, 5.0) == "inconclusive"  # one seed: no interval, whatever the mean
     assert S.detectable_effect(one) == math.inf
-    assert set(S.VERDICTS) == {"reproduced", "consistent", "not reproduced"}
+    assert set(S.VERDICTS) == {"reproduced", "not reproduced", "contradicted", "inconclusive"}
+
+
+def test_verdict_four_outcomes():
+    b = {s: 10.0 for s in range(5)}
+    up = S.judge("a ≥ b", "+1", a={s: 11.0 + 0.1 * s for s in range(5)}, b=b, paper_effect=1.0)
+    down = S.judge("a ≥ b", "+1", a={s: 9.0 + 0.1 * s for s in range(5)}, b=b, paper_effect=1.0)
+    # differences -0.2 .. +0.2: interval about ±0.2, narrower than the paper's 1 point -> not reproduced
+    narrow = S.judge("a ≥ b", "+1", a={s: 9.8 + 0.1 * s for s in range(5)}, b=b, paper_effect=1.0)
+    # differences -3 .. +3: interval far wider than the paper's effect -> inconclusive
+    wide = S.judge("a ≥ b", "+1", a={0: 7.0, 1: 13.0, 2: 10.0, 3: 8.0, 4: 12.0}, b=b, paper_effect=1.0)
+    assert (up.verdict, down.verdict, narrow.verdict, wide.verdict) == (
+        "reproduced", "contradicted", "not reproduced", "inconclusive")
+    assert up.low > 0 and down.high < 0
+    assert narrow.low < 0 < narrow.high and narrow.detectable <= 1.0
+    assert wide.low < 0 < wide.high and wide.detectable > 1.0
+    assert narrow.detectable == pytest.approx((narrow.high - narrow.low) / 2)
+    # the same narrow interval without a paper effect cannot be weighed: inconclusive
+    assert S.judge("a ≥ b", "(not reported)", a={s: 9.8 + 0.1 * s for s in range(5)}, b=b).verdict == "inconclusive"
+
+
+def test_negative_mean_containing_zero_is_not_by_itself_not_reproduced():
+    b = {s: 10.0 for s in range(4)}
+    c = S.judge("a ≥ b", "+0.5", a={0: 9.0, 1: 11.5, 2: 8.5, 3: 10.6}, b=b, paper_effect=0.5)
+    assert c.mean < 0 < c.high and c.detectable > 0.5
+    assert c.verdict == "inconclusive"
+
+
+def test_judge_pairs_by_seed_when_one_seed_is_missing():
+    # b lacks seed 1; pairing by position would give +10 for every pair, by seed the difference is 0.
+    a = {0: 10.0, 1: 20.0, 2: 30.0}
+    b = {0: 10.0, 2: 30.0}
+    c = S.judge("a ≥ b", "+1", a=a, b=b, paper_effect=1.0)
+    assert c.n == 2 and c.mean == 0.0 and c.low == 0.0 == c.high
+    assert c.detectable == 0.0 and c.verdict == "not reproduced"
+    assert c.ours == "+0.00 [+0.00, +0.00] (n=2)"
+    # no common seed: nothing to compare
+    none = S.judge("a ≥ b", "+1", a={0: 1.0}, b={1: 1.0}, paper_effect=1.0)
+    assert (none.ours, none.verdict, none.n) == ("not run", "inconclusive", None)
+
+
+def test_rule_claims():
+    ok = S.judge("slope in [1.7, 2.3]", "O(B^2)", holds=True, ours="slope 2.0", rule="slope in [1.7, 2.3]")
+    no = S.judge("ρ ≥ 0.8", "ρ = 0.9", holds=False, ours="ρ = 0.1", rule="ρ ≥ 0.8")
+    opp = S.judge("ρ ≥ 0.8", "ρ = 0.9", holds=False, opposite=True, ours="ρ = -0.9", rule="ρ ≥ 0.8, ≤ -0.8 contradicted")
+    na = S.judge("ρ ≥ 0.8", "ρ = 0.9", holds=None, ours="ρ undefined", rule="ρ ≥ 0.8")
+    assert [c.verdict for c in (ok, no, opp, na)] == ["reproduced", "not reproduced", "contradicted", "inconclusive"]
+    assert ok.detectable is None and ok.mean is None
+    assert ok["verdict"] == "reproduced" and ok.get("missing", 1) == 1  # readable as a table row
+    with pytest.raises(KeyError):
+        ok["nope"]
+
+
+def test_judge_rejects_bad_input():
+    b = {0: 1.0, 1: 2.0}
+    with pytest.raises(ValueError, match="paper_effect must be a finite number > 0"):
+        S.judge("c", "p", a=b, b=b, paper_effect=-0.5)
+    with pytest.raises(ValueError, match="paper_effect must be a finite number > 0"):
+        S.judge("c", "p", a=b, b=b, paper_effect=float("nan"))
+    with pytest.raises(TypeError, match="paper_effect must be a real number"):
+        S.judge("c", "p", a=b, b=b, paper_effect="0.5")
+    with pytest.raises(ValueError, match="not both"):
+        S.judge("c", "p", a=b, b=b, holds=True)
+    with pytest.raises(ValueError, match="needs a and b"):
+        S.judge("c", "p")
+    with pytest.raises(ValueError, match="an ordering claim needs both a and b"):
+        S.judge("c", "p", a=b)
+    with pytest.raises(TypeError, match="holds must be True, False or None"):
+        S.judge("c", "p", holds=1, ours="x", rule="r")
+    with pytest.raises(ValueError, match=r"a\[0\] must be finite"):
+        S.judge("c", "p", a={0: float("nan"), 1: 1.0}, b=b)
+    with pytest.raises(TypeError, match="claim must be a non-empty string"):
+        S.judge("", "p", a=b, b=b)
+    with pytest.raises(TypeError, match="diff must be a PairedDiff"):
+        S.verdict((0.1, 0.2), 1.0)
 
 
 def test_paired_difference_pairs_by_seed_not_by_position():
@@ -73,10 +139,8 @@ def test_paired_difference_bad_inputs():
         S.paired_difference([1.0], ["x"])
     with pytest.raises(ValueError, match=r"a\[0\] must be finite"):
         S.paired_difference({0: math.nan}, {0: 1.0})
-    with pytest.raises(ValueError, match="low <= high"):
-        S.verdict((1.0, 0.0))
     with pytest.raises(TypeError, match="diff"):
-        S.verdict([0.0, 1.0])
+        S.verdict([0.0, 1.0], 1.0)
     with pytest.raises(TypeError, match="PairedDiff"):
         S.detectable_effect((0.0, 1.0))
 

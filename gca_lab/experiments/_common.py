@@ -1,13 +1,15 @@
-"""Helpers shared by the figure experiments: seeds, per-method tables, claims with verdicts."""
+"""Helpers shared by the figure experiments: seeds, per-method tables, paired claims (through
+:func:`gca_lab.stats.judge`, the one verdict function)."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Sequence
 
-from ..stats import PerSeed, mean_std, paired_difference, verdict
+from ..stats import Claim, PerSeed, judge, mean_std
 from ._core import Run
 
-__all__ = ["seeds", "train_run", "values", "values_by_seed", "method_table", "claim", "fmt_pm"]
+__all__ = ["seeds", "train_run", "values", "values_by_seed", "method_table", "claim", "best_claim", "fmt_pm"]
 
 
 def seeds(budget: str, full: int = 5, quick: int = 1) -> list[int]:
@@ -63,26 +65,20 @@ def method_table(results: dict[str, dict[str, Any]], key: str, methods: Sequence
     return table
 
 
-def claim(label: str, a: PerSeed, b: PerSeed, paper: str) -> dict[str, Any]:
-    """An ordering claim ``a >= b`` judged by the paired difference over seeds (95% t-interval,
-    :func:`gca_lab.stats.paired_difference`).
+def claim(label: str, a: PerSeed, b: PerSeed, paper: str, paper_effect: float | None) -> Claim:
+    """An ordering claim ``a >= b`` (per-seed ``{seed: value}``, paired on the seeds both have): the
+    paired difference over seeds with its 95% interval, its detectable effect, and the verdict of
+    :func:`gca_lab.stats.judge` against ``paper_effect`` (the paper's ``a - b``, same units; ``None``
+    if the paper reports none)."""
+    return judge(label, paper, a=a, b=b, paper_effect=paper_effect)
 
-    ``a`` and ``b`` are ``{seed: value}`` (paired on the seeds both have) or two sequences of the
-    same length already aligned by seed (e.g. per-round timings of one interleaved run).
-    Verdicts (:func:`gca_lab.stats.verdict`): ``reproduced`` (interval above 0), ``consistent``
-    (interval contains 0), ``not reproduced`` (mean below 0). With a single seed (quick budget) no
-    interval exists and the verdict says so.
-    """
-    common = set(a) & set(b) if isinstance(a, dict) and isinstance(b, dict) else None
-    if not a or not b or common == set():
-        return {"claim": label, "paper": paper, "ours": "n/a", "verdict": "not run"}
-    diff = paired_difference(a, b)
-    n = diff.n
-    if n < 2:
-        v = "single seed: no interval"
-    else:
-        v = verdict(diff)
-    return {
-        "claim": label, "paper": paper, "ours": f"{diff.mean:+.2f} [{diff.low:+.2f}, {diff.high:+.2f}] (n={n})",
-        "verdict": v, "mean": diff.mean, "low": diff.low, "high": diff.high, "n": n,
-    }
+
+def best_claim(label: str, by_method: dict[str, dict[int, float]], means: dict[str, float], method: str,
+               paper: str, paper_effect: float | None) -> Claim:
+    """"``method`` is the best": ``method`` against the strongest other method (by mean; the
+    runner-up when ``method`` leads), paired by seed. Picking the opponent by its mean favours the
+    opponent, so a ``reproduced`` here is not an artefact of the choice."""
+    others = [m for m in means if m != method and by_method.get(m)]
+    rival = max(others, key=lambda m: means[m])
+    c = judge(label, paper, a=by_method[method], b=by_method[rival], paper_effect=paper_effect)
+    return dataclasses.replace(c, ours=f"{c.ours} vs {rival}")

@@ -23,7 +23,7 @@ import math
 from typing import Any
 
 from . import paper
-from ..stats import spearman
+from ..stats import judge, spearman
 from ._common import method_table, seeds, train_run
 from ._core import Experiment, Run, computation, register
 
@@ -99,18 +99,20 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
         all_y = [v for d in xs for v in dom[d]["values"]]
         rho_all = spearman(all_x, all_y)
         out["spearman"], out["spearman_all_runs"] = rho, rho_all
-        rows.append({"claim": "domain-probe accuracy rises with α − β (Spearman ρ ≥ 0.8)",
-                     "paper": f"ρ = {p_rho:.2f} (0.72 → 0.95)",
-                     "ours": f"ρ = {rho:.2f} on means, {rho_all:.2f} on all runs ({means[0]:.1f} → {means[-1]:.1f}%)",
-                     # nan: fewer than 3 sweep points or a constant curve, where ranks say nothing
-                     "verdict": "inconclusive" if math.isnan(rho) else "reproduced" if rho >= 0.8 else "not reproduced"})
+        # nan: fewer than 3 sweep points or a constant curve, where ranks say nothing
+        rows.append(judge("domain-probe accuracy rises with α − β (Spearman ρ ≥ 0.8)",
+                          f"ρ = {p_rho:.2f} (0.72 → 0.95)",
+                          holds=None if math.isnan(rho) else bool(rho >= 0.8), opposite=bool(rho <= -0.8),
+                          ours=f"ρ = {rho:.2f} on means, {rho_all:.2f} on all runs ({means[0]:.1f} → {means[-1]:.1f}%)",
+                          rule="Spearman ρ of the per-α−β means: ≥ 0.8 reproduced, ≤ −0.8 contradicted, "
+                               "undefined (constant curve) inconclusive, else not reproduced"))
         cmeans = [cls[d]["mean"] for d in xs]
         rng = max(cmeans) - min(cmeans)
         out["class_range"] = rng
-        rows.append({"claim": "class-probe accuracy flat across the sweep (range ≤ 2 points)",
-                     "paper": f"range {p_range:.1f} points (89.0–90.5%)",
-                     "ours": f"range {rng:.1f} points ({min(cmeans):.1f}–{max(cmeans):.1f}%)",
-                     "verdict": "reproduced" if rng <= 2.0 else "not reproduced"})
+        rows.append(judge("class-probe accuracy flat across the sweep (range ≤ 2 points)",
+                          f"range {p_range:.1f} points (89.0–90.5%)", holds=bool(rng <= 2.0),
+                          ours=f"range {rng:.1f} points ({min(cmeans):.1f}–{max(cmeans):.1f}%)",
+                          rule="range of the per-α−β mean class accuracies ≤ 2 points"))
     return out
 
 

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 import torch
 
 from ..methods import make_loss
-from ..stats import mean_std, spearman
+from ..stats import Claim, judge, mean_std, spearman
 from . import paper
 from ._common import claim, seeds, train_run, values
 from ._core import Experiment, Run, computation, register
@@ -118,15 +118,18 @@ def _curve(results: dict[str, dict[str, Any]], keys: list[list[str]], metric: st
     return {"values": per, "mean": [m for m, _ in stats], "std": [s for _, s in stats]}
 
 
-def eps_claims(eps_list: Sequence[float], mean: Sequence[float], std: Sequence[float]) -> list[dict[str, Any]]:
+def eps_claims(eps_list: Sequence[float], mean: Sequence[float], std: Sequence[float]) -> list[Claim]:
     """The eps-panel checks of paper.md §8 item 6 on mean (± std) accuracies.
 
     - "accuracy at eps = 0.1 is the minimum": ``reproduced`` if its mean is the lowest;
-      ``consistent`` if it is within the largest std of the lowest; else ``not reproduced``.
-    - "the maximum lies in [0.2, 0.6]": ``reproduced`` if the best mean is there; ``consistent`` if the
-      best mean inside the range is within the largest std of the overall best; else ``not reproduced``.
+      ``inconclusive`` if it is within the largest std of the lowest (the curve cannot order them);
+      else ``not reproduced``.
+    - "the maximum lies in [0.2, 0.6]": ``reproduced`` if the best mean is there; ``inconclusive`` if
+      the best mean inside the range is within the largest std of the overall best; else ``not reproduced``.
+
+    Rule claims of :func:`gca_lab.stats.judge` (``holds=None`` is its ``inconclusive``).
     """
-    rows: list[dict[str, Any]] = []
+    rows: list[Claim] = []
     pts = [(e, m, s) for e, m, s in zip(eps_list, mean, std) if math.isfinite(m)]
     if not pts:
         return rows
@@ -136,21 +139,22 @@ def eps_claims(eps_list: Sequence[float], mean: Sequence[float], std: Sequence[f
     at01 = [p for p in pts if abs(p[0] - 0.1) < 1e-9]
     if at01:
         m01 = at01[0][1]
-        v = "reproduced" if lo[0] == at01[0][0] else ("consistent" if m01 <= lo[1] + spread else "not reproduced")
-        rows.append({"claim": "accuracy at ε = 0.1 is the minimum of the ε curve",
-                     "paper": "0.66 at ε = 0.1 (next lowest 0.79)",
-                     "ours": f"ε = 0.1: {m01:.2f}; minimum {lo[1]:.2f} at ε = {lo[0]:g}", "verdict": v})
+        holds = True if lo[0] == at01[0][0] else (None if m01 <= lo[1] + spread else False)
+        rows.append(judge("accuracy at ε = 0.1 is the minimum of the ε curve", "0.66 at ε = 0.1 (next lowest 0.79)",
+                          holds=holds, ours=f"ε = 0.1: {m01:.2f}; minimum {lo[1]:.2f} at ε = {lo[0]:g}",
+                          rule="lowest mean: reproduced; within the largest seed std of the lowest: inconclusive"))
     inside = [p for p in pts if BEST_EPS[0] - 1e-9 <= p[0] <= BEST_EPS[1] + 1e-9]
     if inside:
         best_in = max(inside, key=lambda p: p[1])
-        v = ("reproduced" if inside and hi in inside else
-             ("consistent" if best_in[1] >= hi[1] - spread else "not reproduced"))
-        rows.append({"claim": "maximum accuracy at ε in [0.2, 0.6]", "paper": "0.84 at ε = 0.4",
-                     "ours": f"maximum {hi[1]:.2f} at ε = {hi[0]:g}", "verdict": v})
+        holds = True if hi in inside else (None if best_in[1] >= hi[1] - spread else False)
+        rows.append(judge("maximum accuracy at ε in [0.2, 0.6]", "0.84 at ε = 0.4", holds=holds,
+                          ours=f"maximum {hi[1]:.2f} at ε = {hi[0]:g}",
+                          rule="highest mean inside [0.2, 0.6]: reproduced; best inside within the largest seed "
+                               "std of the overall best: inconclusive"))
     return rows
 
 
-def iters_claim(iter_list: Sequence[int], mean: Sequence[float], std: Sequence[float]) -> dict[str, Any] | None:
+def iters_claim(iter_list: Sequence[int], mean: Sequence[float], std: Sequence[float]) -> Claim | None:
     """"accuracy(T >= 5) >= accuracy(T = 1) − 1 std" (std = the larger of the two settings' stds).
 
     ``reproduced`` if every ``T >= 5`` passes, else ``not reproduced``.
@@ -162,9 +166,9 @@ def iters_claim(iter_list: Sequence[int], mean: Sequence[float], std: Sequence[f
     fails = [t for t, (m, s) in by_t.items() if t >= 5 and m < m1 - max(s1 if math.isfinite(s1) else 0.0,
                                                                          s if math.isfinite(s) else 0.0)]
     worst = min((by_t[t][0] for t in by_t if t >= 5))
-    return {"claim": "accuracy(T ≥ 5) ≥ accuracy(T = 1) − 1 std", "paper": "0.707 (T = 5–9) vs 0.684 (T = 1)",
-            "ours": f"T = 1: {m1:.2f}; lowest T ≥ 5: {worst:.2f}" + (f"; fails at T = {fails}" if fails else ""),
-            "verdict": "not reproduced" if fails else "reproduced"}
+    return judge("accuracy(T ≥ 5) ≥ accuracy(T = 1) − 1 std", "0.707 (T = 5–9) vs 0.684 (T = 1)", holds=not fails,
+                 ours=f"T = 1: {m1:.2f}; lowest T ≥ 5: {worst:.2f}" + (f"; fails at T = {fails}" if fails else ""),
+                 rule="every T ≥ 5 mean at least the T = 1 mean minus the larger of the two seed stds")
 
 
 def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
@@ -179,7 +183,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
         "eps": {"x": ep, "accuracy": _curve(results, ep_keys, "probe_test_acc"),
                 "compactness": _curve(results, ep_keys, "compactness")},
     }
-    rows: list[dict[str, Any]] = []
+    rows: list[Claim] = []
     acc_e = panels["eps"]["accuracy"]
     rows += eps_claims(ep, acc_e["mean"], acc_e["std"])
     acc_t = panels["iters"]["accuracy"]
@@ -197,7 +201,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
                 per_seed_big[s] = sum(x[0] for x in v) / len(v)
                 per_seed_one[s] = one[0]
         rows.append(claim("GCA-INCE (mean over T ≥ 5) ≥ INCE (T = 1), paired", per_seed_big, per_seed_one,
-                          "+2.2 points (0.707 vs 0.684)"))
+                          "+2.3 points (0.707 vs 0.684)", 2.3))
     # Lower compactness goes with higher accuracy: Spearman rho over each panel's means (paper: its own means).
     rho: dict[str, float] = {}
     for name, ref in (("iters", paper.ITERATIONS), ("eps", paper.EPSILON)):
@@ -205,19 +209,23 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
         ref_rho = spearman(ref["compactness"], ref["accuracy"])
         if math.isfinite(rho[name]):
             label = "T" if name == "iters" else "ε"
-            rows.append({"claim": f"lower compactness goes with higher accuracy ({label} panel, Spearman ρ)",
-                         "paper": f"ρ = {ref_rho:+.2f}", "ours": f"ρ = {rho[name]:+.2f} (n = {len(panels[name]['x'])})",
-                         "verdict": "reproduced" if rho[name] <= -0.5 else
-                         ("consistent" if rho[name] < 0 else "not reproduced")})
+            rows.append(judge(f"lower compactness goes with higher accuracy ({label} panel, Spearman ρ)",
+                              f"ρ = {ref_rho:+.2f}", holds=bool(rho[name] <= -0.5), opposite=bool(rho[name] >= 0.5),
+                              ours=f"ρ = {rho[name]:+.2f} (n = {len(panels[name]['x'])})",
+                              rule="Spearman ρ(compactness, accuracy) of the means ≤ −0.5 reproduced, ≥ +0.5 "
+                                   "contradicted, else not reproduced"))
     loss = results.get(LOSS_KEY)
     if loss is not None:
         rc = loss["rel_change"]
         ours = "; ".join(f"ε = {e}: cross {100 * rc['cross'][e]:.2f} %, joint {100 * rc['joint'][e]:.2f} %"
                          for e in rc["cross"])
-        rows.append({"claim": f"relative loss change T = {loss['n_iters'][0]} → {loss['n_iters'][-1]} "
-                              "(cross B×B vs joint 2B×2B)",
-                     "paper": "joint: 3.5794 → 3.5793 (−0.003 %, reference code)", "ours": ours,
-                     "verdict": "measured"})
+        joint = rc["joint"].get("0.5", rc["joint"].get(str(LOSS_EPS[-1])))
+        rows.append(judge(f"joint-layout loss nearly independent of T = {loss['n_iters'][0]} → {loss['n_iters'][-1]} "
+                          "at ε = 0.5 (|relative change| ≤ 0.1 %)",
+                          "joint: 3.5794 → 3.5793 (−0.003 %, reference code)", ours=ours,
+                          holds=None if joint is None else bool(abs(joint) <= 1e-3),
+                          rule="|relative loss change| of the joint layout at ε = 0.5 ≤ 0.1 % (a margin over the "
+                               "reference code's −0.003 %); the cross layout is shown for contrast"))
     wall = sum(float(r.get("wall_time", 0.0)) for r in results.values())
     return {"panels": panels, "claims": rows, "loss_vs_iters": loss, "spearman_compactness_accuracy": rho,
             "paper": {"iters": paper.ITERATIONS, "eps": paper.EPSILON}, "seeds": sl,

@@ -34,7 +34,7 @@ from torch import Tensor, nn
 from .. import methods as _methods
 from .._validate import check_int, check_positive
 from ..evaluate import module_device
-from ..stats import paired_difference
+from ..stats import Claim, judge
 from ._common import seeds, train_run, values_by_seed
 from ._core import Experiment, Run, computation, register
 
@@ -225,23 +225,48 @@ def _plan(budget: str) -> list[Run]:
     return runs
 
 
-def effect(a: dict[int, float], b: dict[int, float]) -> dict[str, Any]:
+MEANING = {"reproduced": "raises accuracy", "contradicted": "lowers accuracy", "not reproduced": "no detectable effect",
+           "inconclusive": "no detectable effect"}
+"""Plain words for the verdict of "the reference choice raises accuracy" (no paper effect: these are
+choices the paper does not state, so an interval containing 0 reads "no detectable effect")."""
+
+
+def effect(a: dict[int, float], b: dict[int, float], label: str = "reference choice raises accuracy") -> dict[str, Any]:
     """Paired effect ``a - b`` (points) over the seeds both have, with its 95% interval and a
-    plain-words reading; ``a`` and ``b`` are ``{seed: value}``."""
+    plain-words reading of :func:`gca_lab.stats.judge`'s verdict; ``a`` and ``b`` are ``{seed: value}``."""
     if not set(a) & set(b):
         return {"ours": "n/a", "meaning": "not run"}
-    d = paired_difference(a, b)
-    n = d.n
-    if n < 2:
-        meaning = "single seed: no interval"
-    elif d.low > 0:
-        meaning = "raises accuracy"
-    elif d.high < 0:
-        meaning = "lowers accuracy"
-    else:
-        meaning = "no detectable effect"
-    return {"ours": f"{d.mean:+.2f} [{d.low:+.2f}, {d.high:+.2f}] (n={n})", "mean": d.mean, "low": d.low,
-            "high": d.high, "n": n, "meaning": meaning}
+    c = judge(label, "(not stated in the paper)", a=a, b=b)
+    meaning = "single seed: no interval" if c.n < 2 else MEANING[c.verdict]
+    return {"ours": c.ours, "mean": c.mean, "low": c.low, "high": c.high, "n": c.n, "meaning": meaning,
+            "detectable": c.detectable}
+
+
+def _claims(lv0: dict[str, Any], ref: dict[int, float], base: dict[int, float]) -> list[Claim]:
+    """The facts of docs/reference_implementation.md this experiment checks, as claims."""
+    rows: list[Claim] = []
+    rl = lv0.get("rince_lam")
+    if rl:
+        ref_same = len({round(v, 9) for v in rl["reference"]}) == 1
+        rows.append(judge("reference CIFAR 'rince' does not depend on λ", "docs/reference_implementation.md, item 4",
+                          holds=ref_same, ours=f"{len({round(v, 9) for v in rl['reference']})} distinct value(s) at "
+                          f"λ = {', '.join(f'{x:g}' for x in rl['lams'])}; true RINCE: "
+                          f"{len({round(v, 9) for v in rl['true']})}",
+                          rule="identical loss values (to 1e-9) across λ"))
+    if "rince_grad_cos_to_ince" in lv0:
+        g = lv0["rince_grad_cos_to_ince"]
+        rows.append(judge("reference 'rince' gradient is parallel to the clamped joint INCE's",
+                          "docs/reference_implementation.md, item 4", holds=bool(g > 1 - 1e-6), ours=f"cosine {g:.6f}",
+                          rule="cosine between the two gradients > 1 − 1e-6"))
+    if "gca_ince" in lv0.get("marginals", {}):
+        dm = lv0["marginals"]["gca_ince"]["diff"]
+        rows.append(judge("GCA-INCE does not depend on the marginal scale (KL terms)",
+                          "docs/reference_implementation.md, item 15", holds=bool(abs(dm) < 1e-9),
+                          ours=f"difference {dm:.1e}", rule="|loss(mass 1) − loss(mass 1/n)| < 1e-9"))
+    if set(ref) & set(base):
+        rows.append(judge("the reference's fine-tuned, test-selected evaluation reports more than the frozen probe",
+                          "docs/reference_implementation.md, items 25-26", a=ref, b=base))
+    return rows
 
 
 REFERENCE_DOES = {
@@ -298,7 +323,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
     ref = {s: 100 * results[f"default/seed{s}"]["reference_eval"]["best_test_acc"] for s in seed_list
            if f"default/seed{s}" in results}
     add("evaluation: frozen probe → fine-tuned, test-selected", "probe", "n/a (evaluation protocol)", effect(ref, base))
-    return {"rows": rows, "accuracy": acc, "loss_values": lv,
+    return {"rows": rows, "claims": _claims(lv0, ref, base), "accuracy": acc, "loss_values": lv,
             "reference_eval": {k: results[k]["reference_eval"] for k in base_keys if k in results}}
 
 

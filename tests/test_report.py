@@ -1,0 +1,75 @@
+"""Tests for gca_lab.report: the claims table, findings, half-widths, image grids, the wall-time line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import pytest
+import torch
+
+from gca_lab import report, stats
+
+
+def _claims() -> list[stats.Claim]:
+    b = {s: 10.0 for s in range(5)}
+    return [
+        stats.judge("a ≥ b", "+1.00 (C10)", a={s: 11.0 + 0.1 * s for s in range(5)}, b=b, paper_effect=1.0),
+        stats.judge("c ≥ b", "+1.00 (C10)", a={s: 9.8 + 0.1 * s for s in range(5)}, b=b, paper_effect=1.0),
+        stats.judge("slope ~ 2", "O(B^2)", holds=True, ours="slope 2.01", rule="slope in [1.7, 2.3]"),
+        stats.judge("one seed", "+1", a={0: 2.0}, b={0: 1.0}, paper_effect=1.0),
+    ]
+
+
+def test_claims_table_has_the_template_columns_and_the_verdicts() -> None:
+    df = report.claims_table(_claims())
+    assert tuple(df.columns) == report.COLUMNS
+    assert list(df.index) == [1, 2, 3, 4]
+    assert list(df["verdict"]) == ["reproduced", "not reproduced", "reproduced", "inconclusive"]
+    assert df.loc[1, "paper effect"] == "1.00 points"
+    assert df.loc[2, "detectable effect"].endswith(" points") and float(df.loc[2, "detectable effect"].split()[0]) < 1
+    assert df.loc[3, "paper effect"] == "—" and df.loc[3, "detectable effect"] == "—"
+    assert df.loc[4, "detectable effect"] == "∞ (one seed)"
+    assert report.verdict_counts(_claims()) == {"reproduced": 2, "not reproduced": 1, "inconclusive": 1}
+
+
+def test_findings_and_half_width() -> None:
+    md = report.findings(_claims(), budget="full", n_seeds=5).data
+    assert md.startswith("**What we found** (full budget, 5 seed(s)): 2 × reproduced, 1 × not reproduced, 1 × inconclusive.")
+    assert "detectable effect" in md and "vs the paper's 1.00 points" in md
+    c = _claims()
+    assert report.half_width(c[1]) == pytest.approx(c[1].detectable)
+    assert report.half_width(c[2]) == 0.0 and report.half_width(c[3]) == 0.0  # rule claim, one seed
+    assert report.half_width({"low": 1.0, "high": 3.0}) == 1.0
+    d = stats.paired_difference([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
+    assert report.half_width(d) == pytest.approx(d.half_width)
+
+
+def test_table_rejects_rows_that_are_not_claims() -> None:
+    with pytest.raises(TypeError, match=r"claims\[0\] must be a gca_lab.stats.Claim"):
+        report.claims_table([{"claim": "x", "verdict": "reproduced"}])
+
+
+def test_image_grid_draws_images_and_signals() -> None:
+    fig = report.image_grid({"clean": torch.rand(4, 1, 8, 8), "rgb": torch.rand(3, 3, 8, 8)}, columns=list("abcd"),
+                            title="t")
+    axes = fig.axes
+    assert len(axes) == 8 and len(axes[0].images) == 1 and not axes[7].axison  # row 2 has 3 images, cell 4 hidden
+    sig = report.image_grid({"signal": torch.randn(5, 1, 40), "flat": torch.randn(5, 40)})
+    assert len(sig.axes) == 10 and len(sig.axes[0].lines) == 1
+    with pytest.raises(ValueError, match="rows must be a non-empty mapping"):
+        report.image_grid({})
+    with pytest.raises(ValueError, match=r"rows\['bad'\] must have shape"):
+        report.image_grid({"bad": torch.rand(4)})
+
+
+def test_wall_time_line() -> None:
+    res = SimpleNamespace(name="main_results", budget="full", results={"a": {"wall_time": 60.0}, "b": {"wall_time": 30.0}},
+                          wall_time=0.5, computed=0, path=Path("x/main_results-full.json"), data_missing={"a": "why"})
+    line = report.wall_time_line(res)
+    assert line.startswith("main_results [full]: 2 runs, 90 s = 1.5 min of recorded compute")
+    assert "0 run(s) computed now" in line and "1 run(s) loaded from the cache" in line
