@@ -33,6 +33,8 @@ _HELP = {
     "rho": "KL marginal relaxation of the UOT losses (inf = balanced)",
     "layout": "cross (B x B between views) or joint (2B x 2B over all views)",
     "strong": "strong augmentation: large_erase, strong_crop or brightness",
+    "false_positives": "fraction p in [0, 1) of pairs whose second view is a view of another sample",
+    "false_positive_mode": "persistent (a fixed wrong partner per sample) or fresh (redrawn every step)",
     "corruptions": "held-out test corruptions to evaluate (gaussian_noise, speckle_noise, snow)",
     "loss_options": "extra loss keywords as JSON, e.g. '{\"marginals\": \"uniform\"}'",
     "data_options": "extra dataset keywords as JSON, e.g. '{\"style\": \"subtle\"}' for multidomain_digits",

@@ -9,11 +9,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from ._validate import check_finite, check_labels, check_tensor
 
-__all__ = ["plan_block_ratio", "marginal_errors"]
+__all__ = ["plan_block_ratio", "marginal_errors", "pair_mass"]
 
 
 def _check_plan(plan: Any) -> Tensor:
@@ -114,3 +115,55 @@ def marginal_errors(plan: Tensor, a: Tensor, b: Tensor) -> tuple[float, float]:
     row = (p.sum(-1) - a.detach().to(p)).abs().sum(-1)  # (...)
     col = (p.sum(-2) - b.detach().to(p)).abs().sum(-1)  # (...)
     return float(row.max()), float(col.max())
+
+
+def pair_mass(plan: Tensor, marked: Tensor) -> dict[str, float | None]:
+    """Where a square plan puts its mass on the designated positive pairs ``(i, i)``, split by a mask of
+    marked rows (the false-positive pairs of :class:`gca_lab.train.FalsePositives`) and clean rows.
+
+    With row masses ``r_i = sum_j P_ij``, total ``M = sum_i r_i`` and ``G`` the marked (or clean) rows:
+
+        pair_share[G] = mean_{i in G} P_ii / r_i          (the share of its row's mass a pair keeps)
+        row_mass[G]   = mean_{i in G} n r_i / M           (1 = a row of average mass)
+        pair_mass[G]  = mean_{i in G} n P_ii / M          (the pair's mass, 1 = an average row's mass)
+        marked_ratio  = pair_mass[marked] / pair_mass[clean]
+
+    A balanced plan keeps every ``r_i = M / n``, so only ``pair_share`` can move; an unbalanced plan
+    (KL-relaxed marginals, arXiv 2502.20141, Table 1: GCA-UOT) can also shed a row's mass, which is how
+    it can down-weight a pair it does not trust.
+
+    Args:
+        plan: ``(n, n)`` nonnegative plan with positive row masses.
+        marked: ``(n,)`` bool, the rows whose pair ``(i, i)`` is a false positive.
+
+    Returns:
+        ``{"pair_share_marked", "pair_share_clean", "row_mass_marked", "row_mass_clean", "pair_mass_marked",
+        "pair_mass_clean", "marked_ratio", "n_marked"}`` as floats; the marked (clean) entries are None when
+        no row is marked (clean), and ``marked_ratio`` when either side is empty.
+    """
+    _check_plan(plan)
+    n = plan.shape[-1]
+    if plan.ndim != 2 or plan.shape[-2] != n:
+        raise ValueError(f"plan must be square (n, n), got shape {tuple(plan.shape)}")
+    check_tensor("marked", marked, ndim=1)
+    if marked.dtype != torch.bool or marked.shape[0] != n:
+        raise ValueError(f"marked must be a bool tensor of shape ({n},), got dtype {marked.dtype}, "
+                         f"shape {tuple(marked.shape)}")
+    p = plan.detach().double()
+    rows = p.sum(-1)  # (n,)
+    if bool((rows <= 0).any()):
+        raise ValueError("plan has a row with zero mass; pair shares are undefined")
+    total = rows.sum()
+    diag = p.diagonal()  # (n,)
+    marked = marked.to(p.device)
+    out: dict[str, float | None] = {"n_marked": float(marked.sum())}
+    for name, group in (("marked", marked), ("clean", ~marked)):
+        if not bool(group.any()):
+            out.update({f"pair_share_{name}": None, f"row_mass_{name}": None, f"pair_mass_{name}": None})
+            continue
+        out[f"pair_share_{name}"] = float((diag[group] / rows[group]).mean())
+        out[f"row_mass_{name}"] = float(n * rows[group].mean() / total)
+        out[f"pair_mass_{name}"] = float(n * diag[group].mean() / total)
+    pm, pc = out["pair_mass_marked"], out["pair_mass_clean"]
+    out["marked_ratio"] = None if pm is None or pc is None or pc == 0 else pm / pc
+    return out
