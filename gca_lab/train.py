@@ -55,6 +55,7 @@ __all__ = [
     "epoch_batches",
     "record_epoch", "save_checkpoint", "load_checkpoint", "checkpoint_path", "lr_factor", "set_lr", "byol_tau",
     "make_optimizer", "resolve_device", "init_distributed", "sync_buffers", "gather_labels",
+    "FalsePositives", "FALSE_POSITIVE_MODES", "check_false_positives",
 ]
 
 # Datasets whose inputs are not images, so that the held-out image corruptions cannot apply.
@@ -71,6 +72,9 @@ class TrainConfig:
     Loss defaults follow the authors' CIFAR configs (github.com/nerdslab/gca): ``eps = 0.5``,
     ``n_iters = 10``, ``lam = 0.01``, ``q = 0.6``, ``rho = 0.2``, ``kl_weight = 1``,
     ``w1_weight = 0.2``. Model and optimizer defaults are sized for digits on a CPU.
+
+    ``false_positives = p`` (with ``false_positive_mode``) pairs a fraction ``p`` of the samples with a
+    view of another sample (:class:`FalsePositives`); the default 0 changes nothing.
     """
 
     # data
@@ -113,6 +117,8 @@ class TrainConfig:
     # augmentation
     augment: str = "standard"
     strong: str | None = None
+    false_positives: float = 0.0
+    false_positive_mode: str = "persistent"
     # runtime
     seed: int = 0
     device: str = "auto"
@@ -137,6 +143,7 @@ class TrainConfig:
         check_choice("optimizer", self.optimizer, ("adam", "sgd"))
         check_choice("schedule", self.schedule, ("cosine", "constant"))
         check_choice("augment", self.augment, _augment.KINDS)
+        check_false_positives(self.false_positives, self.false_positive_mode)
         check_choice("mixed_precision", self.mixed_precision, ("auto", "bf16", "none"))
         if self.strong is not None:
             check_choice("strong", self.strong, tuple(_augment.STRONG))
@@ -419,6 +426,7 @@ class TrainState:
     history: dict[str, list[float]] = field(default_factory=lambda: {"loss": [], "step_loss": [], "epoch_time": []})
     epoch: int = 0
     step: int = 0
+    false_positives: "FalsePositives | None" = None
 
 
 def checkpoint_path(config: TrainConfig, rank: int = 0, world: int = 1) -> Path | None:
@@ -482,6 +490,7 @@ def setup(
         use_bf16=device.type == "cuda" and config.mixed_precision in ("auto", "bf16"),
         per_rank=per_rank, steps_per_epoch=steps_per_epoch, total_steps=steps_per_epoch * config.epochs,
         checkpoint_path=checkpoint_path(config, rank, world),
+        false_positives=FalsePositives.for_run(config, n_train),
     )
 
 
@@ -572,14 +581,117 @@ def byol_step(
     return loss
 
 
+FALSE_POSITIVE_MODES = ("persistent", "fresh")
+
+
+def check_false_positives(p: Any, mode: Any) -> float:
+    """Validate the false-positive option: ``p`` a real number in ``[0, 1)``, ``mode`` one of
+    :data:`FALSE_POSITIVE_MODES`. Returns ``p`` as a float; raises ``ValueError`` / ``TypeError``."""
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"false_positives must be a real number in [0, 1), got {p!r} ({type(p).__name__})")
+    if not 0.0 <= float(p) < 1.0:  # also rejects NaN
+        raise ValueError(f"false_positives must be in [0, 1) (the fraction of pairs made wrong), got {p!r}")
+    check_choice("false_positive_mode", mode, FALSE_POSITIVE_MODES)
+    return float(p)
+
+
+@dataclass(frozen=True)
+class FalsePositives:
+    """Controlled false-positive pairs: the second view of a fraction ``p`` of the samples is replaced by
+    a view of another sample, so the loss's positive pair ``(i, i)`` joins two different signals: the
+    noisy-view setting of NeurIPS 2024 poster, panel 'Results 2. Noisy setting', with the noise known.
+
+    - ``persistent``: once per run, ``round(p N)`` of the ``N`` training samples are marked (uniformly
+      without replacement) and each gets a fixed wrong partner ``partner[n] = (n + 1 + r) mod N``,
+      ``r ~ U{0, ..., N - 2}`` (never ``n`` itself; it may share ``n``'s class, as in real noise,
+      about one time in ten on ten balanced classes). A marked sample meets the same wrong partner in
+      every epoch, so each batch holds a fraction ``p`` of them on average. The map comes from a
+      generator seeded by ``config.seed`` alone, the same on every rank, and is drawn again
+      identically on resume (nothing to checkpoint).
+    - ``fresh``: at every step exactly ``round(p B)`` positions of the batch's ``B`` rows are drawn,
+      each with a partner drawn as above, from the run's augmentation generator (checkpointed, so a
+      resumed run stays bit-identical).
+
+    Indices are drawn on the CPU (the batch indices live there), so no step waits on the device.
+    ``p = 0`` builds nothing and draws nothing: the run is bit-identical to one without the option.
+
+    Attributes:
+        p: fraction in ``(0, 1)``; mode: ``"persistent"`` or ``"fresh"``; n_train: ``N``.
+        marked: ``(N,)`` bool, the samples with a wrong partner (persistent; None for fresh).
+        partner: ``(N,)`` long, each sample's wrong partner (persistent; None for fresh).
+    """
+
+    p: float
+    mode: str
+    n_train: int
+    marked: Tensor | None = None
+    partner: Tensor | None = None
+
+    @classmethod
+    def for_run(cls, config: "TrainConfig", n_train: int) -> "FalsePositives | None":
+        """The false positives of ``config`` on ``n_train`` samples, or None when ``false_positives = 0``."""
+        p = check_false_positives(config.false_positives, config.false_positive_mode)
+        if p == 0.0:
+            return None
+        if n_train < 2:
+            raise ValueError(f"false_positives={p} needs at least 2 training samples, got {n_train}")
+        if config.false_positive_mode == "fresh":
+            return cls(p, "fresh", n_train)
+        # Its own stream, so gen_order / gen_aug run as without false positives (same batch order).
+        gen = torch.Generator().manual_seed(config.seed * 1_000_003 + 999_983)
+        marked = torch.zeros(n_train, dtype=torch.bool)
+        marked[torch.randperm(n_train, generator=gen)[: round(p * n_train)]] = True
+        partner = _other_rows(torch.arange(n_train), n_train, gen)
+        return cls(p, "persistent", n_train, marked, partner)
+
+    def draw(self, rows: Tensor, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+        """Which of the batch's ``rows`` (``(B,)`` training indices, CPU) get a wrong partner.
+
+        Returns:
+            ``(pos, partner)``: ``(k,)`` positions into ``rows`` and ``(k,)`` the partners' training
+            indices (CPU, long). ``fresh`` draws from ``generator``; ``persistent`` draws nothing.
+        """
+        rows = rows.cpu()
+        if self.mode == "persistent":
+            assert self.marked is not None and self.partner is not None
+            pos = self.marked[rows].nonzero().flatten()  # a CPU tensor: no device sync
+            return pos, self.partner[rows[pos]]
+        pos = torch.randperm(rows.shape[0], generator=generator)[: round(self.p * rows.shape[0])]
+        return pos, _other_rows(rows[pos], self.n_train, generator)
+
+    def views(self, views: Callable[..., tuple[Tensor, Tensor]], x: Tensor, rows: Tensor,
+              generator: torch.Generator, *, drawn: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor]:
+        """The two views of ``x[rows]`` with the false positives in the second: ``x1 = view_1(x[rows])``
+        and ``x2[i] = view_2(x[partner_i])`` at the drawn positions, ``view_2(x[rows_i])`` elsewhere.
+
+        One pass of ``views`` over ``cat([x[rows], x[partners]])`` (``(B + k, ...)``); the partners'
+        first views are discarded. ``drawn``: a ``(pos, partner)`` from :meth:`draw` to use instead
+        of drawing (a caller that also needs the positions). Returns ``(x1, x2)``, ``(B, ...)`` each,
+        on ``x``'s device.
+        """
+        pos, partner = self.draw(rows, generator) if drawn is None else drawn
+        b = rows.shape[0]
+        both = torch.cat([rows.cpu(), partner]).to(x.device)
+        x1, x2 = views(x[both], generator)  # (B + k, ...) each
+        return x1[:b], x2[:b].index_copy(0, pos.to(x.device), x2[b:])
+
+
+def _other_rows(rows: Tensor, n: int, generator: torch.Generator) -> Tensor:
+    """For each row index ``r`` a uniform index in ``{0, ..., n - 1} \\ {r}``: ``(r + 1 + U{0..n-2}) mod n``."""
+    return (rows + 1 + torch.randint(n - 1, rows.shape, generator=generator)) % n
+
+
 def train_step(run: TrainState, idx: Tensor) -> Tensor:
     """One step of ``run`` on the training rows ``idx`` (this rank's slice): learning rate, two views
     from ``run.gen_aug``, the step of the run's family. Advances ``run.step``; returns the loss."""
     config, device = run.config, run.device
-    idx = idx.to(device)
+    rows, idx = idx, idx.to(device)
     set_lr(run.optimizer, config.lr * lr_factor(run.step, run.total_steps, schedule=config.schedule,
                                                 warmup_steps=config.warmup_epochs * run.steps_per_epoch))
-    x1, x2 = run.views(run.dataset.train.x[idx], run.gen_aug)
+    if run.false_positives is None:
+        x1, x2 = run.views(run.dataset.train.x[idx], run.gen_aug)
+    else:
+        x1, x2 = run.false_positives.views(run.views, run.dataset.train.x, rows, run.gen_aug)
     if device.type == "cuda" and x1.ndim == 4:
         x1 = x1.contiguous(memory_format=torch.channels_last)
         x2 = x2.contiguous(memory_format=torch.channels_last)
