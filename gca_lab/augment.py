@@ -423,7 +423,8 @@ def large_erase(
         scale: erased area-fraction range, in ``(0, 1]``. Default ``(0.10, 0.33)`` (the authors'
             linear-eval RandomErasing).
         ratio: aspect-ratio range (height / width). Default ``(0.3, 3.3)`` (torchvision's).
-        value: fill value in ``[0, 1]``. Default 0 (black, as on the poster).
+        value: fill value in ``[0, 1]``. Default 0 (black, as in the NeurIPS 2024 poster's
+            augmentation examples).
         generator: random source.
 
     Returns:

@@ -119,9 +119,9 @@ def class_geometry(feats: Tensor, labels: Tensor) -> ClassGeometry:
 def compactness(feats: Tensor, labels: Tensor) -> float:
     """Compactness **proxy**: mean within-class distance to the centroid / mean between-centroid distance.
 
-    The paper's compactness (arXiv 2502.20141, compactness vs eps and iterations figure; values ~140-270) has no recovered
-    definition; this is our proxy, computed on L2-normalized features by :func:`class_geometry`
-    (``ratio``). Lower = tighter classes relative to their separation. Scale-free, so its values are
+    The paper's compactness (NeurIPS 2024 poster, panel 'Compactness and accuracy for GCA-INCE as we
+    vary epsilon and the number of iterations'; values ~140-270) has no recovered definition; this is
+    our proxy, computed on L2-normalized features by :func:`class_geometry` (``ratio``). Lower = tighter classes relative to their separation. Scale-free, so its values are
     not comparable with the poster's numbers, only its trend is.
 
     Args:

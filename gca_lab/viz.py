@@ -8,8 +8,8 @@ Method colours come from the registry (:func:`gca_lab.methods.color`).
 
 Static (matplotlib):
 
-- :func:`plan_heatmaps` kernel | INCE plan | GCA-INCE plan | GCA-UOT plan side by side (paper
-  poster), shared or per-panel colour scale.
+- :func:`plan_heatmaps` kernel | INCE plan | GCA-INCE plan | GCA-UOT plan side by side (NeurIPS
+  2024 poster, panels 'Our Method' and 'Variants'), shared or per-panel colour scale.
 - :func:`marginals_plot` row and column marginals of plans: their relative deviation from the targets
   (log axis, floored at :data:`DEVIATION_FLOOR`), or the marginals themselves without targets.
 - :func:`convergence_plot` marginal error per Sinkhorn iteration, log scale.

@@ -258,7 +258,8 @@ def compute_method_plans(
     rho: float = 0.2,
     methods: Sequence[str] = ("ince", "gca_ince", "gca_uot"),
 ) -> dict[str, np.ndarray]:
-    """The kernel and the plan of each method on one batch (the poster's K | INCE | GCA-INCE | GCA-UOT panel).
+    """The kernel and the plan of each method on one batch (NeurIPS 2024 poster, panels 'Our
+    Method' and 'Variants': K | INCE | GCA-INCE | GCA-UOT).
 
     Plans are :attr:`gca_lab.losses.LossOutput.plan` of :func:`gca_lab.methods.make_loss` (cross layout,
     unit marginals: each row carries mass 1 after the last row step), with ``eps``, ``n_iters`` rounds for
