@@ -12,12 +12,15 @@ non-finite results are refused before they reach a figure). Nothing here compute
 - :class:`NoisyViewsExplorer` (notebook 03): balanced vs unbalanced plan with corrupted pairs, over
   :func:`gca_lab.explore.compute_corrupted_mass`.
 - :class:`SphereExplorer` (notebook 04): a step slider over :class:`gca_lab.explore.SphereTrajectories`.
+- :class:`TrainingPlayground` (notebook 13): Train / Stop buttons over
+  :func:`gca_lab.explore.playground.compute_training_run`, live loss and probe curves of every run.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 from dataclasses import replace
 from typing import Any
@@ -28,9 +31,16 @@ from . import methods as _methods
 from . import viz as _viz
 from .explore.noisy_views import CorruptedMass, compute_corrupted_mass
 from .explore.plans import LOSS_NAMES, PlanData, PlanParams, compute_plan
+from .explore.playground import (
+    PLAYGROUND_METHODS,
+    PlaygroundRun,
+    PlaygroundSettings,
+    compute_training_run,
+    supports_false_positives,
+)
 from .explore.sphere import SphereTrajectories
 
-__all__ = ["RHO_CHOICES", "PlanExplorer", "NoisyViewsExplorer", "SphereExplorer"]
+__all__ = ["RHO_CHOICES", "PlanExplorer", "NoisyViewsExplorer", "SphereExplorer", "TrainingPlayground"]
 
 #: The values of the ``rho`` sliders (KL marginal penalty; ``inf`` = hard constraint).
 RHO_CHOICES: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, math.inf)
@@ -359,3 +369,195 @@ class SphereExplorer(_View):
         self.state = k
         parts = [f"{m}: align {traj.alignment[m][k]:.3f}, unif {traj.uniformity[m][k]:.3f}" for m in traj.methods]
         self._set_status(f"step {int(traj.steps[k])}: " + " | ".join(parts))
+
+
+class TrainingPlayground(_View):
+    """Train an MNIST-1D encoder live: method, ``eps``, ``rho``, rounds, false positives and epochs; Train,
+    Stop and Clear buttons; the loss and the probe accuracy of every run on the same axes.
+
+    Train reads the controls into a :class:`~gca_lab.explore.playground.PlaygroundSettings` and runs
+    :func:`~gca_lab.explore.playground.compute_training_run` in a background thread, so the kernel stays
+    free for the Stop click; after every epoch the run's two traces of ``fig`` (loss, left; probe accuracy
+    in %, right, with the random-init encoder at epoch 0) get the new points in place. Stop ends the run
+    after the current epoch and keeps its partial curves. Earlier runs stay on the axes (legend: run number
+    and settings) until Clear.
+
+    ``runs`` holds the latest :class:`~gca_lab.explore.playground.PlaygroundRun` of every run (traces
+    ``2 i`` and ``2 i + 1`` of ``fig`` are run ``i``); ``thread`` the worker of the current run;
+    ``train(blocking=True)`` trains in the caller's thread (tests, a notebook's demo run). The
+    ``false_positives`` slider exists when :class:`gca_lab.train.TrainConfig` has that option.
+    """
+
+    #: One colour per run (plotly's D3 palette), so two runs of the same method stay apart.
+    PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+               "#bcbd22", "#17becf")
+
+    def __init__(self, settings: PlaygroundSettings | None = None) -> None:
+        import plotly.graph_objects as go
+        from plotly.subplots import make_subplots
+
+        w = _widgets()
+        s = settings or PlaygroundSettings()
+        s.config()  # bad defaults fail here, with the field named, not at the first click
+        self.base = s
+        rhos = sorted(set(RHO_CHOICES) | {float(s.rho)})
+        self.controls = {
+            "method": w.Dropdown(options=[(_methods.label(m), m) for m in PLAYGROUND_METHODS], value=s.method,
+                                 description="method"),
+            "eps": w.FloatLogSlider(value=s.eps, base=10, min=-1.5, max=math.log10(2.0), step=0.01,
+                                    description="eps", readout_format=".3f", continuous_update=False),
+            "rho": w.SelectionSlider(options=[("inf" if math.isinf(r) else f"{r:g}", r) for r in rhos],
+                                     value=float(s.rho), description="rho", continuous_update=False),
+            "n_iters": w.IntSlider(value=s.n_iters, min=1, max=30, description="rounds", continuous_update=False),
+            "epochs": w.IntSlider(value=s.epochs, min=1, max=30, description="epochs", continuous_update=False),
+        }
+        if supports_false_positives():
+            self.controls["false_positives"] = w.FloatSlider(
+                value=s.false_positives, min=0.0, max=0.8, step=0.1, description="false positives",
+                continuous_update=False)
+        for c in self.controls.values():
+            c.style.description_width = "110px"
+        self.train_button = w.Button(description="Train", button_style="primary", icon="play")
+        self.stop_button = w.Button(description="Stop", button_style="warning", icon="stop", disabled=True)
+        self.clear_button = w.Button(description="Clear runs", icon="trash")
+        for b, css in ((self.train_button, "gca-train"), (self.stop_button, "gca-stop"),
+                       (self.clear_button, "gca-clear")):
+            b.add_class(css)
+        self.status = _status_line()
+        self.readout = w.HTML()
+        self.readout.add_class("gca-readout")
+        self.redraw_ms = []
+        self.runs: list[PlaygroundRun] = []
+        self.thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+
+        fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss (mean per epoch)",
+                                                            "frozen-probe test accuracy (%)"))
+        fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
+                          legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0.0))
+        fig.update_xaxes(title_text="epoch", rangemode="tozero")
+        fig.update_yaxes(title_text="accuracy (%)", row=1, col=2)
+        self.fig = _figure_widget(go.Figure(fig))
+
+        self.controls["method"].observe(lambda change: self.update(), names="value")
+        self.train_button.on_click(lambda b: self.train())
+        self.stop_button.on_click(lambda b: self.stop())
+        self.clear_button.on_click(lambda b: self.clear())
+        self.update()
+        self._set_status("press Train to start a run")
+        names = list(self.controls)
+        left = w.VBox([self.controls[k] for k in names[:3]])
+        right = w.VBox([self.controls[k] for k in names[3:]])
+        buttons = w.HBox([self.train_button, self.stop_button, self.clear_button])
+        self.widget = w.VBox([w.HBox([left, right]), buttons, self.status, self.readout, self.fig])
+
+    @property
+    def running(self) -> bool:
+        """A run is in progress (in the background thread or a blocking ``train``)."""
+        return self.train_button.disabled
+
+    def update(self) -> None:
+        """Grey out the knobs the selected method ignores (rounds without Sinkhorn iterations, ``rho``
+        without relaxed marginals)."""
+        params = _methods.get(self.controls["method"].value).params
+        self.controls["n_iters"].disabled = "n_iters" not in params
+        self.controls["rho"].disabled = "rho" not in params
+
+    def settings(self) -> PlaygroundSettings:
+        """The :class:`PlaygroundSettings` of the current control values."""
+        c = self.controls
+        fp = float(c["false_positives"].value) if "false_positives" in c else 0.0
+        return replace(self.base, method=c["method"].value, eps=float(c["eps"].value), rho=float(c["rho"].value),
+                       n_iters=int(c["n_iters"].value), epochs=int(c["epochs"].value), false_positives=fp)
+
+    def train(self, *, blocking: bool = False) -> None:
+        """Start a run with the current settings (ignored while one runs): new traces, then training in a
+        background thread (``blocking=False``) or in this thread."""
+        with self._lock:
+            if self.running:
+                return
+            try:
+                settings = self.settings()
+                settings.config()
+            except (ValueError, TypeError) as exc:
+                self._set_status(f"cannot train: {exc}", error=True)
+                return
+            self.train_button.disabled = True
+            self.clear_button.disabled = True
+            self.stop_button.disabled = False
+            self._stop.clear()
+        i = len(self.runs)
+        self.runs.append(PlaygroundRun(settings=settings, label=settings.label()))
+        color = self.PALETTE[i % len(self.PALETTE)]
+        name = f"#{i + 1} {settings.label()}"
+        self.fig.add_scatter(x=[], y=[], mode="lines+markers", name=name, legendgroup=name, line=dict(color=color),
+                             xaxis="x", yaxis="y")
+        self.fig.add_scatter(x=[], y=[], mode="lines+markers", name=name, legendgroup=name, line=dict(color=color),
+                             xaxis="x2", yaxis="y2", showlegend=False)
+        self._set_status(f"run {i + 1} ({settings.label()}): building data, model and the random-init probe ...")
+        if blocking:
+            self._work(i, settings)
+        else:
+            self.thread = threading.Thread(target=self._work, args=(i, settings), name="gca-playground", daemon=True)
+            self.thread.start()
+
+    def stop(self) -> None:
+        """Ask the current run to end after its current epoch."""
+        if self.running:
+            self._stop.set()
+            self.stop_button.disabled = True
+            self._set_status(f"run {len(self.runs)}: stopping after this epoch ...")
+
+    def clear(self) -> None:
+        """Remove every finished run from the axes (not while a run trains)."""
+        if self.running:
+            return
+        self.fig.data = ()
+        self.runs = []
+        self._set_status("cleared; press Train to start a run")
+        self.readout.value = ""
+
+    def _work(self, i: int, settings: PlaygroundSettings) -> None:
+        try:
+            run = compute_training_run(settings, on_epoch=lambda r: self._show(i, r), should_stop=self._stop.is_set)
+            self.runs[i] = run
+            how = (f"stopped after {run.n_epochs} of {settings.epochs} epochs" if run.stopped
+                   else f"finished {run.n_epochs} epochs")
+            acc = f", probe {100 * run.probe_acc[-1]:.1f} %" if run.probe_acc else ""
+            self._set_status(f"run {i + 1} ({run.label}) {how}{acc} (random init "
+                             f"{100 * run.init_probe_acc:.1f} %); {len(self.runs)} run(s) on the axes")
+        except Exception as exc:  # noqa: BLE001 - a widget must never show a traceback
+            self._set_status(f"run {i + 1} failed after {self.runs[i].n_epochs} epoch(s), its curves are kept: "
+                             f"{type(exc).__name__}: {exc}", error=True)
+        finally:
+            self.train_button.disabled = False
+            self.clear_button.disabled = False
+            self.stop_button.disabled = True
+
+    def _show(self, i: int, run: PlaygroundRun) -> None:
+        t0 = time.perf_counter()
+        finite = all(math.isfinite(v) for v in run.loss + run.probe_acc) and math.isfinite(run.init_probe_acc)
+        if not finite:
+            self._set_status(f"run {i + 1}: non-finite value refused; the curves keep the last valid epoch",
+                             error=True)
+            return
+        with self.fig.batch_update():
+            self.fig.data[2 * i].x = list(run.epochs)
+            self.fig.data[2 * i].y = list(run.loss)
+            self.fig.data[2 * i + 1].x = [0, *run.epochs]
+            self.fig.data[2 * i + 1].y = [100 * a for a in (run.init_probe_acc, *run.probe_acc)]
+        self.runs[i] = run
+        ms = (time.perf_counter() - t0) * 1000
+        self.redraw_ms.append(ms)
+        total = run.settings.epochs
+        if run.n_epochs:
+            stopping = " (stopping after this epoch)" if self._stop.is_set() else ""
+            self._set_status(f"run {i + 1} ({run.label}): epoch {run.n_epochs}/{total}, loss "
+                             f"{run.loss[-1]:.4f}, probe {100 * run.probe_acc[-1]:.1f} %{stopping}")
+            self.readout.value = (f"epoch {run.epoch_seconds[-1]:.2f} s + probe {run.probe_seconds[-1]:.2f} s, "
+                                  f"redraw {ms:.1f} ms")
+        else:
+            self._set_status(f"run {i + 1} ({run.label}): random-init probe {100 * run.init_probe_acc:.1f} %, "
+                             f"training epoch 1/{total} ...")
+            self.readout.value = f"setup {run.setup_seconds:.2f} s, redraw {ms:.1f} ms"

@@ -153,3 +153,80 @@ def test_hold_redraws_once(explorer):
     with explorer.hold():
         explorer.controls["eps"].value = 0.5
         explorer.controls["n_rounds"].value = 10
+
+
+# -- training playground (notebook 13) ------------------------------------------------------------------
+
+PLAYGROUND = dict(epochs=2, n_samples=1000, device="cpu")  # 5 steps per epoch
+
+
+def test_playground_trains_into_the_same_figure_and_keeps_runs():
+    from gca_lab.explore.playground import PlaygroundSettings, compute_training_run
+
+    pg = W.TrainingPlayground(PlaygroundSettings(method="ince", **PLAYGROUND))
+    fig = pg.fig
+    assert pg.controls["n_iters"].disabled and pg.controls["rho"].disabled  # INCE ignores both
+    assert pg.stop_button.disabled and not pg.train_button.disabled
+    pg.train(blocking=True)
+    assert pg.fig is fig and len(fig.data) == 2 and not pg.running
+    first = pg.runs[0]
+    direct = compute_training_run(PlaygroundSettings(method="ince", **PLAYGROUND))
+    assert first.loss == pytest.approx(direct.loss, rel=1e-6)  # the view draws the driver's numbers
+    np.testing.assert_allclose(fig.data[0].x, [1, 2])
+    np.testing.assert_allclose(fig.data[0].y, first.loss)
+    np.testing.assert_allclose(fig.data[1].x, [0, 1, 2])  # epoch 0: the random-init encoder
+    np.testing.assert_allclose(fig.data[1].y, [100 * a for a in (first.init_probe_acc, *first.probe_acc)])
+    assert "finished 2 epochs" in pg.status.value and "1 run(s) on the axes" in pg.status.value
+    assert len(pg.redraw_ms) == 3 and pg.last_redraw_ms > 0  # after setup and after each epoch
+
+    pg.controls["method"].value = "gca_uot"
+    assert not pg.controls["n_iters"].disabled and not pg.controls["rho"].disabled
+    pg.train(blocking=True)
+    assert len(fig.data) == 4 and len(pg.runs) == 2
+    assert fig.data[0].name.startswith("#1 INCE") and fig.data[2].name.startswith("#2 GCA-UOT")
+    assert fig.data[0].line.color != fig.data[2].line.color
+    np.testing.assert_allclose(fig.data[0].y, first.loss)  # the earlier run is untouched
+    assert "2 run(s) on the axes" in pg.status.value
+    pg.clear()
+    assert len(fig.data) == 0 and pg.runs == []
+
+
+def test_playground_stop_ends_a_background_run_after_its_epoch():
+    import threading
+
+    from gca_lab.explore.playground import PlaygroundSettings
+
+    pg = W.TrainingPlayground(PlaygroundSettings(method="ince", **{**PLAYGROUND, "epochs": 5}))
+    first_epoch = threading.Event()
+    original = pg._show
+
+    def show(i, run):  # press Stop as soon as the first epoch is drawn
+        original(i, run)
+        if run.n_epochs == 1:
+            first_epoch.set()
+            pg.stop()
+
+    pg._show = show
+    pg.train()  # background thread: train() returns at once
+    assert pg.running and not pg.stop_button.disabled
+    pg.train()  # a second click while running is ignored
+    assert first_epoch.wait(120)
+    pg.thread.join(120)
+    run = pg.runs[0]
+    assert run.stopped and run.n_epochs == 1 and len(pg.fig.data) == 2
+    np.testing.assert_allclose(pg.fig.data[0].y, run.loss)  # the partial curve is kept
+    assert "stopped after 1 of 5 epochs" in pg.status.value
+    assert not pg.running and pg.stop_button.disabled and not pg.train_button.disabled
+
+
+def test_playground_refuses_bad_settings_in_the_status_line():
+    from gca_lab.explore.playground import PlaygroundSettings, supports_false_positives
+
+    pg = W.TrainingPlayground(PlaygroundSettings(method="ince", **PLAYGROUND))
+    assert ("false_positives" in pg.controls) == supports_false_positives()
+    pg.base = PlaygroundSettings(method="ince", n_samples=10)  # below the 200-signal minimum
+    pg.train(blocking=True)
+    assert "n_samples" in pg.status.value and "color:#b00020" in pg.status.value
+    assert len(pg.fig.data) == 0 and not pg.running
+    with pytest.raises(ValueError, match="eps"):
+        W.TrainingPlayground(PlaygroundSettings(eps=-1.0))
