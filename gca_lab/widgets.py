@@ -523,7 +523,7 @@ class TrainingPlayground(_View):
             run = compute_training_run(settings, on_epoch=lambda r: self._show(i, r), should_stop=self._stop.is_set)
             self.runs[i] = run
             how = (f"stopped after {run.n_epochs} of {settings.epochs} epochs" if run.stopped
-                   else f"finished {run.n_epochs} epochs")
+                   else f"finished {run.n_epochs} epoch" + ("s" if run.n_epochs != 1 else ""))
             acc = f", probe {100 * run.probe_acc[-1]:.1f} %" if run.probe_acc else ""
             self._set_status(f"run {i + 1} ({run.label}) {how}{acc} (random init "
                              f"{100 * run.init_probe_acc:.1f} %); {len(self.runs)} run(s) on the axes")
@@ -543,6 +543,9 @@ class TrainingPlayground(_View):
                              error=True)
             return
         with self.fig.batch_update():
+            # whole epochs only on the x axes, about ten ticks at most
+            dtick = max(1, math.ceil(max(run.settings.epochs, *(r.settings.epochs for r in self.runs)) / 10))
+            self.fig.layout.xaxis.dtick = self.fig.layout.xaxis2.dtick = dtick
             self.fig.data[2 * i].x = list(run.epochs)
             self.fig.data[2 * i].y = list(run.loss)
             self.fig.data[2 * i + 1].x = [0, *run.epochs]

@@ -219,3 +219,99 @@ def test_explorer_reacts_in_a_real_browser(lab_url, browser_context, screenshots
         raise
     finally:
         page.close()
+
+
+# -- the training playground (notebook 13): train, watch, stop, compare ---------------------------------
+
+PLAYGROUND_NOTEBOOK = "13_training_playground.ipynb"
+
+READ_RUNS = """(cell) => {
+  const plots = Array.from(cell.querySelectorAll('.js-plotly-plot'));
+  for (const p of plots) {
+    if (p.data && p.layout && p.layout.xaxis2) {
+      return p.data.filter(t => (t.xaxis || 'x') === 'x')
+                   .map(t => ({name: t.name, n: (t.x || []).length, y: Array.from(t.y || [])}));
+    }
+  }
+  return null;
+}"""
+
+
+def _runs(cell) -> list[dict]:
+    runs = cell.evaluate(READ_RUNS)
+    assert runs is not None, "the playground's loss/accuracy figure is not in the page"
+    return runs
+
+
+def _wait_for(predicate, timeout_s: float, what: str):
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.3)
+    raise TimeoutError(f"waited {timeout_s} s for {what}")
+
+
+def test_notebook_13_playground_trains_stops_and_compares_in_a_real_browser(lab_url, browser_context, screenshots):
+    """Run All (a one-epoch demo run), press Train and watch the new run's curves grow epoch by epoch while
+    it trains, press Stop (the run ends after its epoch, its partial curve stays), switch to INCE with 3
+    epochs and train again: the figure holds the stopped run and the finished one, named by their settings."""
+    page = browser_context.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        _run_all(page, f"{lab_url}/lab/tree/{PLAYGROUND_NOTEBOOK}")
+        page.wait_for_selector(".gca-train", state="attached", timeout=RUN_ALL_TIMEOUT_MS)
+        page.wait_for_function(ALL_CELLS_DONE, timeout=RUN_ALL_TIMEOUT_MS)
+        cell = page.locator(".jp-Cell").filter(has=page.locator(".gca-train")).first
+        status = cell.locator(".gca-status").first
+        output = cell.locator(".jp-Cell-outputWrapper")
+        _wait_for(lambda: "1 run(s) on the axes" in _text(status), 60, "the demo run in the status line")
+        demo = _runs(cell)
+        assert len(demo) == 1 and demo[0]["n"] == 1, demo  # the notebook's one-epoch demo run
+        output.scroll_into_view_if_needed()
+        time.sleep(1.5)
+        output.screenshot(path=str(screenshots / "playground_after_run_all.png"))
+
+        # a second run (GCA-UOT, 10 epochs): the curves must grow while it trains
+        cell.locator(".gca-train").click()
+        seen = _wait_for(lambda: (lambda r: len(r) == 2 and r[1]["n"] >= 1 and r)(_runs(cell)), 180,
+                         "the first epoch of run 2 on the axes")
+        assert "epoch" in _text(status) and "finished" not in _text(status)
+        grown = _wait_for(lambda: (lambda r: r[1]["n"] > seen[1]["n"] and r)(_runs(cell)), 120,
+                          "a later epoch of run 2 on the axes")
+        live_status = _text(status)
+        assert "finished" not in live_status and "stopped" not in live_status, live_status  # still training
+        output.screenshot(path=str(screenshots / "playground_while_training.png"))
+        cell.locator(".gca-stop").click()
+        stopped = _wait_for(lambda: "stopped after" in _text(status) and _text(status), 120, "the stop")
+        n_stopped = _runs(cell)[1]["n"]
+        assert grown[1]["n"] <= n_stopped < 10, (grown, n_stopped)
+        assert f"stopped after {n_stopped} of 10 epochs" in stopped and "2 run(s) on the axes" in stopped
+
+        # a third run: INCE, 3 epochs (the epochs slider moved with the keyboard), trained to the end
+        cell.locator("select").first.select_option(label="INCE")
+        epochs = cell.locator(".widget-slider", has_text="epochs").locator("[role=slider]").first
+        epochs.focus()
+        page.keyboard.press("Home")
+        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight")
+        time.sleep(1.0)  # let the slider value reach the kernel before the click
+        cell.locator(".gca-train").click()
+        done = _wait_for(lambda: "3 run(s) on the axes" in _text(status) and _text(status), 240, "run 3 to finish")
+        assert "finished 3 epochs" in done and "INCE" in done, done
+        runs = _runs(cell)
+        assert [r["n"] for r in runs] == [1, n_stopped, 3], runs
+        assert runs[1]["name"].startswith("#2 GCA-UOT") and "rounds=10" in runs[1]["name"]
+        assert runs[2]["name"].startswith("#3 INCE eps=0.5"), runs[2]["name"]
+        assert all(all(isinstance(v, (int, float)) for v in r["y"]) for r in runs)  # finite losses drawn
+        output.scroll_into_view_if_needed()
+        time.sleep(1.5)
+        output.screenshot(path=str(screenshots / "playground_three_runs.png"))
+    except Exception:
+        shot = screenshots / "playground_failure.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot of the failure: {shot}")
+        raise
+    finally:
+        page.close()
