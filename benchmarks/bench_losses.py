@@ -53,7 +53,7 @@ import torch.nn.functional as F  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from gca_lab.losses import make_loss  # noqa: E402
+from gca_lab.methods import make_loss  # noqa: E402
 from gca_lab.stats import loglog_slope  # noqa: E402
 
 EPS = 0.5

@@ -138,7 +138,7 @@ from torch import Tensor, nn
 
 from . import targets as _targets
 from ._validate import check_choice, check_int, check_interval, check_nonnegative, check_positive, check_tensor
-from .ot import SinkhornResult, kernel_domain_bound_holds, relaxation_exponent, sinkhorn
+from .ot import SinkhornResult, kernel_domain_bound_holds, kernel_scaling_rounds, relaxation_exponent, sinkhorn
 
 __all__ = [
     "LossOutput",
@@ -199,11 +199,9 @@ class LossOutput:
 
     loss: Tensor
     sim: Tensor
-    log_kernel: Tensor
-    solver: SinkhornResult | None
     terms: dict[str, Tensor]
     # Tensors, or zero-argument functions computing them on first access: forward() never pays
-    # for the n x n plan, target or marginal error that only details() readers look at.
+    # for the n x n log kernel, plan, target or marginal error that only details() readers look at.
     parts: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def _part(self, name: str) -> Any:
@@ -211,6 +209,16 @@ class LossOutput:
         if callable(value):
             value = self.parts[name] = value()
         return value
+
+    @property
+    def log_kernel(self) -> Tensor:
+        """``(n, m)`` ``-C / eps`` (:data:`COST_CONVENTION`); excluded self-pairs are ``-inf``."""
+        return self._part("log_kernel")
+
+    @property
+    def solver(self) -> SinkhornResult | None:
+        """The Sinkhorn result of the first ``t - 1`` rounds (``None`` for one-step losses)."""
+        return self._part("solver")
 
     @property
     def log_u(self) -> Tensor:
@@ -453,20 +461,30 @@ class GCALoss(nn.Module):
         float32 give the same cosines as norm 1 (plain ``F.normalize`` squares them into 0 or inf).
         A zero row (allowed only with ``check_inputs=False``) has cosine 0 with every row.
         """
+        x, y = self._unit_views(z1, z2)
+        return self._clamp(x @ y.T)
+
+    def _unit_views(self, z1: Tensor, z2: Tensor) -> tuple[Tensor, Tensor]:
+        # (x, y) with sim = x @ y.T: the two views (cross), or both stacked in blocks twice (joint)
         z1, z2 = _unit_rows(z1), _unit_rows(z2)
         if self.layout == "joint":
-            z = torch.cat([z1, z2], 0)  # (2B, d), views stacked in blocks
-            sim = z @ z.T
-        else:
-            sim = z1 @ z2.T  # (B, B)
+            z = torch.cat([z1, z2], 0)  # (2B, d)
+            return z, z
+        return z1, z2
+
+    def _clamp(self, sim: Tensor) -> Tensor:
         return sim.clamp(min=1e-7) if self.clamp_similarity else sim
+
+    def _log_kernel_values(self, sim: Tensor) -> Tensor:
+        # -C / eps for the convention's cost, entrywise (no self-pair handling)
+        return (sim - 1.0) / self.eps if self.cost == "1-cos" else sim / self.eps
 
     def log_kernel(self, sim: Tensor) -> Tensor:
         """``(n, m)`` ``log K = -C / eps`` with the convention's cost ``C = 1 - s`` or ``C = -s``.
 
         Joint self-pairs are ``-inf`` (masked) or get the maximum cost (``self_pairs="max_cost"``).
         """
-        log_k = (sim - 1.0) / self.eps if self.cost == "1-cos" else sim / self.eps
+        log_k = self._log_kernel_values(sim)
         if self.layout == "joint":
             # in place on a fresh tensor: no n x n mask, and the self-pairs get no gradient
             if self.self_pairs == "max_cost":
@@ -597,9 +615,9 @@ class GCALoss(nn.Module):
         return hi
 
     def _direction(self, z1: Tensor, z2: Tensor, target: Tensor | None) -> LossOutput:
-        sim = self.similarity(z1, z2)
-        log_k = self.log_kernel(sim)
-        n, m = log_k.shape
+        x, y = self._unit_views(z1, z2)
+        sim = self._clamp(x @ y.T)
+        n, m = sim.shape
         self.check_range(n, sim.dtype)
         a, b = self._marginal(n, sim), self._marginal(m, sim)
         idx = None
@@ -614,20 +632,19 @@ class GCALoss(nn.Module):
                 raise ValueError(f"target must have shape {(n, m)} for layout {self.layout!r}, got {tuple(target.shape)}")
             target = _targets.normalize_rows(target.to(dtype=sim.dtype, device=sim.device), a)
             get_target = target
-        if (idx is not None and self.divergence == "kl" and self.kl_form == "conditional" and self.n_iters == 1
-                and self.end == "row" and type(self).extra_terms is GCALoss.extra_terms):
-            # InfoNCE / NT-Xent: the KL to the one-step plan is the softmax cross-entropy of log K
-            # (v = b is constant); the fused kernel is the cheapest, and the scalings are only
-            # computed if details() readers ask for them.
-            loss = F.cross_entropy(log_k, idx)
-            lazy = {"log_u": lambda: self._project(log_k, a, b)[0], "log_v": b.log(), "target": get_target}
-            lazy["log_plan"] = lambda: log_k + LossOutput._part(out, "log_u").unsqueeze(-1) + lazy["log_v"].unsqueeze(-2)
-            lazy["marginal_error"] = lambda: _marginal_error(LossOutput._part(out, "log_plan"), b, "row")
-            out = LossOutput(loss, sim, log_k, None, {"kl": loss}, lazy)
-            return out
-        log_u, log_v, solver, row_lse = self._project(log_k, a, b)
-        parts: dict[str, Any] = {"log_u": log_u, "log_v": log_v, "target": get_target}
-        parts["log_plan"] = lambda: log_k + log_u.unsqueeze(-1) + log_v.unsqueeze(-2)
+        plain = type(self).extra_terms is GCALoss.extra_terms and self.kl_form == "conditional"
+        one_step = (idx is not None and plain and self.divergence == "kl" and self.n_iters == 1
+                    and self.end == "row")
+        # Kernel-domain path: the kernel is one exp of the cosines, the rounds and the final row
+        # normalizer are matrix-vector products, the positives are row dot products; no n x n log
+        # kernel, plan or log-sum-exp is formed unless details() readers ask for it.
+        fast = (idx is not None and plain and not one_step and self.grad in ("unroll", "detached")
+                and self._domain(sim) == "kernel")
+        parts: dict[str, Any] = {"target": get_target}
+        if fast:
+            parts["log_kernel"] = lambda: self.log_kernel(sim)
+        else:
+            parts["log_kernel"] = self.log_kernel(sim)
 
         def get(name: str) -> Any:  # the memoized part (shared with the LossOutput)
             value = parts[name]
@@ -635,9 +652,28 @@ class GCALoss(nn.Module):
                 value = parts[name] = value()
             return value
 
+        if one_step:
+            # InfoNCE / NT-Xent: the KL to the one-step plan is the softmax cross-entropy of log K
+            # (v = b is constant); the fused kernel is the cheapest, and the scalings are only
+            # computed if details() readers ask for them.
+            log_k = get("log_kernel")
+            loss = F.cross_entropy(log_k, idx)
+            parts.update(solver=None, log_v=b.log(), log_u=lambda: self._project(log_k, a, b)[0])
+            parts["log_plan"] = lambda: log_k + get("log_u").unsqueeze(-1) + get("log_v").unsqueeze(-2)
+            parts["marginal_error"] = lambda: _marginal_error(get("log_plan"), b, "row")
+            return LossOutput(loss, sim, {"kl": loss}, parts)
         log_pos = None
-        if idx is not None:
-            log_pos = log_k.gather(-1, idx.unsqueeze(-1)).squeeze(-1) + log_v[idx]  # (n,) log K_ip v_p
+        if fast:
+            log_u, log_v, row_lse, parts["solver"] = self._kernel_project(sim, a, b, get)
+            pos = self._clamp((x * y[idx]).sum(-1))  # (n,) cos(x_i, y_p(i)), as sim[i, p(i)]
+            log_pos = self._log_kernel_values(pos) + log_v[idx]  # (n,) log K_ip v_p
+        else:
+            log_k = get("log_kernel")
+            log_u, log_v, parts["solver"], row_lse = self._project(log_k, a, b)
+            if idx is not None:
+                log_pos = log_k.gather(-1, idx.unsqueeze(-1)).squeeze(-1) + log_v[idx]  # (n,) log K_ip v_p
+        parts.update(log_u=log_u, log_v=log_v)
+        parts["log_plan"] = lambda: get("log_kernel") + log_u.unsqueeze(-1) + log_v.unsqueeze(-2)
         terms: dict[str, Tensor] = {}
         loss = sim.new_zeros(())
         if self.divergence in ("kl", "kl+w1"):
@@ -645,7 +681,7 @@ class GCALoss(nn.Module):
                 # One softmax: the row-normalized plan is softmax(log K + log v) (u cancels), whose
                 # normalizer a row-ending plan's last row update already computed.
                 if row_lse is None:
-                    row_lse = torch.logsumexp(log_k + log_v.unsqueeze(-2), dim=-1)
+                    row_lse = torch.logsumexp(get("log_kernel") + log_v.unsqueeze(-2), dim=-1)
                 terms["kl"] = (row_lse - log_pos).mean()
             else:
                 terms["kl"] = self.kl_term(get("log_plan"), get("target"))
@@ -654,12 +690,47 @@ class GCALoss(nn.Module):
             if log_pos is not None:
                 terms["w1"] = self._w1_from_logs(log_pos, math.log(self.lam) + a.log() - log_u)
             else:
-                terms["w1"] = self.w1_term(log_k, log_u, log_v, a, get("target"))
+                terms["w1"] = self.w1_term(get("log_kernel"), log_u, log_v, a, get("target"))
             loss = loss + (self.w1_weight if self.divergence == "kl+w1" else 1.0) * terms["w1"]
         if type(self).extra_terms is not GCALoss.extra_terms:
             loss = loss + self.extra_terms(get("log_plan"), get("target"), terms)
         parts["marginal_error"] = lambda: _marginal_error(get("log_plan"), b if self.end == "row" else a, self.end)
-        return LossOutput(loss, sim, log_k, solver, terms, parts)
+        return LossOutput(loss, sim, terms, parts)
+
+    def _kernel_project(self, sim: Tensor, a: Tensor, b: Tensor, get: Any) -> tuple[Tensor, Tensor, Tensor, Any]:
+        # project() in the kernel domain from the cosines (gca_lab.ot.kernel_scaling_rounds): returns
+        # log_u, log_v, the last row normalizer log sum_j K_ij v_j, and the solver result, built
+        # only when read.
+        eps = self.eps
+        phi_a, phi_b = relaxation_exponent(self.rho_a, eps), relaxation_exponent(self.rho_b, eps)
+        log_a, log_b = a.log(), b.log()
+        rounds = self.n_iters - 1 if self.end == "row" else self.n_iters
+        log_a_ref, log_b_ref = phi_a * log_a, phi_b * log_b
+        g_init = eps * (log_b - log_b_ref)  # v = b' exp(g/eps) = b at the start
+        joint = self.layout == "joint"
+        if joint and self.self_pairs == "max_cost":  # the self-pairs' fill needs the log kernel
+            x, scale, offset, shift, masked = get("log_kernel"), 1.0, 0.0, None, False
+        else:  # log K = (s - 1)/eps or s/eps, bounded above by 0 or 1/eps since s <= 1
+            x, scale, masked = sim, 1.0 / eps, joint
+            offset, shift = (-1.0 / eps, 0.0) if self.cost == "1-cos" else (0.0, 1.0 / eps)
+        f, g, row_lse, errors = kernel_scaling_rounds(
+            x, log_a_ref, log_b_ref, g_init, eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, iters=rounds,
+            masked=masked, scale=scale, offset=offset, shift=shift, detach_rounds=self.grad == "detached",
+        )
+        log_v = log_b_ref + g / eps if rounds > 0 else log_b
+        log_u = phi_a * (log_a - row_lse) if self.end == "row" else log_a_ref + f / eps
+
+        def solver() -> SinkhornResult | None:
+            if rounds == 0:
+                return None
+            log_k = get("log_kernel")
+            log_plan = log_k + (log_a_ref + f / eps).unsqueeze(-1) + (log_b_ref + g / eps).unsqueeze(-2)
+            return SinkhornResult(
+                log_plan=log_plan, f=f, g=g, errors=errors, n_iters=rounds, converged=errors[-1].detach() <= 1e-6,
+                eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, cost=log_k * (-eps), log_a=log_a_ref, log_b=log_b_ref,
+            )
+
+        return log_u, log_v, row_lse, solver
 
     def extra_terms(self, log_plan: Tensor, target: Tensor, terms: dict[str, Tensor]) -> Tensor:
         """Additional regularizers of a subclass (IOT-uni); records them in ``terms``."""

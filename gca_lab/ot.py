@@ -307,37 +307,58 @@ class _Reducer:
 
 
 class _KernelScaling(torch.autograd.Function):
-    r"""``iters`` kernel-domain Sinkhorn iterations whose backward never builds an ``n x m`` tensor per step.
+    r"""Kernel-domain Sinkhorn iterations whose backward never builds an ``n x m`` tensor per step.
+
+    Input ``x`` is an affine image of the log kernel, ``log K = scale * x + offset`` (the losses
+    pass cosines, ``scale = 1/eps``: the kernel is then one fused ``exp`` of them and the gradient
+    comes back w.r.t. the cosines; :func:`sinkhorn` passes ``log K`` itself). The kernel is
+    ``exp(log K - shift)`` with ``shift`` the measured ``max log K`` or a given upper bound of it.
 
     Forward: the loop of :func:`sinkhorn` (row then column update, ``w = log b + g/eps`` and
-    ``z = log a + f/eps``), keeping only the ``O(iters (n + m))`` vectors it produced.
+    ``z = log a + f/eps``) for ``iters >= 0`` rounds, then the row reduction
+    ``r_i = log sum_j K_ij e^{w_j}`` of the last ``w`` (computed anyway for the marginal error),
+    returned differentiably: it is the softmax normalizer of a plan's rows, so the losses need no
+    ``n x m`` log-sum-exp of their own. Only the ``O(iters (n + m))`` vectors are kept.
 
     Backward: the gradient of a half-step ``r_i = log sum_j K_ij e^{w_j}`` with respect to
     ``log K`` is ``diag(r_bar) S`` with ``S = diag(e^{-r}) K diag(e^{w})``, i.e. ``K`` times the
-    rank-one matrix ``alpha beta^T``. Summed over the ``2 iters`` half-steps the gradient is
-    ``K * (A @ B^T)`` with ``A`` (``n x 2 iters``), ``B`` (``m x 2 iters``): one matrix product
-    instead of the ``2 iters`` ``n x m`` tensors (and their storage) of unrolled autograd. The
-    vector-Jacobian products chaining the half-steps are matrix-vector products with ``K``. Every
-    factor is max-shifted; for a masked diagonal the line of the maximum (see :func:`_kernel_lse`)
-    is handled as a separate row or column. Gradients flow to ``log_k`` only.
+    rank-one matrix ``alpha beta^T``. Summed over the ``2 iters + 1`` half-steps the gradient is
+    ``K * (A @ B^T)`` with ``A`` (``n x (2 iters + 1)``), ``B`` (``m x (2 iters + 1)``): one matrix
+    product instead of one ``n x m`` tensor per half-step (and their storage) of unrolled autograd.
+    The vector-Jacobian products chaining the half-steps are matrix-vector products with ``K``.
+    Every factor is max-shifted; for a masked diagonal the line of the maximum (see
+    :func:`_kernel_lse`) is handled as a separate row or column. ``detach_rounds``: ``f`` and
+    ``g`` are constants and only the last row reduction is differentiated (one rank-one term).
+    Gradients flow to ``x`` only.
     """
 
     @staticmethod
-    def forward(ctx: Any, log_k: Tensor, log_a: Tensor, log_b: Tensor, g0: Tensor,  # type: ignore[override]
-                phi_a: float, phi_b: float, eps: float, rho_a: float, iters: int,
-                masked: bool) -> tuple[Tensor, Tensor, Tensor]:
-        shift = log_k.amax((-1, -2), keepdim=True)  # (..., 1, 1)
-        kernel = torch.exp(log_k - shift)  # (..., n, m)
-        sh = shift[..., 0]  # (..., 1)
+    def forward(ctx: Any, x: Tensor, log_a: Tensor, log_b: Tensor, g0: Tensor,  # type: ignore[override]
+                phi_a: float, phi_b: float, eps: float, rho_a: float, iters: int, masked: bool,
+                scale: float = 1.0, offset: float = 0.0, shift: float | None = None,
+                detach_rounds: bool = False) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        ctx.set_materialize_grads(False)
+        if shift is None:
+            shift_t = x.amax((-1, -2), keepdim=True) * scale + offset  # (..., 1, 1)
+        else:
+            shift_t = x.new_full((*x.shape[:-2], 1, 1), shift)
+        if scale == 1.0 and offset == 0.0:
+            kernel = torch.exp(x - shift_t)  # (..., n, m), entries in [0, 1]
+        else:  # one allocation, three in-place passes
+            kernel = torch.mul(x, scale).add_(shift_t, alpha=-1.0).add_(offset).exp_()
+        if masked:
+            kernel.diagonal(dim1=-2, dim2=-1).zero_()
+        sh = shift_t[..., 0]  # (..., 1)
 
         def error(f: Tensor, r: Tensor) -> Tensor:
-            # sinkhorn's ||P1 - a exp(-f/rho_a)||_1 of the iterate with r = rows(w)
+            # sinkhorn's ||P1 - a exp(-f/rho_a)||_1 of the iterates with r = rows(w), all rounds at once
             target = log_a if math.isinf(rho_a) else log_a - f / rho_a
             return (torch.exp(log_a + f / eps + r) - torch.exp(target)).abs().sum(-1)
 
         # Same floating-point operations as sinkhorn's loop, so both paths agree bit for bit.
         g = g0
-        saved, errs = [], []
+        saved: list[tuple[Tensor, ...]] = []
+        fs, rs = [], []
         f = torch.zeros_like(log_a)
         w = log_b + g / eps
         r = _kernel_lse(kernel, w, sh, masked, -1)
@@ -349,25 +370,30 @@ class _KernelScaling(torch.autograd.Function):
             saved.append((w, r, z, c))
             w = log_b + g / eps
             r = _kernel_lse(kernel, w, sh, masked, -1)
-            errs.append(error(f, r))
-        ctx.save_for_backward(kernel, shift, *[t for step in saved for t in step])
+            fs.append(f)
+            rs.append(r)
+        if detach_rounds:
+            saved = []
+        ctx.save_for_backward(kernel, shift_t, *[t for step in saved for t in step], w, r)
         ctx.phi = (phi_a, phi_b)
-        ctx.eps, ctx.iters, ctx.masked = eps, iters, masked
-        errors = torch.stack(errs)
+        ctx.eps, ctx.iters, ctx.masked, ctx.scale = eps, len(saved), masked, scale
+        errors = error(torch.stack(fs), torch.stack(rs)) if fs else log_a.new_zeros((0, *log_a.shape[:-1]))
         ctx.mark_non_differentiable(errors)
-        return f, g, errors
+        if detach_rounds:
+            ctx.mark_non_differentiable(f, g)
+        return f, g, r, errors
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: Any, f_bar: Tensor, g_bar: Tensor, _errors_bar: Tensor):  # type: ignore[override]
+    def backward(ctx: Any, f_bar: Tensor | None, g_bar: Tensor | None, r_bar: Tensor | None,  # type: ignore[override]
+                 _errors_bar: Tensor | None):
         kernel, shift, *flat = ctx.saved_tensors
         phi_a, phi_b = ctx.phi
         eps, masked = ctx.eps, ctx.masked
         sh = shift[..., 0]
         steps = [flat[4 * k: 4 * k + 4] for k in range(ctx.iters)]
+        w_last, r_last = flat[-2:]
         alphas, betas = [], []
-        z_bar = eps * f_bar  # dL/dz of the last row update (z = log a + f/eps)
-        w_bar = eps * g_bar
 
         def half_step(x: Tensor, out: Tensor, out_bar: Tensor, dim: int) -> tuple[Tensor | None, Tensor, Tensor]:
             # out = log sum K e^{x} along dim. Returns (extra x_bar, factor on out's side, factor on
@@ -392,14 +418,29 @@ class _KernelScaling(torch.autograd.Function):
                 betas.append(one_hot)
             return extra, out_side, torch.exp(x - first)
 
-        for w, r, z, c in reversed(steps):
-            # column update c_j = log sum_i K_ij e^{z_i}, then w = log b - phi_b c (via g)
-            extra, beta, alpha = half_step(z, c, -phi_b * w_bar, -2)
-            z_bar = z_bar + alpha * (kernel @ beta.unsqueeze(-1)).squeeze(-1)
-            if extra is not None:
-                z_bar = z_bar + extra
+        z_bar = eps * f_bar if f_bar is not None else None  # dL/dz of the last row update (z = log a + f/eps)
+        w_bar = eps * g_bar if g_bar is not None else None
+        if r_bar is not None:  # the last row reduction r = rows(w_last)
+            extra, alpha, beta = half_step(w_last, r_last, r_bar, -1)
             alphas.append(alpha)
             betas.append(beta)
+            if steps:
+                more = beta * (alpha.unsqueeze(-2) @ kernel).squeeze(-2)
+                if extra is not None:
+                    more = more + extra
+                w_bar = more if w_bar is None else w_bar + more
+        for w, r, z, c in reversed(steps):
+            if w_bar is not None:
+                # column update c_j = log sum_i K_ij e^{z_i}, then w = log b - phi_b c (via g)
+                extra, beta, alpha = half_step(z, c, -phi_b * w_bar, -2)
+                more = alpha * (kernel @ beta.unsqueeze(-1)).squeeze(-1)
+                if extra is not None:
+                    more = more + extra
+                z_bar = more if z_bar is None else z_bar + more
+                alphas.append(alpha)
+                betas.append(beta)
+            if z_bar is None:
+                continue
             # row update r_i = log sum_j K_ij e^{w_j}, then z = log a - phi_a r (via f)
             extra, alpha, beta = half_step(w, r, -phi_a * z_bar, -1)
             w_bar = beta * (alpha.unsqueeze(-2) @ kernel).squeeze(-2)
@@ -407,9 +448,12 @@ class _KernelScaling(torch.autograd.Function):
                 w_bar = w_bar + extra
             alphas.append(alpha)
             betas.append(beta)
-            z_bar = torch.zeros_like(z_bar)
-        grad = kernel * (torch.stack(alphas, -1) @ torch.stack(betas, -1).transpose(-1, -2))
-        return grad, None, None, None, None, None, None, None, None, None
+            z_bar = None
+        if not alphas:
+            return (torch.zeros_like(kernel),) + (None,) * 13
+        # the chain rule through x (log K = scale x + offset) scales the out-side factors
+        grad = (torch.stack(alphas, -1) * ctx.scale) @ torch.stack(betas, -1).transpose(-1, -2)
+        return (grad.mul_(kernel),) + (None,) * 13
 
 
 @dataclass(frozen=True)
@@ -631,8 +675,8 @@ def sinkhorn(
     if grad == "unroll" and domain == "kernel" and tol is None and constants and log_k.requires_grad:
         # Same iterates, cheaper backward (_KernelScaling); the errors are detached diagnostics.
         g0 = torch.zeros_like(log_b) if g_init is None else g_init.to(log_b.dtype).expand_as(log_b)
-        f, g, errors = _KernelScaling.apply(log_k, log_a, log_b, g0, phi_a, phi_b, eps, rho_a, n_iters,
-                                              op.masked)
+        f, g, _, errors = _KernelScaling.apply(log_k, log_a, log_b, g0, phi_a, phi_b, eps, rho_a, n_iters,
+                                                 op.masked)
         errs, done = list(errors.unbind(0)), n_iters
     elif grad == "unroll":
         f, g, errs, done = solve(op, log_a, log_b, n_iters)
@@ -655,3 +699,27 @@ def sinkhorn(
         log_plan=log_plan, f=f, g=g, errors=errors, n_iters=done, converged=converged,
         eps=eps, rho_a=rho_a, rho_b=rho_b, cost=cost, log_a=log_a, log_b=log_b,
     )
+
+
+def kernel_scaling_rounds(
+    x: Tensor, log_a: Tensor, log_b: Tensor, g_init: Tensor, *, eps: float, rho_a: float, rho_b: float,
+    iters: int, masked: bool = False, scale: float = 1.0, offset: float = 0.0, shift: float | None = None,
+    detach_rounds: bool = False,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    r"""``iters`` kernel-domain Sinkhorn rounds on ``log K = scale * x + offset``, then one row reduction.
+
+    The loop of :func:`sinkhorn` (``domain="kernel"``, ``tol=None``) without its ``n x m`` outputs:
+    returns ``(f, g, r, errors)`` with the potentials ``f`` ``(..., n)``, ``g`` ``(..., m)`` after
+    ``iters`` rounds started from ``g_init``, ``r_i = log sum_j K_ij b_j e^{g_j/eps}`` ``(..., n)``
+    (the row normalizer of the plan ``K diag(v)``: the next row update is ``f = -phi_a eps r``) and the
+    marginal errors ``(iters, ...)`` (detached). ``f``, ``g`` and ``r`` are differentiable w.r.t. ``x``
+    (the backward is one ``(n x 2t) @ (2t x m)`` product, :class:`_KernelScaling`);
+    ``detach_rounds`` makes ``f``, ``g`` constants and differentiates ``r`` alone.
+
+    The caller vouches for the kernel-domain bound (:func:`kernel_domain_bound_holds`) and, with
+    ``shift``, for ``scale * x + offset <= shift`` (``None``: measured, one pass). ``masked``: ``x``
+    is square and its diagonal is excluded (set to zero in the kernel; :func:`_kernel_lse`).
+    """
+    phi_a, phi_b = relaxation_exponent(rho_a, eps), relaxation_exponent(rho_b, eps)
+    return _KernelScaling.apply(x, log_a, log_b, g_init, phi_a, phi_b, eps, rho_a, iters, masked, scale, offset,
+                                shift, detach_rounds)

@@ -1033,3 +1033,45 @@ def test_train_config_passes_the_convention():
     loss = build_loss(TrainConfig(method="gca_uot", loss_options={"convention": "chuang"}))
     assert loss.convention == "chuang" and loss.cost == "-cos" and loss.layout == "cross"
     assert build_loss(TrainConfig(method="gca_uot")).convention == "gca"
+
+
+# --------------------------------------------------------------------------------------------------
+# kernel-domain path (cosines -> one exp -> matrix-vector rounds) against the log-domain composition
+# --------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("gca_ince", {}), ("gca_ince", {"layout": "joint"}), ("gca_ince", {"convention": "reference"}),
+    ("gca_ince", {"convention": "chuang", "layout": "joint"}), ("gca_rince", {"lam": 0.3, "q": 0.7}),
+    ("gca_uot", {}), ("gca_uot", {"layout": "joint"}), ("gca_uot", {"convention": "reference"}),
+    ("gca_uot", {"convention": "chuang", "rho": 0.7}), ("uot", {"layout": "joint"}), ("rince", {}),
+    ("gca_ince", {"symmetric": True, "n_iters": 3}),
+])
+@pytest.mark.parametrize("grad", ["unroll", "detached"])
+def test_kernel_path_equals_log_domain_float64(monkeypatch, name, kwargs, grad):
+    """The kernel-domain path of the losses (no n x n log kernel, plan or log-sum-exp; backward one
+    (n x 2t) @ (2t x n) product) gives the values, gradients and details() parts of the log-domain
+    composition with unrolled autograd, in float64, in both layouts and all conventions."""
+    kwargs = {"eps": 0.4, "n_iters": 4, **kwargs} if name not in ("uot", "rince") else {"eps": 0.4, **kwargs}
+    z1, z2 = _views(10, d=5, seed=61)
+    out, grads = {}, {}
+    for domain in ("kernel", "log"):
+        monkeypatch.setattr(GCALoss, "_domain", lambda self, t, d=domain: d)
+        loss = make_loss(name, grad=grad, **kwargs)
+        a, b = z1.clone().requires_grad_(), z2.clone().requires_grad_()
+        out[domain] = loss.details(a, b)
+        out[domain].loss.backward()
+        grads[domain] = (a.grad, b.grad)
+    k, lg = out["kernel"], out["log"]
+    assert callable(k.parts["solver"]) and not callable(lg.parts["solver"])  # the path each took
+    torch.testing.assert_close(k.loss, lg.loss, atol=1e-13, rtol=1e-12)
+    for i in range(2):
+        torch.testing.assert_close(grads["kernel"][i], grads["log"][i], atol=1e-13, rtol=1e-11)
+    for part in ("log_u", "log_v", "log_plan", "log_kernel"):
+        torch.testing.assert_close(getattr(k, part), getattr(lg, part), atol=1e-12, rtol=1e-12)
+    assert abs(k.marginal_error.item() - lg.marginal_error.item()) < 1e-12
+    assert (k.solver is None) == (lg.solver is None)
+    if k.solver is not None:
+        assert k.solver.n_iters == lg.solver.n_iters
+        torch.testing.assert_close(k.solver.errors, lg.solver.errors, atol=1e-12, rtol=1e-10)
+        torch.testing.assert_close(k.solver.log_plan, lg.solver.log_plan, atol=1e-12, rtol=1e-12)
