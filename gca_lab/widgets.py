@@ -380,7 +380,7 @@ class TrainingPlayground(_View):
     free for the Stop click; after every epoch the run's two traces of ``fig`` (loss, left; probe accuracy
     in %, right, with the random-init encoder at epoch 0) get the new points in place. Stop ends the run
     after the current epoch and keeps its partial curves. Earlier runs stay on the axes (legend: run number
-    and settings) until Clear.
+    and settings, epochs included: they set the learning-rate schedule) until Clear.
 
     ``runs`` holds the latest :class:`~gca_lab.explore.playground.PlaygroundRun` of every run (traces
     ``2 i`` and ``2 i + 1`` of ``fig`` are run ``i``); ``thread`` the worker of the current run;
@@ -490,7 +490,7 @@ class TrainingPlayground(_View):
         i = len(self.runs)
         self.runs.append(PlaygroundRun(settings=settings, label=settings.label()))
         color = self.PALETTE[i % len(self.PALETTE)]
-        name = f"#{i + 1} {settings.label()}"
+        name = f"#{i + 1} {settings.label()} ({settings.epochs} ep.)"  # epochs set the cosine schedule
         self.fig.add_scatter(x=[], y=[], mode="lines+markers", name=name, legendgroup=name, line=dict(color=color),
                              xaxis="x", yaxis="y")
         self.fig.add_scatter(x=[], y=[], mode="lines+markers", name=name, legendgroup=name, line=dict(color=color),

@@ -5,7 +5,9 @@ Starts ``jupyter lab`` (quick mode) on a free port, drives Debian's chromium thr
 the plan explorer, the plan heatmap's data), moves the explorer's first slider with the keyboard and checks
 that they changed. A screenshot of each explorer is saved after "Run All" and after the slider move into
 ``$GCA_LAB_SCREENSHOTS`` (default: a folder under pytest's temporary directory); the folder is printed
-(``pytest -s`` shows it). Skipped with a reason when chromium or playwright is missing. Marker: ``browser``.
+(``pytest -s`` shows it). The training playground (notebook 13) is driven further: Train, its curves growing
+epoch by epoch, Stop, a second run on the same axes (``-k 13`` runs it alone). Skipped with a reason when
+chromium or playwright is missing. Marker: ``browser``.
 """
 
 from __future__ import annotations
