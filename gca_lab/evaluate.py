@@ -25,7 +25,9 @@ from torch import Tensor, nn
 from ._validate import (check_choice, check_features, check_finite, check_int, check_labels, check_nonneg_labels,
                         check_positive, check_tensor)
 
-__all__ = ["Encoder", "ProbeResult", "embed", "linear_probe", "probe_encoder", "knn_accuracy", "module_device"]
+__all__ = ["Encoder", "ProbeResult", "LowLabelResult", "embed", "linear_probe", "probe_encoder", "knn_accuracy",
+           "knn_accuracies", "stratified_draw", "low_label_probe", "protocol_metrics", "raw_input_baseline",
+           "KNN_SETTINGS", "LOW_LABEL_SIZES", "LOW_LABEL_DRAWS", "module_device"]
 
 Encoder = Union[nn.Module, Callable[[Tensor], Tensor]]
 
@@ -187,10 +189,7 @@ def linear_probe(
     Reference: the linear-readout accuracy reported by arXiv 2502.20141, done as a frozen probe (the
     authors' ``linear_evaluation.py`` fine-tunes the encoder and selects epochs on the test set).
     """
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
-    from threadpoolctl import threadpool_limits
 
     check_features("train_feats", train_feats)
     check_features("val_feats", val_feats)
@@ -221,6 +220,18 @@ def linear_probe(
     xtr = scaler.transform(np_(train_feats).astype(np.float64))
     xva = scaler.transform(np_(val_feats).astype(np.float64))
     xte = scaler.transform(np_(test_feats).astype(np.float64))
+
+    return _fit_probe(xtr, ytr, xva, yva, xte, yte, Cs, max_iter, seed)
+
+
+def _fit_probe(
+    xtr: np.ndarray, ytr: np.ndarray, xva: np.ndarray, yva: np.ndarray, xte: np.ndarray, yte: np.ndarray,
+    Cs: Sequence[float], max_iter: int, seed: int,
+) -> ProbeResult:
+    """The C sweep of :func:`linear_probe` on standardized float64 arrays (inputs already validated)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits
 
     best = None  # (val_acc, C, model, converged)
     val_accs: dict[float, float] = {}
@@ -318,35 +329,43 @@ def probe_encoder(
     )
 
 
-def knn_accuracy(
+def _check_knn_setting(k: Any, temperature: Any, n: int) -> tuple[int, float]:
+    # k is bounded by N, the number of training rows.
+    return check_int("k", k, minimum=1, maximum=n), check_positive("temperature", temperature)
+
+
+def knn_accuracies(
     train_feats: Tensor,
     train_y: Tensor,
     test_feats: Tensor,
     test_y: Tensor,
     *,
-    k: int = 20,
-    temperature: float = 0.1,
+    settings: Sequence[tuple[int, float]] = ((20, 0.07), (200, 0.1)),
     n_classes: int | None = None,
     chunk_size: int | None = None,
-) -> float:
-    """Weighted kNN accuracy on cosine similarity (InstDisc, Wu et al. 2018).
+) -> list[float]:
+    """Weighted kNN accuracy on cosine similarity for several ``(k, T)`` settings in one pass.
 
-    For each test row, s_j = cos(f_test, f_train_j); among the ``k`` most similar training rows,
-    class c gets the vote ``sum_{j in topk, y_j = c} exp(s_j / T)`` and the prediction is the
-    argmax. Votes are computed as ``exp((s_j - max_j s_j) / T)``: the per-row shift leaves the
-    argmax unchanged and keeps small ``T`` from overflowing float32.
+    For each test row, ``s_j = cos(f_test, f_train_j)``; among the ``k`` most similar training rows,
+    class ``c`` gets the vote ``sum_{j in topk, y_j = c} exp(s_j / T)`` and the prediction is the
+    argmax (InstDisc, Wu et al. 2018; the weighted-vote kNN monitor of solo-learn, ``k = 20``,
+    ``T = 0.07``, and of lightly, ``k = 200``, ``T = 0.1``, the default ``settings``). Votes are
+    computed as ``exp((s_j - max_j s_j) / T)``: the per-row shift leaves the argmax unchanged and keeps
+    small ``T`` from overflowing float32. Equal votes go to the smallest class index (``argmax``
+    returns the first maximum). The similarity block and its top ``max k`` are computed once; each
+    setting reads the first ``k`` columns of that sorted top list (rows tied exactly at the ``k``-th
+    similarity may be chosen differently from a separate ``topk(k)``; either choice is a valid kNN).
 
     Args:
         train_feats: ``(N, D)``; test_feats: ``(M, D)``; any device (test rows follow train's).
         train_y: ``(N,)``; test_y: ``(M,)`` integer labels >= 0.
-        k: neighbours, 1 <= k <= N (default 20).
-        temperature: ``T`` > 0 (default 0.1).
+        settings: ``(k, T)`` pairs, ``1 <= k <= N``, ``T > 0``; at least one.
         n_classes: number of classes; default ``max(label) + 1`` over both splits.
         chunk_size: test rows per similarity block; default keeps each ``(chunk, N)`` block at
             about 16M entries.
 
     Returns:
-        accuracy in [0, 1].
+        one accuracy in [0, 1] per setting, in the order of ``settings``.
     """
     check_features("train_feats", train_feats)
     check_features("test_feats", test_feats)
@@ -358,8 +377,15 @@ def knn_accuracy(
     check_nonneg_labels("train_y", check_labels("train_y", train_y, train_feats.shape[0], "train_feats"))
     check_nonneg_labels("test_y", check_labels("test_y", test_y, test_feats.shape[0], "test_feats"))
     n = train_feats.shape[0]
-    check_int("k", k, minimum=1, maximum=n)
-    temperature = check_positive("temperature", temperature)
+    if isinstance(settings, (str, bytes)) or not isinstance(settings, Iterable):
+        raise TypeError(f"settings must be a sequence of (k, temperature) pairs, got {type(settings).__name__}")
+    checked: list[tuple[int, float]] = []
+    for i, pair in enumerate(settings):
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+            raise TypeError(f"settings[{i}] must be a (k, temperature) pair, got {pair!r}")
+        checked.append(_check_knn_setting(pair[0], pair[1], n))
+    if not checked:
+        raise ValueError("settings must hold at least one (k, temperature) pair, got an empty sequence")
     max_label = int(max(int(train_y.max()), int(test_y.max())))
     if n_classes is None:
         n_classes = max_label + 1
@@ -374,12 +400,298 @@ def knn_accuracy(
     te = nn.functional.normalize(test_feats.float().to(dev), dim=1)  # (M, D)
     ytr = train_y.to(dev).long()
     yte = test_y.to(dev).long()
-    correct = torch.zeros((), dtype=torch.long, device=dev)
+    k_max = max(k for k, _ in checked)
+    correct = torch.zeros(len(checked), dtype=torch.long, device=dev)
     for start in range(0, te.shape[0], chunk_size):
         sim = te[start : start + chunk_size] @ tr.T  # (c, N)
-        top_s, top_i = sim.topk(k, dim=1)  # (c, k)
-        w = torch.exp((top_s - top_s[:, :1]) / temperature)  # (c, k); top_s sorted descending
-        votes = torch.zeros(sim.shape[0], n_classes, device=dev, dtype=w.dtype)  # (c, C)
-        votes.scatter_add_(1, ytr[top_i], w)
-        correct += (votes.argmax(dim=1) == yte[start : start + chunk_size]).sum()
-    return float(correct) / te.shape[0]
+        top_s, top_i = sim.topk(k_max, dim=1)  # (c, k_max), sorted descending
+        top_y = ytr[top_i]  # (c, k_max)
+        target = yte[start : start + chunk_size]
+        for j, (k, temperature) in enumerate(checked):
+            w = torch.exp((top_s[:, :k] - top_s[:, :1]) / temperature)  # (c, k)
+            votes = torch.zeros(sim.shape[0], n_classes, device=dev, dtype=w.dtype)  # (c, C)
+            votes.scatter_add_(1, top_y[:, :k], w)
+            correct[j] += (votes.argmax(dim=1) == target).sum()
+    return [float(c) / te.shape[0] for c in correct.tolist()]
+
+
+def knn_accuracy(
+    train_feats: Tensor,
+    train_y: Tensor,
+    test_feats: Tensor,
+    test_y: Tensor,
+    *,
+    k: int = 20,
+    temperature: float = 0.1,
+    n_classes: int | None = None,
+    chunk_size: int | None = None,
+) -> float:
+    """Weighted kNN accuracy on cosine similarity (InstDisc, Wu et al. 2018) for one ``(k, T)``.
+
+    ``votes_c = sum_{j in topk, y_j = c} exp(s_j / T)`` with ``s_j = cos(f_test, f_train_j)``, the
+    prediction is ``argmax_c votes_c``; see :func:`knn_accuracies`, which this calls with the single
+    setting ``(k, temperature)``.
+
+    Args:
+        train_feats: ``(N, D)``; test_feats: ``(M, D)``; any device (test rows follow train's).
+        train_y: ``(N,)``; test_y: ``(M,)`` integer labels >= 0.
+        k: neighbours, 1 <= k <= N (default 20).
+        temperature: ``T`` > 0 (default 0.1).
+        n_classes: number of classes; default ``max(label) + 1`` over both splits.
+        chunk_size: test rows per similarity block; default keeps each ``(chunk, N)`` block at
+            about 16M entries.
+
+    Returns:
+        accuracy in [0, 1].
+    """
+    check_features("train_feats", train_feats)
+    _check_knn_setting(k, temperature, train_feats.shape[0])
+    return knn_accuracies(train_feats, train_y, test_feats, test_y, settings=[(k, temperature)],
+                          n_classes=n_classes, chunk_size=chunk_size)[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# The evaluation protocol of every figure table: full probe, low-label probe, two kNN settings
+# --------------------------------------------------------------------------------------------------
+
+KNN_SETTINGS: tuple[tuple[int, float], ...] = ((20, 0.07), (200, 0.1))
+"""``(k, T)`` of the weighted kNN in :func:`protocol_metrics`: solo-learn's (20, 0.07) and lightly's (200, 0.1)."""
+
+LOW_LABEL_SIZES: tuple[int, ...] = (10, 100)
+"""Labels per class of the low-label probes in :func:`protocol_metrics`."""
+
+LOW_LABEL_DRAWS = 5
+"""Label draws averaged by each low-label probe in :func:`protocol_metrics`."""
+
+
+def stratified_draw(labels: Tensor, per_class: int, seed: int) -> Tensor:
+    """Indices of ``per_class`` rows of every class of ``labels``, drawn without replacement.
+
+    Each class present in ``labels`` (in increasing label order) contributes ``per_class`` of its
+    rows, chosen uniformly by NumPy's PCG64 seeded with ``seed``; the same ``(labels, per_class,
+    seed)`` always gives the same draw, whatever the device or global random state.
+
+    Args:
+        labels: ``(N,)`` integer labels.
+        per_class: rows per class, >= 1 and at most the size of the smallest class.
+        seed: integer >= 0.
+
+    Returns:
+        ``(per_class * n_classes,)`` int64 indices into ``labels``, sorted increasingly.
+
+    Raises:
+        ValueError: ``per_class`` < 1 or larger than some class (the message names that class).
+    """
+    check_tensor("labels", labels, ndim=1)
+    per_class = check_int("per_class", per_class, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    y = labels.detach().cpu().numpy()
+    classes, counts = np.unique(y, return_counts=True)
+    if classes.size == 0:
+        raise ValueError("labels must hold at least one row, got an empty tensor")
+    small = int(np.argmin(counts))
+    if counts[small] < per_class:
+        raise ValueError(
+            f"per_class={per_class} is larger than class {classes[small].item()!r}, which has only "
+            f"{int(counts[small])} rows; use per_class <= {int(counts.min())}"
+        )
+    rng = np.random.Generator(np.random.PCG64(seed))
+    picks = [rng.choice(np.flatnonzero(y == c), size=per_class, replace=False) for c in classes]
+    return torch.from_numpy(np.sort(np.concatenate(picks)).astype(np.int64))
+
+
+@dataclass(frozen=True)
+class LowLabelResult:
+    """Outcome of :func:`low_label_probe`.
+
+    Attributes:
+        per_class: labelled training rows per class.
+        test_acc: mean test accuracy over the draws, in [0, 1].
+        test_accs: test accuracy of each draw.
+        best_C: the ``C`` chosen on validation (by the first draw, used for all).
+    """
+
+    per_class: int
+    test_acc: float
+    test_accs: tuple[float, ...]
+    best_C: float
+
+    @property
+    def test_std(self) -> float:
+        """Sample standard deviation of the per-draw test accuracies (0 for a single draw)."""
+        return float(np.std(self.test_accs, ddof=1)) if len(self.test_accs) > 1 else 0.0
+
+
+def low_label_probe(
+    train_feats: Tensor,
+    train_y: Tensor,
+    val_feats: Tensor,
+    val_y: Tensor,
+    test_feats: Tensor,
+    test_y: Tensor,
+    *,
+    per_class: int,
+    draws: int = LOW_LABEL_DRAWS,
+    seed: int = 0,
+    Cs: Sequence[float] = (0.01, 0.1, 1.0, 10.0),
+    max_iter: int = 300,
+) -> LowLabelResult:
+    """Frozen linear probe fitted on ``per_class`` labelled rows per class, averaged over ``draws`` label draws.
+
+    Draw ``d`` (``0 <= d < draws``) labels the rows :func:`stratified_draw` picks with seed
+    ``seed * 1000 + d`` (so draws differ from each other and are reproducible). All training
+    features are unlabelled data, so the standardization uses the mean and std of the *whole*
+    training split; the logistic regression of :func:`linear_probe` (lbfgs, L2) is then fitted on
+    the drawn rows only and scored once on the test split. ``C`` is chosen on the validation split
+    for the first draw and reused for the others: the test split never influences it, and the
+    evaluation costs ``len(Cs) + draws - 1`` fits instead of ``len(Cs) * draws`` (this runs after
+    every training run). The result is ``mean_d acc_test(d)``, the low-label protocol of
+    semi-supervised evaluation (e.g. 1 % / 10 % labels in SimCLR, Chen et al. 2020) at a fixed
+    count per class.
+
+    Args:
+        train_feats, val_feats, test_feats: ``(N_split, D)`` features, same ``D``.
+        train_y, val_y, test_y: ``(N_split,)`` integer labels.
+        per_class: labelled rows per class, >= 1 and at most the smallest training class.
+        draws: number of label draws, >= 1 (default 5).
+        seed: integer >= 0, the base of the draws' seeds.
+        Cs, max_iter: as in :func:`linear_probe`.
+
+    Returns:
+        :class:`LowLabelResult`.
+    """
+    from sklearn.preprocessing import StandardScaler
+
+    check_features("train_feats", train_feats)
+    check_features("val_feats", val_feats)
+    check_features("test_feats", test_feats)
+    d = train_feats.shape[1]
+    for name, f in (("val_feats", val_feats), ("test_feats", test_feats)):
+        if f.shape[1] != d:
+            raise ValueError(f"{name} must have D = {d} columns like train_feats, got {f.shape[1]}")
+    check_labels("train_y", train_y, train_feats.shape[0], "train_feats")
+    check_labels("val_y", val_y, val_feats.shape[0], "val_feats")
+    check_labels("test_y", test_y, test_feats.shape[0], "test_feats")
+    per_class = check_int("per_class", per_class, minimum=1)
+    draws = check_int("draws", draws, minimum=1)
+    seed = check_int("seed", seed, minimum=0)
+    if isinstance(Cs, (str, bytes)) or not isinstance(Cs, Iterable):
+        raise TypeError(f"Cs must be a sequence of positive numbers, got {type(Cs).__name__}")
+    Cs = [check_positive(f"Cs[{i}]", c) for i, c in enumerate(Cs)]
+    if not Cs:
+        raise ValueError("Cs must hold at least one value, got an empty sequence")
+    check_int("max_iter", max_iter, minimum=1)
+    ytr_all = train_y.detach().cpu()
+    if torch.unique(ytr_all).numel() < 2:
+        raise ValueError(f"train_y must contain at least 2 classes, got {torch.unique(ytr_all).tolist()}")
+    idx_draws = [stratified_draw(ytr_all, per_class, seed * 1000 + i) for i in range(draws)]
+
+    def np_(t: Tensor) -> np.ndarray:
+        return t.detach().cpu().numpy()
+
+    xtr_all = np_(train_feats).astype(np.float64)
+    scaler = StandardScaler().fit(xtr_all)
+    xtr_all = scaler.transform(xtr_all)
+    xva = scaler.transform(np_(val_feats).astype(np.float64))
+    xte = scaler.transform(np_(test_feats).astype(np.float64))
+    yva, yte, ytr_np = np_(val_y), np_(test_y), ytr_all.numpy()
+    accs: list[float] = []
+    for idx in idx_draws:
+        sel = idx.numpy()
+        res = _fit_probe(xtr_all[sel], ytr_np[sel], xva, yva, xte, yte, Cs, max_iter, seed)
+        accs.append(res.test_acc)
+        Cs = [res.best_C]  # chosen on validation by the first draw
+    return LowLabelResult(per_class=per_class, test_acc=float(np.mean(accs)), test_accs=tuple(accs), best_C=Cs[0])
+
+
+def protocol_metrics(
+    train_feats: Tensor,
+    train_y: Tensor,
+    val_feats: Tensor,
+    val_y: Tensor,
+    test_feats: Tensor,
+    test_y: Tensor,
+    *,
+    seed: int = 0,
+    full_probe: bool = True,
+    low_label: Sequence[int] = LOW_LABEL_SIZES,
+    draws: int = LOW_LABEL_DRAWS,
+    knn: Sequence[tuple[int, float]] = KNN_SETTINGS,
+    skip_infeasible: bool = False,
+) -> dict[str, float]:
+    """The evaluation of every figure table on frozen features, as a flat metrics dict.
+
+    Keys (accuracies in [0, 1] on the test split):
+
+    - ``probe_test_acc``, ``probe_val_acc``, ``probe_C``: :func:`linear_probe` on all training labels
+      (only with ``full_probe``);
+    - ``lowlabel{n}_test_acc`` for each ``n`` in ``low_label``: :func:`low_label_probe` with ``n``
+      labels per class, the mean over ``draws`` draws seeded by ``seed``;
+    - ``knn{k}_test_acc`` for each ``(k, T)`` in ``knn``: :func:`knn_accuracies` (default
+      ``knn20_test_acc`` at ``T = 0.07``, ``knn200_test_acc`` at ``T = 0.1``).
+
+    Args:
+        train_feats, val_feats, test_feats: ``(N_split, D)`` features; labels ``(N_split,)``.
+        seed: seed of the probes and of the label draws.
+        full_probe: also run the all-label probe (False when the caller has it already).
+        low_label: labels per class of the low-label probes (each >= 1).
+        draws: label draws per low-label probe.
+        knn: ``(k, T)`` settings; two settings may not share a ``k`` (the key holds ``k`` only).
+        skip_infeasible: leave out a low-label size larger than the smallest training class and a
+            kNN setting with ``k`` above the training rows (tiny test datasets) instead of raising.
+
+    Returns:
+        ``{key: value}`` as listed above.
+    """
+    out: dict[str, float] = {}
+    if full_probe:
+        probe = linear_probe(train_feats, train_y, val_feats, val_y, test_feats, test_y, seed=seed)
+        out.update(probe_test_acc=probe.test_acc, probe_val_acc=probe.val_acc, probe_C=probe.best_C)
+    ks = [pair[0] if isinstance(pair, (tuple, list)) and pair else pair for pair in knn]
+    if len(set(map(str, ks))) != len(ks):
+        raise ValueError(f"knn settings must have distinct k (the metric key holds k only), got {list(knn)!r}")
+    if skip_infeasible:
+        smallest = int(torch.unique(train_y.detach().cpu(), return_counts=True)[1].min())
+        low_label = [n for n in low_label if not isinstance(n, int) or n <= smallest]
+        knn = [pair for pair in knn
+               if not (isinstance(pair, (tuple, list)) and isinstance(pair[0], int) and pair[0] > train_feats.shape[0])]
+    for n in low_label:
+        res = low_label_probe(train_feats, train_y, val_feats, val_y, test_feats, test_y, per_class=n, draws=draws,
+                              seed=seed)
+        out[f"lowlabel{n}_test_acc"] = res.test_acc
+    if knn:
+        accs = knn_accuracies(train_feats, train_y, test_feats, test_y, settings=knn)
+        for (k, _), acc in zip(knn, accs):
+            out[f"knn{k}_test_acc"] = acc
+    return out
+
+
+def raw_input_baseline(dataset: Any, *, seed: int = 0, target: Literal["class", "domain"] = "class",
+                       **options: Any) -> dict[str, float]:
+    """:func:`protocol_metrics` on the raw inputs, flattened: ``x.reshape(N, -1)`` of each split.
+
+    The baseline every encoder column sits next to: a probe or kNN that does no better on an
+    encoder's features than on the inputs themselves shows nothing learned. The linear probe on
+    raw inputs is the same standardized logistic regression; kNN uses cosine similarity of the
+    flattened inputs (for MNIST-1D signals, standardized, and images in [0, 1] alike).
+
+    Args:
+        dataset: ``.train``, ``.val``, ``.test`` splits with ``.x`` and ``.y`` (and ``.domain`` for
+            ``target="domain"``), as in :func:`probe_encoder`.
+        seed: as in :func:`protocol_metrics`.
+        target: ``"class"`` or ``"domain"`` labels.
+        **options: forwarded to :func:`protocol_metrics` (``low_label``, ``draws``, ``knn``,
+            ``full_probe``, ``skip_infeasible``).
+
+    Returns:
+        the keys of :func:`protocol_metrics`, unprefixed (callers add ``raw_``).
+    """
+    check_choice("target", target, ("class", "domain"))
+    feats, labels = [], []
+    for split in ("train", "val", "test"):
+        x, y = _split_xy(dataset, split, target)
+        check_tensor(f"dataset.{split}.x", x, min_ndim=1)
+        xf = x.detach().reshape(x.shape[0], -1).float().cpu()
+        feats.append(check_finite(f"dataset.{split}.x", xf))
+        labels.append(y.cpu())
+    return protocol_metrics(feats[0], labels[0], feats[1], labels[1], feats[2], labels[2], seed=seed, **options)

@@ -329,11 +329,25 @@ def make_optimizer(config: TrainConfig, params: list[nn.Parameter]) -> torch.opt
                            weight_decay=config.weight_decay)
 
 
-def evaluate(model: _models.ContrastiveModel, dataset: _data.Dataset, config: TrainConfig) -> dict[str, float]:
+# The metrics of the random-init encoder kept as ``init_<key>`` when ``config.probe_init`` is on.
+_INIT_KEYS = ("probe_test_acc", "knn_acc", "lowlabel10_test_acc", "lowlabel100_test_acc", "knn20_test_acc",
+              "knn200_test_acc")
+
+
+def evaluate(model: _models.ContrastiveModel, dataset: _data.Dataset, config: TrainConfig, *,
+             raw_input: bool = False, protocol_only: bool = False) -> dict[str, float]:
     """Frozen-probe evaluation of a model (encoder features ``h``), plus geometry metrics.
 
     - ``probe_test_acc`` / ``probe_val_acc``: linear probe on clean images (C chosen on val).
-    - ``knn_acc``: weighted 20-NN on the same features.
+    - ``knn_acc``: weighted 20-NN on the same features (``T = 0.1``; kept for the committed results).
+    - ``lowlabel10_test_acc`` / ``lowlabel100_test_acc``: the probe fitted on 10 / 100 labels per class,
+      mean over 5 stratified draws seeded by ``config.seed``; ``knn20_test_acc`` (``k = 20, T = 0.07``) and
+      ``knn200_test_acc`` (``k = 200, T = 0.1``): :func:`gca_lab.evaluate.protocol_metrics`. A size larger
+      than the smallest training class, or a ``k`` above the training rows, is left out (tiny datasets).
+    - with ``raw_input``: the same protocol on the flattened inputs, as ``raw_<key>``
+      (:func:`gca_lab.evaluate.raw_input_baseline`; it depends on the data only, so ask for it once).
+    - with ``protocol_only``: only the keys above (the random-init evaluation of :func:`train` keeps no
+      more); otherwise also:
     - ``alignment`` / ``uniformity`` (Wang & Isola) of the projections of two test views, and
       ``compactness`` (a documented proxy, :func:`gca_lab.geometry.compactness`) of test features.
     - with ``config.strong``: ``strong_probe_test_acc``, the probe with the strong augmentation applied
@@ -348,6 +362,13 @@ def evaluate(model: _models.ContrastiveModel, dataset: _data.Dataset, config: Tr
                                   seed=config.seed)
     out = {"probe_test_acc": probe.test_acc, "probe_val_acc": probe.val_acc, "probe_C": probe.best_C}
     out["knn_acc"] = _evaluate.knn_accuracy(feats["train"], ys["train"], feats["test"], ys["test"])
+    out.update(_evaluate.protocol_metrics(feats["train"], ys["train"], feats["val"], ys["val"], feats["test"],
+                                          ys["test"], seed=config.seed, full_probe=False, skip_infeasible=True))
+    if raw_input:
+        raw = _evaluate.raw_input_baseline(dataset, seed=config.seed, skip_infeasible=True)
+        out.update({f"raw_{k}": v for k, v in raw.items()})
+    if protocol_only:
+        return out
     out["compactness"] = _geometry.compactness(feats["test"], ys["test"])
     gen = torch.Generator().manual_seed(10_000 + config.seed)
     views = _augment.TwoViews.for_dataset(dataset, config.augment, config.strong)
@@ -824,8 +845,8 @@ def train(
         run = setup(config, device, target_fn=target_fn)
         metrics: dict[str, float] = {}
         if config.probe and config.probe_init and run.rank == 0:
-            metrics = {f"init_{k}": v for k, v in evaluate(run.model, run.dataset, config).items()
-                       if k in ("probe_test_acc", "knn_acc")}
+            metrics = {f"init_{k}": v for k, v in evaluate(run.model, run.dataset, config, protocol_only=True).items()
+                       if k in _INIT_KEYS}
         if resume and run.checkpoint_path is not None and run.checkpoint_path.exists():
             load_checkpoint(run, run.checkpoint_path)
         fit(run, on_epoch_end)

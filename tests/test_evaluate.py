@@ -255,3 +255,168 @@ def test_knn_bad_inputs():
         M.knn_accuracy(x, y - 1, x, y, k=2)
     with pytest.raises(ValueError, match="n_classes"):
         M.knn_accuracy(x, y, x, y, k=2, n_classes=2)
+
+
+# ------------------------------------------------- kNN settings, low-label probe, protocol, raw input
+
+
+def test_knn_accuracies_match_single_settings_and_separate_clusters():
+    x, y = clusters(60, n_classes=4, seed=5)
+    settings = [(20, 0.07), (150, 0.1)]
+    # Separable clusters: both settings are perfect, even with k far above the 45 rows of a class.
+    assert M.knn_accuracies(x[:180], y[:180], x[180:], y[180:], settings=settings) == [1.0, 1.0]
+    # Overlapping clusters: one pass over several settings equals one call per setting, exactly.
+    x, y = clusters(60, n_classes=4, spread=4.0, seed=6)
+    many = M.knn_accuracies(x[:180], y[:180], x[180:], y[180:], settings=[(5, 0.07), (20, 0.1), (1, 1.0)],
+                            chunk_size=13)
+    one = [M.knn_accuracy(x[:180], y[:180], x[180:], y[180:], k=k, temperature=t)
+           for k, t in [(5, 0.07), (20, 0.1), (1, 1.0)]]
+    assert many == one
+    assert 0.0 < min(many) and max(many) < 1.0  # the case really is not trivial
+
+
+def test_knn_accuracies_weighted_vote_by_hand_and_ties():
+    train = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    ytr = torch.tensor([1, 0, 0])
+    test = torch.tensor([[0.9, 0.5]])
+    # k = 1: the nearest row is class 1; k = 3 at T = 10: two votes of ~1 for class 0 beat one for class 1.
+    assert M.knn_accuracies(train, ytr, test, torch.tensor([1]), settings=[(1, 0.1), (3, 10.0), (3, 0.1)]) == [
+        1.0, 0.0, 1.0]
+    # An exact tie (equal similarity, equal weight) goes to the smaller class index.
+    tie_train = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    tie_test = torch.tensor([[1.0, 1.0]])
+    assert M.knn_accuracies(tie_train, torch.tensor([2, 1]), tie_test, torch.tensor([1]), settings=[(2, 0.07)]) == [1.0]
+    assert M.knn_accuracies(tie_train, torch.tensor([2, 1]), tie_test, torch.tensor([2]), settings=[(2, 0.07)]) == [0.0]
+
+
+def test_knn_accuracies_bad_settings_name_the_parameter():
+    x, y = clusters(5)
+    with pytest.raises(ValueError, match="k must be <= 20"):
+        M.knn_accuracies(x, y, x, y, settings=[(20, 0.07), (21, 0.1)])
+    with pytest.raises(ValueError, match="k must be >= 1"):
+        M.knn_accuracies(x, y, x, y, settings=[(0, 0.1)])
+    with pytest.raises(ValueError, match=r"temperature must be in \(0, inf\), got -0.5"):
+        M.knn_accuracies(x, y, x, y, settings=[(2, -0.5)])
+    with pytest.raises(ValueError, match="temperature"):
+        M.knn_accuracies(x, y, x, y, settings=[(2, float("nan"))])
+    with pytest.raises(TypeError, match=r"settings\[1\] must be a \(k, temperature\) pair"):
+        M.knn_accuracies(x, y, x, y, settings=[(2, 0.1), 3])
+    with pytest.raises(ValueError, match="settings must hold at least one"):
+        M.knn_accuracies(x, y, x, y, settings=[])
+
+
+def test_stratified_draw_is_stratified_reproducible_and_seeded():
+    y = torch.tensor([0] * 7 + [1] * 5 + [3] * 9)[torch.randperm(21, generator=torch.Generator().manual_seed(0))]
+    idx = M.stratified_draw(y, 4, seed=11)
+    assert idx.dtype == torch.int64 and idx.shape == (12,)
+    assert torch.equal(idx, idx.sort().values) and idx.unique().numel() == 12  # sorted, no repeats
+    assert torch.bincount(y[idx], minlength=4).tolist() == [4, 4, 0, 4]
+    assert torch.equal(idx, M.stratified_draw(y, 4, seed=11))
+    assert torch.equal(idx, M.stratified_draw(y.flip(0).flip(0).clone(), 4, seed=11))
+    draws = {tuple(M.stratified_draw(y, 4, seed=s).tolist()) for s in range(6)}
+    assert len(draws) > 1  # seeds change the draw
+    # All rows of every class: the draw is every index.
+    assert torch.equal(M.stratified_draw(torch.tensor([1, 0, 1, 0]), 2, seed=3), torch.arange(4))
+    with pytest.raises(ValueError, match=r"per_class=6 is larger than class 1, which has only 5 rows"):
+        M.stratified_draw(y, 6, seed=0)
+    with pytest.raises(ValueError, match="per_class must be >= 1"):
+        M.stratified_draw(y, 0, seed=0)
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        M.stratified_draw(y, 2, seed=-1)
+
+
+def test_low_label_probe_separable_reproducible_and_full_draw_equals_full_probe():
+    x, y = clusters(30, n_classes=3, seed=2)
+    tr, va, te = slice(0, 45), slice(45, 65), slice(65, 90)
+    res = M.low_label_probe(x[tr], y[tr], x[va], y[va], x[te], y[te], per_class=2, draws=3, seed=4)
+    assert res.per_class == 2 and len(res.test_accs) == 3 and res.best_C in (0.01, 0.1, 1.0, 10.0)
+    assert res.test_acc == 1.0 and res.test_std == 0.0
+    again = M.low_label_probe(x[tr], y[tr], x[va], y[va], x[te], y[te], per_class=2, draws=3, seed=4)
+    assert again == res
+    # Overlapping classes of equal size, every training row drawn: each draw is the full probe.
+    x, y = clusters(40, n_classes=2, spread=5.0, seed=8)
+    y = torch.arange(80) % 2  # exactly 20 of each class in the first 40 rows
+    full = M.linear_probe(x[:40], y[:40], x[40:60], y[40:60], x[60:], y[60:])
+    low = M.low_label_probe(x[:40], y[:40], x[40:60], y[40:60], x[60:], y[60:], per_class=20, draws=2)
+    assert low.test_accs == (full.test_acc, full.test_acc) and low.best_C == full.best_C
+    assert 0.0 < full.test_acc < 1.0
+
+
+def test_low_label_probe_bad_inputs_name_the_parameter():
+    x, y = clusters(10, n_classes=3)
+    args = (x[:15], y[:15], x[15:22], y[15:22], x[22:], y[22:])
+    smallest = int(torch.bincount(y[:15]).min())
+    with pytest.raises(ValueError, match=f"per_class={smallest + 1} is larger than class"):
+        M.low_label_probe(*args, per_class=smallest + 1)
+    with pytest.raises(ValueError, match="per_class must be >= 1"):
+        M.low_label_probe(*args, per_class=0)
+    with pytest.raises(ValueError, match="draws must be >= 1"):
+        M.low_label_probe(*args, per_class=1, draws=0)
+    with pytest.raises(ValueError, match="seed must be >= 0"):
+        M.low_label_probe(*args, per_class=1, seed=-2)
+    with pytest.raises(ValueError, match=r"Cs\[0\]"):
+        M.low_label_probe(*args, per_class=1, Cs=(0.0,))
+    with pytest.raises(ValueError, match="val_feats must have D"):
+        M.low_label_probe(x[:15], y[:15], x[15:22, :3], y[15:22], x[22:], y[22:], per_class=1)
+    with pytest.raises(ValueError, match="train_y must contain at least 2 classes"):
+        M.low_label_probe(x[:5], torch.zeros(5, dtype=torch.long), *args[2:], per_class=1)
+
+
+def test_protocol_metrics_keys_values_and_infeasible_settings():
+    x, y = clusters(40, n_classes=4, seed=9)
+    tr, va, te = slice(0, 100), slice(100, 130), slice(130, 160)
+    out = M.protocol_metrics(x[tr], y[tr], x[va], y[va], x[te], y[te], low_label=(1, 5), knn=((3, 0.07), (50, 0.1)))
+    assert set(out) == {"probe_test_acc", "probe_val_acc", "probe_C", "lowlabel1_test_acc", "lowlabel5_test_acc",
+                        "knn3_test_acc", "knn50_test_acc"}
+    assert all(out[k] == 1.0 for k in out if k.endswith("_test_acc"))
+    low = M.low_label_probe(x[tr], y[tr], x[va], y[va], x[te], y[te], per_class=5, draws=5, seed=0)
+    assert out["lowlabel5_test_acc"] == low.test_acc
+    # Defaults (10 and 100 per class, k = 20 and 200) on 100 training rows: the infeasible ones raise...
+    with pytest.raises(ValueError, match="per_class=100"):
+        M.protocol_metrics(x[tr], y[tr], x[va], y[va], x[te], y[te], full_probe=False)
+    with pytest.raises(ValueError, match="k must be <= 100"):
+        M.protocol_metrics(x[tr], y[tr], x[va], y[va], x[te], y[te], full_probe=False, low_label=())
+    # ... or are left out on request.
+    small = M.protocol_metrics(x[tr], y[tr], x[va], y[va], x[te], y[te], full_probe=False, skip_infeasible=True)
+    assert set(small) == {"lowlabel10_test_acc", "knn20_test_acc"}
+    with pytest.raises(ValueError, match="distinct k"):
+        M.protocol_metrics(x[tr], y[tr], x[va], y[va], x[te], y[te], knn=((3, 0.1), (3, 0.5)))
+
+
+def test_raw_input_baseline_is_the_protocol_on_flattened_inputs():
+    x, y = clusters(30, n_classes=3, d=8, spread=2.0, seed=1)
+    x = x.reshape(-1, 2, 2, 2)  # image-shaped inputs (N, C, H, W)
+    split = lambda s: SimpleNamespace(x=x[s], y=y[s], domain=None)  # noqa: E731
+    ds = SimpleNamespace(train=split(slice(0, 50)), val=split(slice(50, 70)), test=split(slice(70, 90)))
+    opts = dict(low_label=(2,), draws=2, knn=((5, 0.07),))
+    raw = M.raw_input_baseline(ds, seed=3, **opts)
+    flat = x.reshape(90, 8)
+    ref = M.protocol_metrics(flat[:50], y[:50], flat[50:70], y[50:70], flat[70:], y[70:], seed=3, **opts)
+    assert raw == ref
+    with pytest.raises(ValueError, match="target='domain'"):
+        M.raw_input_baseline(ds, target="domain")
+    with pytest.raises(ValueError, match="x must be finite"):
+        M.raw_input_baseline(SimpleNamespace(train=SimpleNamespace(x=x[:50] * float("inf"), y=y[:50]),
+                                             val=ds.val, test=ds.test))
+
+
+def test_train_evaluate_adds_the_protocol_keys_and_keeps_the_old_ones():
+    from gca_lab import train as T
+
+    config = T.TrainConfig(dataset="digits", progress=False, seed=2)
+    ds = T.load_dataset(config)
+    torch.manual_seed(0)
+    model = T.build_model(config, ds.image_shape)
+    out = T.evaluate(model, ds, config, raw_input=True)
+    f = {s: M.embed(model.features, getattr(ds, s).x) for s in ("train", "val", "test")}
+    y = {s: getattr(ds, s).y for s in ("train", "val", "test")}
+    args = (f["train"], y["train"], f["val"], y["val"], f["test"], y["test"])
+    # Old keys, old meaning: the all-label probe and the k = 20, T = 0.1 kNN.
+    assert out["probe_test_acc"] == M.linear_probe(*args, seed=2).test_acc
+    assert out["knn_acc"] == M.knn_accuracy(f["train"], y["train"], f["test"], y["test"], k=20, temperature=0.1)
+    new = M.protocol_metrics(*args, seed=2, full_probe=False)
+    assert set(new) == {"lowlabel10_test_acc", "lowlabel100_test_acc", "knn20_test_acc", "knn200_test_acc"}
+    assert {k: out[k] for k in new} == new
+    raw = M.raw_input_baseline(ds, seed=2)
+    assert {k: out[f"raw_{k}"] for k in raw} == raw
+    assert "raw_probe_test_acc" not in T.evaluate(model, ds, config)
