@@ -254,3 +254,26 @@ def test_missing_data_is_loaded_from_the_cache_marked_and_never_overwritten(fash
     assert json.loads(forced.path.read_text())["runs"]["fashion_mnist/square"] == entry
     loaded = E.load("_fashion_toy", "full", root=root)
     assert loaded.summary == first.summary and list(loaded.data_missing) == ["fashion_mnist/square"]
+
+
+COMMITTED = ("main_results", "strong_augmentations", "implementation_choices", "kernels_and_couplings",
+             "cost_of_alignment")
+
+
+@pytest.mark.parametrize("name", COMMITTED)
+@pytest.mark.parametrize("budget", ["quick", "full"])
+def test_w1_family_runs_state_the_convention_of_the_committed_results(name: str, budget: str) -> None:
+    """The committed results were computed with cost -cos and unit masses; every W1-family loss of these
+    experiments says so in its spec, so the default convention ("gca") cannot silently reinterpret them."""
+    from gca_lab.experiments._common import COMMITTED_CONVENTION, W1_FAMILY
+
+    assert W1_FAMILY == {"rince", "gca_rince", "uot", "gca_uot"}
+    for r in E.plan(name, budget):
+        if r.kind == "train":
+            opts = r.spec.get("loss_options", {})
+            if r.spec.get("method", "gca_uot") in W1_FAMILY:
+                assert opts.get("convention") == COMMITTED_CONVENTION, r.key
+            else:
+                assert "convention" not in opts, r.key  # KL-family losses do not depend on it
+        else:
+            assert r.spec.get("convention") == COMMITTED_CONVENTION, r.key

@@ -6,10 +6,12 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, Sequence
 
+from .. import methods as _methods
 from ..stats import Claim, PerSeed, judge, mean_std
+from ..train import TrainConfig
 from ._core import Run
 
-__all__ = ["seeds", "train_run", "values", "values_by_seed", "method_table", "claim", "best_claim", "fmt_pm"]
+__all__ = ["W1_FAMILY", "COMMITTED_CONVENTION", "stated_convention", "seeds", "train_run", "values", "values_by_seed", "method_table", "claim", "best_claim", "fmt_pm"]
 
 
 def seeds(budget: str, full: int = 5, quick: int = 1) -> list[int]:
@@ -17,8 +19,34 @@ def seeds(budget: str, full: int = 5, quick: int = 1) -> list[int]:
     return list(range(quick if budget == "quick" else full))
 
 
-def train_run(key: str, **fields: Any) -> Run:
-    """A training run with :class:`gca_lab.train.TrainConfig` ``fields``."""
+W1_FAMILY = frozenset(_methods.names(w1=True))
+"""Methods with a RINCE / W1 term (RINCE, GCA-RINCE, UOT, GCA-UOT): the ones whose values, gradients and
+unbalanced plans depend on the cost and mass convention (:mod:`gca_lab.losses`, "Conventions")."""
+
+COMMITTED_CONVENTION = "chuang"
+"""The convention of the committed results of the figure experiments (cost ``-cos``, unit masses): they
+were computed before the library's default became ``"gca"`` (cost ``1 - cos``, masses ``1/n``), so
+their specs state it, and their cached results stay what their specs compute."""
+
+
+def stated_convention(method: str, loss_options: dict[str, Any] | None = None,
+                      convention: str = COMMITTED_CONVENTION) -> dict[str, Any]:
+    """``loss_options`` with ``convention`` merged in for a W1-family ``method`` (an explicit
+    ``convention`` in ``loss_options`` wins); unchanged for the others, whose losses do not depend on it."""
+    opts = dict(loss_options or {})
+    if method in W1_FAMILY:
+        opts.setdefault("convention", convention)
+    return opts
+
+
+def train_run(key: str, *, convention: str | None = None, **fields: Any) -> Run:
+    """A training run with :class:`gca_lab.train.TrainConfig` ``fields``. With ``convention``, a W1-family
+    method states it in ``loss_options`` (:func:`stated_convention`); the figure experiments whose results
+    are committed pass :data:`COMMITTED_CONVENTION`."""
+    if convention is not None:
+        opts = stated_convention(fields.get("method", TrainConfig.method), fields.get("loss_options"), convention)
+        if opts:
+            fields = {**fields, "loss_options": opts}
     return Run(key, "train", dict(fields))
 
 

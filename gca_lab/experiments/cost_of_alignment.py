@@ -30,6 +30,7 @@ import torch
 from .. import methods as _methods
 from ..stats import judge, loglog_slope, mean_std
 from . import paper
+from ._common import COMMITTED_CONVENTION, W1_FAMILY
 from ._core import Experiment, Run, computation, register
 
 METHODS = ("ince", "gca_ince", "rince", "gca_rince", "uot", "gca_uot")
@@ -53,8 +54,9 @@ def _machine() -> dict[str, Any]:
 
 @computation("cost_of_alignment.epoch_times")
 def epoch_times(*, methods: list[str], rounds: int, epochs: int, model: str = "convnet", dataset: str = "digits",
-                batch_size: int = 256, seed: int = 0, device: str = "cpu") -> dict[str, Any]:
-    """Per-epoch training times of ``methods``, trained in ``rounds`` with a rotating order.
+                batch_size: int = 256, seed: int = 0, device: str = "cpu", convention: str = "gca") -> dict[str, Any]:
+    """Per-epoch training times of ``methods``, trained in ``rounds`` with a rotating order; the W1-family
+    methods with loss ``convention`` (:mod:`gca_lab.losses`, "Conventions").
 
     Returns ``{"epoch_times": {method: [[epoch times of round r] for r]}, "machine_start",
     "machine_end"}``; the first epoch of every ``train()`` call is dropped when ``epochs > 1``.
@@ -69,7 +71,8 @@ def epoch_times(*, methods: list[str], rounds: int, epochs: int, model: str = "c
             order.reverse()
         for m in order:
             res = train(TrainConfig(dataset=dataset, model=model, method=m, epochs=epochs, batch_size=batch_size,
-                                    seed=seed, probe=False, progress=False, device=device))
+                                    seed=seed, probe=False, progress=False, device=device,
+                                    loss_options={"convention": convention} if m in W1_FAMILY else {}))
             times = res.history["epoch_time"]
             out[m].append(times[1:] if len(times) > 1 else times)
     return {"epoch_times": out, "machine_start": start, "machine_end": _machine(),
@@ -77,14 +80,15 @@ def epoch_times(*, methods: list[str], rounds: int, epochs: int, model: str = "c
 
 
 @computation("cost_of_alignment.loss_times")
-def loss_times(*, methods: list[str], sizes: list[int], repeats: int, dim: int = 64, seed: int = 0) -> dict[str, Any]:
+def loss_times(*, methods: list[str], sizes: list[int], repeats: int, dim: int = 64, seed: int = 0,
+               convention: str = "gca") -> dict[str, Any]:
     """Median time (s) of one loss forward + backward on random ``(B, dim)`` embeddings per batch size.
 
     Methods are interleaved inside every repeat (rotating order), after one untimed warm-up call each.
     Losses use the library defaults (``eps = 0.5``, ``n_iters = 10``, symmetric cross layout).
     """
     gen = torch.Generator().manual_seed(seed)
-    fns = {m: _methods.make_loss(m, symmetric=True) for m in methods}
+    fns = {m: _methods.make_loss(m, symmetric=True, convention=convention) for m in methods}
     all_times: dict[str, list[list[float]]] = {m: [] for m in methods}
     for b in sizes:
         z1 = torch.randn(b, dim, generator=gen)
@@ -108,8 +112,10 @@ def loss_times(*, methods: list[str], sizes: list[int], repeats: int, dim: int =
 def _plan(budget: str) -> list[Run]:
     cfg = BUDGETS[budget]
     return [
-        Run("epochs", "compute", {"fn": "cost_of_alignment.epoch_times", "methods": list(METHODS), **cfg["epochs"]}),
-        Run("loss", "compute", {"fn": "cost_of_alignment.loss_times", "methods": list(METHODS), **cfg["loss"]}),
+        Run("epochs", "compute", {"fn": "cost_of_alignment.epoch_times", "methods": list(METHODS), **cfg["epochs"],
+                                  "convention": COMMITTED_CONVENTION}),
+        Run("loss", "compute", {"fn": "cost_of_alignment.loss_times", "methods": list(METHODS), **cfg["loss"],
+                                "convention": COMMITTED_CONVENTION}),
     ]
 
 

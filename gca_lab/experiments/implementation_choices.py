@@ -17,6 +17,11 @@ reproduced here as a comparison object, not a library loss); frozen linear probe
 fine-tuned "linear" evaluation with test-set model selection
 (:func:`reference_linear_eval`, here).
 
+Every W1-family loss here (training runs and loss values) uses ``convention="chuang"`` (cost ``-cos``,
+unit masses), the convention the committed results were computed with; under it "ours" has mass 1 per
+anchor, so the marginal-scale row compares 1 with ``1/n`` as it says (under the default ``"gca"``, whose
+W1 masses are already ``1/n``, it would compare ``1/n`` with itself).
+
 The reference "rince" is not trained here: its gradient is INCE's (joint, clamped) times the scalar
 ``CE^(q-1)``, and Adam is invariant to a slowly varying gradient scale, so training with it is
 close to training INCE; the accuracy row therefore compares true RINCE with INCE.
@@ -35,7 +40,7 @@ from .. import methods as _methods
 from .._validate import check_int, check_positive
 from ..evaluate import module_device
 from ..stats import Claim, judge
-from ._common import seeds, train_run, values_by_seed
+from ._common import COMMITTED_CONVENTION, seeds, stated_convention, train_run, values_by_seed
 from ._core import Experiment, Run, computation, register
 
 BUDGETS = {
@@ -78,14 +83,20 @@ def _pair(a: float, b: float) -> dict[str, float]:
 
 
 @computation("implementation_choices.loss_values")
-def loss_values(*, batch: int = 128, dim: int = 64, noises: list[float] = [1.0, 0.2], seed: int = 0) -> dict[str, Any]:
-    """Loss values with our default vs the reference's choice, on fixed random embeddings (no training)."""
+def loss_values(*, batch: int = 128, dim: int = 64, noises: list[float] = [1.0, 0.2], seed: int = 0,
+                convention: str = "gca") -> dict[str, Any]:
+    """Loss values with our default vs the reference's choice, on fixed random embeddings (no training).
+
+    Every loss takes ``convention`` (:mod:`gca_lab.losses`, "Conventions"); the marginal-scale rows
+    compare the convention's masses with ``marginals="uniform"`` (``1/n``), so they measure a change only
+    under a convention with unit masses (``"chuang"``, that of the committed results).
+    """
     gen = torch.Generator().manual_seed(seed)
     out: dict[str, Any] = {}
     for noise in noises:
         z1 = torch.randn(batch, dim, generator=gen, dtype=torch.float64)
         z2 = z1 + noise * torch.randn(batch, dim, generator=gen, dtype=torch.float64)
-        L = lambda name, **kw: float(_methods.make_loss(name, **kw)(z1, z2))  # noqa: E731
+        L = lambda name, **kw: float(_methods.make_loss(name, convention=convention, **kw)(z1, z2))  # noqa: E731
         r: dict[str, Any] = {}
         r["self_pairs"] = {m: _pair(L(m, layout="joint"), L(m, layout="joint", self_pairs="max_cost"))
                            for m in ("ince", "gca_ince", "gca_uot")}
@@ -105,7 +116,7 @@ def loss_values(*, batch: int = 128, dim: int = 64, noises: list[float] = [1.0, 
         reference_cifar_rince(a, b).backward()
         g_ref = torch.cat([a.grad.flatten(), b.grad.flatten()])
         a2, b2 = z1.clone().requires_grad_(True), z2.clone().requires_grad_(True)
-        _methods.make_loss("ince", layout="joint", clamp_similarity=True)(a2, b2).backward()
+        _methods.make_loss("ince", layout="joint", clamp_similarity=True, convention=convention)(a2, b2).backward()
         g_ince = torch.cat([a2.grad.flatten(), b2.grad.flatten()])
         r["rince_grad_cos_to_ince"] = float(F.cosine_similarity(g_ref, g_ince, dim=0))
         out[f"noise={noise:g}"] = r
@@ -200,12 +211,13 @@ def reference_linear_eval(
 
 @computation("implementation_choices.probe_protocols")
 def probe_protocols(*, seed: int, model: str, epochs: int, ref_epochs: int, dataset: str = "digits",
-                    method: str = "gca_uot") -> dict[str, Any]:
-    """Train the default GCA-UOT encoder; score it with the frozen probe, then with the reference's
-    fine-tuned "linear" evaluation (best test accuracy over epochs)."""
+                    method: str = "gca_uot", convention: str = "gca") -> dict[str, Any]:
+    """Train the default GCA-UOT encoder (loss ``convention``); score it with the frozen probe, then with
+    the reference's fine-tuned "linear" evaluation (best test accuracy over epochs)."""
     from ..train import TrainConfig, load_dataset, train
 
-    cfg = TrainConfig(dataset=dataset, model=model, method=method, epochs=epochs, seed=seed, progress=False)
+    cfg = TrainConfig(dataset=dataset, model=model, method=method, epochs=epochs, seed=seed, progress=False,
+                      loss_options=stated_convention(method, {"convention": convention}))
     res = train(cfg)
     ds = load_dataset(cfg)
     ref = reference_linear_eval(res.model.encoder, ds, epochs=ref_epochs, seed=seed)
@@ -214,13 +226,14 @@ def probe_protocols(*, seed: int, model: str, epochs: int, ref_epochs: int, data
 
 def _plan(budget: str) -> list[Run]:
     cfg = BUDGETS[budget]
-    runs = [Run("loss_values", "compute", {"fn": "implementation_choices.loss_values"})]
+    runs = [Run("loss_values", "compute", {"fn": "implementation_choices.loss_values", "convention": COMMITTED_CONVENTION})]
     for s in range(cfg["n_seeds"]):
         runs.append(Run(f"default/seed{s}", "compute", {"fn": "implementation_choices.probe_protocols", "seed": s,
                                                          "model": cfg["model"], "epochs": cfg["epochs"],
-                                                         "ref_epochs": cfg["ref_epochs"]}))
+                                                         "ref_epochs": cfg["ref_epochs"],
+                                                         "convention": COMMITTED_CONVENTION}))
         for v in cfg["variants"]:
-            runs.append(train_run(f"{v}/seed{s}", **{**BASE, "model": cfg["model"], "epochs": cfg["epochs"], "seed": s,
+            runs.append(train_run(f"{v}/seed{s}", convention=COMMITTED_CONVENTION, **{**BASE, "model": cfg["model"], "epochs": cfg["epochs"], "seed": s,
                                                     **VARIANTS[v]}))
     return runs
 

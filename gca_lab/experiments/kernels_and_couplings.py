@@ -22,7 +22,7 @@ from .. import losses as _losses
 from ..evaluate import embed
 from ..plans import marginal_errors, plan_block_ratio
 from ..stats import judge, mean_std
-from ._common import claim, seeds
+from ._common import COMMITTED_CONVENTION, W1_FAMILY, claim, seeds
 from ._core import Experiment, Run, computation, register
 
 PLANS = ("kernel", "ince", "gca_ince", "gca_uot")
@@ -46,8 +46,13 @@ def _class_sorted_batch(split: Any, n_classes: int, n_per_class: int) -> tuple[t
 @computation("kernels_and_couplings.plans")
 def plans(*, seed: int, model: str, epochs: int, method: str = "gca_uot", dataset: str = "digits",
           n_classes: int = 8, n_per_class: int = 8, eps: float = 0.5, n_iters: int = 10, rho: float = 0.2,
-          rhos: list[float] = list(RHOS), converged_iters: int = 300, probe: bool = True) -> dict[str, Any]:
+          rhos: list[float] = list(RHOS), converged_iters: int = 300, probe: bool = True,
+          convention: str = "gca") -> dict[str, Any]:
     """Kernel and plans of a class-sorted batch (``n_classes * n_per_class`` samples) at init and after training.
+
+    ``convention`` (:mod:`gca_lab.losses`, "Conventions") is that of every loss here and of the trained
+    ``method`` when it is in the W1 family; the UOT marginal deviation is relative to its masses
+    (``mean |row sum / a_i - 1|``), so it reads the same under unit and ``1/n`` masses.
 
     Returns ``{"labels", "matrices": {state: {plan: nested list}}, "block_ratio": {state: {plan: r}},
     "marginals": {state: {...}}, "uot_marginal_dev": {state: {rho: mean |row sum - 1|}}, "probe_test_acc"}``.
@@ -55,8 +60,9 @@ def plans(*, seed: int, model: str, epochs: int, method: str = "gca_uot", datase
     from ..augment import TwoViews
     from ..train import TrainConfig, build_model, load_dataset, train
 
+    opts = {"convention": convention} if method in W1_FAMILY else {}
     cfg = TrainConfig(dataset=dataset, model=model, method=method, epochs=epochs, seed=seed, eps=eps,
-                      n_iters=n_iters, rho=rho, progress=False, probe=probe)
+                      n_iters=n_iters, rho=rho, progress=False, probe=probe, loss_options=opts)
     ds = load_dataset(cfg)
     torch.manual_seed(seed)  # train() seeds the same way before building its model: same init weights
     model0 = build_model(cfg, ds.image_shape)
@@ -64,13 +70,14 @@ def plans(*, seed: int, model: str, epochs: int, method: str = "gca_uot", datase
     x, y = _class_sorted_batch(ds.test, n_classes, n_per_class)
     x1, x2 = TwoViews.for_dataset(ds, cfg.augment)(x, torch.Generator().manual_seed(1234 + seed))
     loss_fns = {
-        "ince": _losses.InfoNCE(eps=eps),
-        "gca_ince": _losses.GCAInfoNCE(eps=eps, n_iters=n_iters),
-        "gca_uot": _losses.GCAUOT(eps=eps, n_iters=n_iters, rho=rho),
+        "ince": _losses.InfoNCE(eps=eps, convention=convention),
+        "gca_ince": _losses.GCAInfoNCE(eps=eps, n_iters=n_iters, convention=convention),
+        "gca_uot": _losses.GCAUOT(eps=eps, n_iters=n_iters, rho=rho, convention=convention),
     }
-    conv = _losses.GCAInfoNCE(eps=eps, n_iters=converged_iters)
+    conv = _losses.GCAInfoNCE(eps=eps, n_iters=converged_iters, convention=convention)
     n = x.shape[0]
-    ones = torch.ones(n, dtype=torch.float64)
+    mass = 1.0 if loss_fns["gca_uot"].marginals == "one" else 1.0 / n
+    masses = torch.full((n,), mass, dtype=torch.float64)
     out: dict[str, Any] = {"labels": y.tolist(), "matrices": {}, "block_ratio": {}, "marginals": {},
                            "uot_marginal_dev": {}, "probe_test_acc": res.metrics.get("probe_test_acc")}
     for state, net in (("init", model0), ("trained", res.model)):
@@ -94,9 +101,9 @@ def plans(*, seed: int, model: str, epochs: int, method: str = "gca_uot", datase
         }
         dev = {}
         for r in rhos:
-            p = _losses.GCAUOT(eps=eps, n_iters=converged_iters, rho=r).details(z1, z2).plan
-            row_err, col_err = marginal_errors(p, ones, ones)
-            dev[str(r)] = {"row": row_err / n, "col": col_err / n}
+            p = _losses.GCAUOT(eps=eps, n_iters=converged_iters, rho=r, convention=convention).details(z1, z2).plan
+            row_err, col_err = marginal_errors(p, masses, masses)
+            dev[str(r)] = {"row": row_err / (n * mass), "col": col_err / (n * mass)}
         out["uot_marginal_dev"][state] = dev
     return out
 
@@ -104,7 +111,8 @@ def plans(*, seed: int, model: str, epochs: int, method: str = "gca_uot", datase
 def _plan(budget: str) -> list[Run]:
     cfg = BUDGETS[budget]
     return [Run(f"seed{s}", "compute", {"fn": "kernels_and_couplings.plans", "seed": s, "model": cfg["model"],
-                                        "epochs": cfg["epochs"], "probe": cfg["probe"]})
+                                        "epochs": cfg["epochs"], "probe": cfg["probe"],
+                                        "convention": COMMITTED_CONVENTION})
             for s in range(cfg["n_seeds"])]
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from .. import data as _data
 from . import paper
-from ._common import best_claim, claim, method_table, seeds, train_run
+from ._common import COMMITTED_CONVENTION, best_claim, claim, method_table, seeds, train_run
 from ._core import Experiment, Run, register
 
 DATASETS = {
@@ -77,7 +77,8 @@ def _plan(budget: str) -> list[Run]:
                 fields = dict(dataset=dataset, model=model, method=method, epochs=epochs, seed=seed, **extra)
                 if method == BASELINE_METHOD:
                     fields["probe_init"] = True
-                runs.append(train_run(KEY.format(dataset=dataset, method=method, seed=seed), **fields))
+                runs.append(train_run(KEY.format(dataset=dataset, method=method, seed=seed),
+                                      convention=COMMITTED_CONVENTION, **fields))
     return runs
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..stats import mean_std
 from . import paper
-from ._common import best_claim, claim, method_table, seeds, train_run, values
+from ._common import COMMITTED_CONVENTION, best_claim, claim, method_table, seeds, train_run, values
 from ._core import Experiment, Run, register
 
 STRONG = ("large_erase", "strong_crop", "brightness")
@@ -62,8 +62,8 @@ def _plan(budget: str) -> list[Run]:
     for setting in settings(budget):
         for method in methods(budget):
             for seed in seed_list(budget):
-                runs.append(train_run(KEY.format(setting=setting, method=method, seed=seed), **base, method=method,
-                                      seed=seed, strong=None if setting == "standard" else setting,
+                runs.append(train_run(KEY.format(setting=setting, method=method, seed=seed),
+                                      convention=COMMITTED_CONVENTION, **base, method=method, seed=seed, strong=None if setting == "standard" else setting,
                                       corruptions=list(CORRUPTIONS)))
     return runs
 
