@@ -3,8 +3,10 @@
     python tools/results_table.py           # rewrite the table in README.md
     python tools/results_table.py --check   # exit 1 if README.md's table is not the generated one
 
-Every row is a claim summarized by an experiment (paper figure/table | notebook | paper | ours |
-verdict); nothing in the table is typed by hand.
+Every row is a claim of an experiment's summary, judged by ``gca_lab.stats.judge`` and laid out by
+``gca_lab.report.claims_rows`` (paper figure/table | notebook | claim | paper | paper effect | ours with
+its 95% interval | detectable effect | verdict), followed by the verdict counts; nothing in the table is
+typed by hand.
 """
 
 from __future__ import annotations
@@ -20,19 +22,25 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 def table() -> str:
     """The markdown table of every experiment with committed full results."""
     from gca_lab import experiments as E
+    from gca_lab import report
 
-    lines = ["| paper figure / table | notebook | claim | paper | ours | verdict |", "|---|---|---|---|---|---|"]
-    missing = []
+    header = ["paper figure / table", "notebook", *report.COLUMNS]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    missing, claims = [], []
     for name, exp in E.EXPERIMENTS.items():
         try:
             res = E.load(name, "full")
         except (FileNotFoundError, ValueError):
             missing.append(name)
             continue
-        for row in res.summary.get("claims", []):
-            cells = [exp.figure, f"[{exp.notebook}](notebooks/{exp.notebook})", row["claim"], row["paper"],
-                     row["ours"], f"**{row['verdict']}**"]
+        claims += res.summary.get("claims", [])
+        for row in report.claims_rows(res.summary.get("claims", [])):
+            cells = [exp.figure, f"[{exp.notebook}](notebooks/{exp.notebook})",
+                     *[row[c] for c in report.COLUMNS[:-1]], f"**{row['verdict']}**"]
             lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
+    lines.append("")
+    lines.append(f"{len(claims)} claims: " + ", ".join(f"{n} {v}" for v, n in report.verdict_counts(claims).items())
+                 + ".")
     if missing:
         lines.append("")
         lines.append("Not yet run at the full budget: " + ", ".join(f"`{m}`" for m in missing) + ".")

@@ -1,4 +1,4 @@
-"""Poster "Time complexity" figure (paper.md §5.6, check §8 item 7): what do the Sinkhorn iterations cost?
+"""Poster "Time complexity" figure (NeurIPS 2024 poster, panel "Time complexity"): what do the Sinkhorn iterations cost?
 
 Two measurements, each one compute run so that machine noise hits every method alike:
 
@@ -35,7 +35,7 @@ from ._core import Experiment, Run, computation, register
 
 METHODS = ("ince", "gca_ince", "rince", "gca_rince", "uot", "gca_uot")
 PAIRS = (("gca_ince", "ince"), ("gca_rince", "rince"), ("gca_uot", "uot"))
-OVERHEAD_BOUND = 0.10  # paper.md §8 item 7: <= 10% per-epoch overhead of 10-iteration GCA at B = 256
+OVERHEAD_BOUND = 0.10  # the poster's "about 1% more time", with a margin: <= 10% per-epoch overhead of 10-iteration GCA at B = 256
 
 BUDGETS = {
     "quick": {"epochs": dict(model="mlp", rounds=2, epochs=2, batch_size=256),
@@ -137,7 +137,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
             p_over = paper.TIME[gca][-1] / paper.TIME[base][-1] - 1.0
             # "overhead <= bound" as an ordering claim: the margin (bound - overhead), in %, paired over rounds
             c = judge(f"{paper.LABELS[gca]} epoch overhead vs {paper.LABELS[base]} <= {100 * OVERHEAD_BOUND:.0f}%",
-                      f"{100 * p_over:+.1f}% (poster, epoch bin 40)",
+                      f"{100 * p_over:+.1f}% (poster, epoch bin 40), {100 * (OVERHEAD_BOUND - p_over):.1f} points under the bound",
                       a=[100 * OVERHEAD_BOUND] * len(ratios), b=[100 * r for r in ratios],
                       paper_effect=round(100 * (OVERHEAD_BOUND - p_over), 2), units="%",
                       rule=f"margin {100 * OVERHEAD_BOUND:.0f}% − overhead per round, 95% t-interval over rounds: "
@@ -176,7 +176,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
 
 register(Experiment(
     name="cost_of_alignment",
-    figure="Poster: Time complexity (§5.6)",
+    figure="NeurIPS 2024 poster, panel 'Time complexity'",
     claim="The iterative GCA losses cost only ~1% more time per epoch than their one-step counterparts.",
     notebook="08_cost_of_alignment.ipynb",
     plan=_plan,

@@ -1,4 +1,4 @@
-"""Paper Figure 1 (§6.2, paper.md §5.4, checks §8 item 8): a domain prior in the target plan steers
+"""arXiv 2502.20141, Sec. 6.2 / Fig. 1: a domain prior in the target plan steers
 how much domain information the representation keeps, at no cost to class accuracy.
 
 Data: the four-domain digits set with *subtle* domains (``multidomain_digits`` with
@@ -118,7 +118,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
 
 register(Experiment(
     name="domain_priors",
-    figure="Figure 1 (§6.2): domain prior in the target plan",
+    figure="arXiv 2502.20141, Fig. 1 (Sec. 6.2): domain prior in the target plan",
     claim="Raising alpha - beta in the target plan raises domain decodability while class accuracy stays flat.",
     notebook="10_domain_priors.ipynb",
     plan=_plan,

@@ -1,4 +1,4 @@
-"""GCA-INCE against Sinkhorn rounds and eps: accuracy and compactness (poster figure, paper.md §5.7).
+"""GCA-INCE against Sinkhorn rounds and eps: accuracy and compactness (NeurIPS 2024 poster, compactness and accuracy panels).
 
 Protocol: GCA-INCE (``B x B`` cross-view layout, symmetrized) trains the digits ConvNet for 20 epochs
 (the ``main_results`` encoder and optimizer), once per setting and seed (5 seeds):
@@ -119,7 +119,7 @@ def _curve(results: dict[str, dict[str, Any]], keys: list[list[str]], metric: st
 
 
 def eps_claims(eps_list: Sequence[float], mean: Sequence[float], std: Sequence[float]) -> list[Claim]:
-    """The eps-panel checks of paper.md §8 item 6 on mean (± std) accuracies.
+    """The poster's eps-panel claims, checked on mean (± std) accuracies.
 
     - "accuracy at eps = 0.1 is the minimum": ``reproduced`` if its mean is the lowest;
       ``inconclusive`` if it is within the largest std of the lowest (the curve cannot order them);

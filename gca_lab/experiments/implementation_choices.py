@@ -1,4 +1,4 @@
-"""Implementation choices that papers rarely state, and how much they move results (paper.md §7).
+"""Implementation choices that papers rarely state, and how much they move results (docs/reference_implementation.md).
 
 Each choice is measured twice:
 
@@ -61,7 +61,7 @@ BASE = dict(dataset="digits", method="gca_uot")
 
 
 def reference_cifar_rince(z1: Tensor, z2: Tensor, *, eps: float = 0.5, q: float = 0.6, lam: float = 0.01) -> Tensor:
-    """The reference's CIFAR ``rince`` loss, **reproducing its defect** (paper.md §3.4, §7 item 4).
+    """The reference's CIFAR ``rince`` loss, **reproducing its defect** (docs/reference_implementation.md, item 4).
 
     ``(CE)^q / q`` where ``CE`` is the batch-mean InfoNCE cross-entropy of the ``2N x 2N`` joint
     layout, with cosines clamped at ``1e-7`` and the self-pair logit masked. ``lam`` is accepted and
@@ -283,12 +283,12 @@ def _claims(lv0: dict[str, Any], ref: dict[int, float], base: dict[int, float]) 
 
 
 REFERENCE_DOES = {
-    "self_pairs": "joint layout, self-pair kept with the maximum cost (§7.1)",
-    "clamp": "cosine clamped at 1e-7 (§7.2)",
-    "joint": "2N x 2N joint layout (§7.3)",
-    "uniform": "marginals 1/(2N) for RINCE/UOT terms (§7.15)",
-    "rince": "CIFAR 'rince' = (CE)^q/q, lam ignored (§7.4)",
-    "probe": "encoder fine-tuned, best test acc over epochs (§7.25-26)",
+    "self_pairs": "joint layout, self-pair kept with the maximum cost (item 1)",
+    "clamp": "cosine clamped at 1e-7 (item 2)",
+    "joint": "2N x 2N joint layout (item 3)",
+    "uniform": "marginals 1/(2N) for RINCE/UOT terms (items 5, 15)",
+    "rince": "CIFAR 'rince' = (CE)^q/q, lam ignored (item 4)",
+    "probe": "encoder fine-tuned, best test acc over epochs (items 25-26)",
 }
 
 
@@ -342,7 +342,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
 
 register(Experiment(
     name="implementation_choices",
-    figure="Reference-implementation choices (paper.md §7)",
+    figure="Reference-implementation choices (docs/reference_implementation.md)",
     claim="Unstated implementation choices (self-pairs, clamping, layout, marginal scale, RINCE form, "
           "evaluation protocol) change loss values and reported accuracy.",
     notebook="11_implementation_choices.ipynb",

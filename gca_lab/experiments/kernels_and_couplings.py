@@ -1,4 +1,4 @@
-"""Poster "kernel vs coupling" heat-maps (paper.md §5.5, checks §8 item 3).
+"""Poster "kernel vs coupling" heat-maps (NeurIPS 2024 poster, panel "kernel vs coupling").
 
 For a class-sorted test batch of two augmented views, the Gibbs kernel ``K = exp(s / eps)`` of the
 cross-view similarities, the INCE plan (one row projection), the GCA-INCE plan (``n_iters``
@@ -165,7 +165,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
 
 register(Experiment(
     name="kernels_and_couplings",
-    figure="Poster: kernel vs coupling matrices (§5.5)",
+    figure="NeurIPS 2024 poster, panel 'kernel vs coupling'",
     claim="Projecting the kernel gives plans with class-like block structure; GCA plans are balanced, UOT relaxes marginals.",
     notebook="09_kernels_and_couplings.ipynb",
     plan=_plan,

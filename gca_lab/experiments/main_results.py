@@ -1,4 +1,4 @@
-"""Results 1 (standard setting): linear-probe accuracy of every method (paper.md §5.1).
+"""Results 1 (standard setting): linear-probe accuracy of every method (NeurIPS 2024 poster, panel "Results 1. Standard Setting").
 
 Protocol: each method trains the same compact encoder on the same data with the same
 augmentations and optimizer (Adam, cosine schedule, batch 256, ``eps = 0.5``, ``n_iters = 10``,

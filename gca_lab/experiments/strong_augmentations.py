@@ -1,4 +1,4 @@
-"""Results 2 (noisy setting): robustness to strong augmentations and held-out corruptions (paper.md §5.2).
+"""Results 2 (noisy setting): robustness to strong augmentations and held-out corruptions (NeurIPS 2024 poster, panel "Results 2. Noisy setting").
 
 Protocol (the paper's, as inferred from its code, digest §5.2 / §6, with the two reference bugs
 fixed: ``large_erase`` really erases, ``brightness`` is a correctly scaled shift):
