@@ -266,21 +266,29 @@ def gradient_ratio_table(b: int = 256) -> None:
         print(f"| {eps} | " + " | ".join(cells) + " |")
 
 
-def epoch_times(dataset: str, epochs: int, methods: list[str]) -> None:
-    """Seconds per training epoch of each method (``gca_lab.train``; the reproduction protocol's
-    dataset, e.g. ``mnist1d``). Hook for the lead: needs the dataset registered in gca_lab.data."""
+def epoch_times(dataset: str, epochs: int, methods: list[str], rounds: int = 2) -> None:
+    """Seconds per training epoch of each method (``gca_lab.train.train``, probe off) on the protocol
+    of the false-positive experiment (``gca_lab.experiments.false_positive_pairs``: 8,000 training
+    samples, the dataset's default model and views, batch 256, cross layout, symmetric). The methods
+    run in turn, ``rounds`` times, so that load changes hit all of them; median over every epoch."""
     from gca_lab.train import TrainConfig, train
 
-    print(f"\n### Epoch time on {dataset} ({epochs} epochs, median epoch, probe off)\n")
-    print("| method | s / epoch | x ince |")
-    print("|---|---|---|")
-    got: dict[str, float] = {}
+    got: dict[str, list[float]] = {m: [] for m in methods}
+    load0, start = _load(), time.perf_counter()
+    for _ in range(rounds):
+        for m in methods:
+            cfg = TrainConfig(dataset=dataset, method=m, epochs=epochs, max_train=8000, probe=False,
+                              progress=False, device="cpu")
+            got[m] += train(cfg, resume=False).history["epoch_time"]
+    print(f"\n### Epoch time on {dataset} (8,000 samples, batch 256, {rounds} x {epochs} epochs per method, "
+          f"interleaved; total {time.perf_counter() - start:.0f} s, 1-min load average {load0:.1f} at start, "
+          f"{_load():.1f} at end)\n")
+    print("| method | s / epoch (median) | min | x ince (medians) |")
+    print("|---|---|---|---|")
+    base = statistics.median(got[methods[0]])
     for m in methods:
-        cfg = TrainConfig(dataset=dataset, method=m, epochs=epochs, probe=False, progress=False, device="cpu")
-        result = train(cfg, resume=False)
-        got[m] = statistics.median(result.history["epoch_time"])
-        base = got.get("ince", got[m])
-        print(f"| {m} | {got[m]:.2f} | {got[m] / base:.2f} |", flush=True)
+        med = statistics.median(got[m])
+        print(f"| {m} | {med:.2f} | {min(got[m]):.2f} | {med / base:.2f} |", flush=True)
 
 
 def main() -> None:
@@ -290,7 +298,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--epochs-dataset", default=None,
                         help="also time training epochs of every method on this dataset (e.g. mnist1d)")
-    parser.add_argument("--epochs", type=int, default=2, help="epochs per method for --epochs-dataset")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per method and round for --epochs-dataset")
+    parser.add_argument("--epochs-only", action="store_true", help="skip the loss tables (with --epochs-dataset)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -305,9 +314,10 @@ def main() -> None:
     print(f"machine: {machine()}; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
     print(f"d={DIM}, eps={EPS}, n_iters={N_ITERS}, lam={LAM}, q={Q}, rho={RHO}, float32, forward+backward, "
           f"median of up to {repeats} repeats (fewer when a call exceeds the per-cell budget {budget} s)")
-    for layout in (("joint", "cross") if args.layout == "both" else (args.layout,)):
-        run_layout(layout, sizes, repeats, budget)
-    gradient_ratio_table()
+    if not args.epochs_only:
+        for layout in (("joint", "cross") if args.layout == "both" else (args.layout,)):
+            run_layout(layout, sizes, repeats, budget)
+        gradient_ratio_table()
     if args.epochs_dataset:
         epoch_times(args.epochs_dataset, args.epochs, ["ince", "gca_ince", "uot", "gca_uot"])
 

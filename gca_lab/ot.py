@@ -246,6 +246,13 @@ def _kernel_line(kernel: Tensor, index: Tensor, dim: int) -> Tensor:
     return kernel.gather(-1, index.unsqueeze(-2).expand(*index.shape[:-1], kernel.shape[-2], 1)).squeeze(-1)
 
 
+def _matvec(kernel: Tensor, e: Tensor, dim: int) -> Tensor:
+    # K @ e (dim=-1: sums along rows) or e @ K (dim=-2); torch.mv when unbatched (fewer dispatches)
+    if kernel.dim() == 2:
+        return torch.mv(kernel, e) if dim == -1 else torch.mv(kernel.T, e)
+    return (kernel @ e.unsqueeze(-1)).squeeze(-1) if dim == -1 else (e.unsqueeze(-2) @ kernel).squeeze(-2)
+
+
 def _kernel_lse(kernel: Tensor, w: Tensor, sh: Tensor, masked: bool, dim: int) -> Tensor:
     """``log sum_j K_ij e^{w_j}`` (``dim=-1``: rows) or ``log sum_i K_ij e^{w_i}`` (``dim=-2``) from
     ``kernel = exp(log K - sh)``: one matrix-vector product with a max-shifted ``exp(w)``.
@@ -257,13 +264,10 @@ def _kernel_lse(kernel: Tensor, w: Tensor, sh: Tensor, masked: bool, dim: int) -
     """
     if not masked:
         w_max = w.amax(-1, keepdim=True)  # (..., 1)
-        e = torch.exp(w - w_max)
-        s = (kernel @ e.unsqueeze(-1)).squeeze(-1) if dim == -1 else (e.unsqueeze(-2) @ kernel).squeeze(-2)
-        return s.log() + w_max + sh
+        return _matvec(kernel, torch.exp(w - w_max), dim).log() + w_max + sh
     top, arg = w.topk(2, dim=-1)  # (..., 2)
     first, second = top[..., :1], top[..., 1:]
-    e = torch.exp(w - first)
-    s = (kernel @ e.unsqueeze(-1)).squeeze(-1) if dim == -1 else (e.unsqueeze(-2) @ kernel).squeeze(-2)
+    s = _matvec(kernel, torch.exp(w - first), dim)
     line = _kernel_line(kernel, arg[..., :1], dim)  # the line of index argmax w; its own entry is 0
     star = (line * torch.exp((w - second).clamp(max=0))).sum(-1, keepdim=True).log() + second + sh
     return (s.log() + first + sh).scatter(-1, arg[..., :1], star)
@@ -344,40 +348,56 @@ class _KernelScaling(torch.autograd.Function):
             shift_t = x.new_full((*x.shape[:-2], 1, 1), shift)
         if scale == 1.0 and offset == 0.0:
             kernel = torch.exp(x - shift_t)  # (..., n, m), entries in [0, 1]
-        else:  # one allocation, three in-place passes
-            kernel = torch.mul(x, scale).add_(shift_t, alpha=-1.0).add_(offset).exp_()
+        else:  # one allocation, in-place passes
+            kernel = torch.mul(x, scale).add_(offset - shift if shift is not None else offset)
+            kernel = (kernel.exp_() if shift is not None else kernel.sub_(shift_t).exp_())
         if masked:
             kernel.diagonal(dim1=-2, dim2=-1).zero_()
         sh = shift_t[..., 0]  # (..., 1)
+        add_sh = shift is None or shift != 0.0
 
-        def error(f: Tensor, r: Tensor) -> Tensor:
-            # sinkhorn's ||P1 - a exp(-f/rho_a)||_1 of the iterates with r = rows(w), all rounds at once
-            target = log_a if math.isinf(rho_a) else log_a - f / rho_a
-            return (torch.exp(log_a + f / eps + r) - torch.exp(target)).abs().sum(-1)
+        def lse(w: Tensor, dim: int) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+            # _kernel_lse, also returning what the backward needs: (e, s) with e = exp(w - max w)
+            # and s = K e (then exp(sh + max w - out) = 1 / s), or (w, out) for a masked kernel
+            if masked:
+                out = _kernel_lse(kernel, w, sh, True, dim)
+                return out, (w, out)
+            w_max = w.amax(-1, keepdim=True)
+            e = (w - w_max).exp_()
+            s = _matvec(kernel, e, dim)
+            out = torch.log(s).add_(w_max)
+            return (out.add_(sh) if add_sh else out), (e, s)
 
         # Same floating-point operations as sinkhorn's loop, so both paths agree bit for bit.
-        g = g0
         saved: list[tuple[Tensor, ...]] = []
-        fs, rs = [], []
-        f = torch.zeros_like(log_a)
+        fs, rows_after = [], []
+        f, g = torch.zeros_like(log_a), g0
         w = log_b + g / eps
-        r = _kernel_lse(kernel, w, sh, masked, -1)
+        r, keep_r = lse(w, -1)
         for _ in range(iters):
             f = -phi_a * eps * r
             z = log_a + f / eps
-            c = _kernel_lse(kernel, z, sh, masked, -2)
+            c, keep_c = lse(z, -2)
             g = -phi_b * eps * c
-            saved.append((w, r, z, c))
+            saved.append((*keep_r, *keep_c))
             w = log_b + g / eps
-            r = _kernel_lse(kernel, w, sh, masked, -1)
+            r, keep_r = lse(w, -1)
             fs.append(f)
-            rs.append(r)
+            rows_after.append(r)
+        if iters:
+            # sinkhorn's ||P1 - a exp(-f/rho_a)||_1 of every round at once, from r = rows(w)
+            fs, rs = torch.stack(fs), torch.stack(rows_after)
+            target = log_a if math.isinf(rho_a) else log_a - fs / rho_a
+            errors = (torch.exp(log_a + fs / eps + rs) - torch.exp(target)).abs().sum(-1)
+        else:
+            errors = log_a.new_zeros((0, *log_a.shape[:-1]))
+        if not iters:
+            g = g0.clone()  # an output must not be the input itself
         if detach_rounds:
             saved = []
-        ctx.save_for_backward(kernel, shift_t, *[t for step in saved for t in step], w, r)
+        ctx.save_for_backward(kernel, shift_t, *[t for step in saved for t in step], *keep_r)
         ctx.phi = (phi_a, phi_b)
         ctx.eps, ctx.iters, ctx.masked, ctx.scale = eps, len(saved), masked, scale
-        errors = error(torch.stack(fs), torch.stack(rs)) if fs else log_a.new_zeros((0, *log_a.shape[:-1]))
         ctx.mark_non_differentiable(errors)
         if detach_rounds:
             ctx.mark_non_differentiable(f, g)
@@ -392,15 +412,16 @@ class _KernelScaling(torch.autograd.Function):
         eps, masked = ctx.eps, ctx.masked
         sh = shift[..., 0]
         steps = [flat[4 * k: 4 * k + 4] for k in range(ctx.iters)]
-        w_last, r_last = flat[-2:]
+        keep_last = flat[-2:]
         alphas, betas = [], []
 
-        def half_step(x: Tensor, out: Tensor, out_bar: Tensor, dim: int) -> tuple[Tensor | None, Tensor, Tensor]:
+        def half_step(keep: tuple[Tensor, ...], out_bar: Tensor, dim: int) -> tuple[Tensor | None, Tensor, Tensor]:
             # out = log sum K e^{x} along dim. Returns (extra x_bar, factor on out's side, factor on
             # x's side): the gradient w.r.t. log K is K * (out_side x_side^T) (transposed for columns).
             if not masked:
-                x_max = x.amax(-1, keepdim=True)
-                return None, out_bar * torch.exp(sh + x_max - out), torch.exp(x - x_max)
+                e, s = keep
+                return None, out_bar / s, e
+            x, out = keep
             top, arg = x.topk(2, dim=-1)
             first, second = top[..., :1], top[..., 1:]
             star = arg[..., :1]
@@ -421,19 +442,19 @@ class _KernelScaling(torch.autograd.Function):
         z_bar = eps * f_bar if f_bar is not None else None  # dL/dz of the last row update (z = log a + f/eps)
         w_bar = eps * g_bar if g_bar is not None else None
         if r_bar is not None:  # the last row reduction r = rows(w_last)
-            extra, alpha, beta = half_step(w_last, r_last, r_bar, -1)
+            extra, alpha, beta = half_step(keep_last, r_bar, -1)
             alphas.append(alpha)
             betas.append(beta)
             if steps:
-                more = beta * (alpha.unsqueeze(-2) @ kernel).squeeze(-2)
+                more = beta * _matvec(kernel, alpha, -2)
                 if extra is not None:
                     more = more + extra
                 w_bar = more if w_bar is None else w_bar + more
-        for w, r, z, c in reversed(steps):
+        for step in reversed(steps):
             if w_bar is not None:
                 # column update c_j = log sum_i K_ij e^{z_i}, then w = log b - phi_b c (via g)
-                extra, beta, alpha = half_step(z, c, -phi_b * w_bar, -2)
-                more = alpha * (kernel @ beta.unsqueeze(-1)).squeeze(-1)
+                extra, beta, alpha = half_step(step[2:], -phi_b * w_bar, -2)
+                more = alpha * _matvec(kernel, beta, -1)
                 if extra is not None:
                     more = more + extra
                 z_bar = more if z_bar is None else z_bar + more
@@ -442,8 +463,8 @@ class _KernelScaling(torch.autograd.Function):
             if z_bar is None:
                 continue
             # row update r_i = log sum_j K_ij e^{w_j}, then z = log a - phi_a r (via f)
-            extra, alpha, beta = half_step(w, r, -phi_a * z_bar, -1)
-            w_bar = beta * (alpha.unsqueeze(-2) @ kernel).squeeze(-2)
+            extra, alpha, beta = half_step(step[:2], -phi_a * z_bar, -1)
+            w_bar = beta * _matvec(kernel, alpha, -2)
             if extra is not None:
                 w_bar = w_bar + extra
             alphas.append(alpha)
