@@ -358,10 +358,18 @@ class _KernelScaling(torch.autograd.Function):
 
         def lse(w: Tensor, dim: int) -> tuple[Tensor, tuple[Tensor, Tensor]]:
             # _kernel_lse, also returning what the backward needs: (e, s) with e = exp(w - max w)
-            # and s = K e (then exp(sh + max w - out) = 1 / s), or (w, out) for a masked kernel
-            if masked:
-                out = _kernel_lse(kernel, w, sh, True, dim)
-                return out, (w, out)
+            # and s = K e (then exp(sh + max w - out) = 1 / s), plus the factors of the line summed
+            # apart for a masked kernel
+            if masked:  # _kernel_lse's masked branch, same operations, keeping its factors
+                top, arg = w.topk(2, dim=-1)
+                first, second, star = top[..., :1], top[..., 1:], arg[..., :1]
+                e = torch.exp(w - first)
+                s = _matvec(kernel, e, dim)
+                line = _kernel_line(kernel, star, dim)
+                e2 = torch.exp((w - second).clamp(max=0))
+                s_star = (line * e2).sum(-1, keepdim=True)
+                out = (s.log() + first + sh).scatter(-1, star, s_star.log() + second + sh)
+                return out, (e, s, star, line, e2, s_star)
             w_max = w.amax(-1, keepdim=True)
             e = (w - w_max).exp_()
             s = _matvec(kernel, e, dim)
@@ -407,12 +415,12 @@ class _KernelScaling(torch.autograd.Function):
     @once_differentiable
     def backward(ctx: Any, f_bar: Tensor | None, g_bar: Tensor | None, r_bar: Tensor | None,  # type: ignore[override]
                  _errors_bar: Tensor | None):
-        kernel, shift, *flat = ctx.saved_tensors
+        kernel, _shift, *flat = ctx.saved_tensors
         phi_a, phi_b = ctx.phi
         eps, masked = ctx.eps, ctx.masked
-        sh = shift[..., 0]
-        steps = [flat[4 * k: 4 * k + 4] for k in range(ctx.iters)]
-        keep_last = flat[-2:]
+        per = 6 if masked else 2  # tensors kept per half-step
+        steps = [flat[2 * per * k: 2 * per * (k + 1)] for k in range(ctx.iters)]
+        keep_last = flat[-per:]
         alphas, betas = [], []
 
         def half_step(keep: tuple[Tensor, ...], out_bar: Tensor, dim: int) -> tuple[Tensor | None, Tensor, Tensor]:
@@ -421,23 +429,20 @@ class _KernelScaling(torch.autograd.Function):
             if not masked:
                 e, s = keep
                 return None, out_bar / s, e
-            x, out = keep
-            top, arg = x.topk(2, dim=-1)
-            first, second = top[..., :1], top[..., 1:]
-            star = arg[..., :1]
-            out_side = (out_bar * torch.exp(sh + first - out)).scatter(-1, star, torch.zeros_like(first))
-            # the line of index argmax x, shifted by the second largest x: one more rank-one term
-            # (one-hot on out's side), so the gradient stays K * (A @ B^T)
-            x_side = out_bar.gather(-1, star) * torch.exp((x - second).clamp(max=0) + sh + second - out.gather(-1, star))
-            one_hot = torch.zeros_like(out).scatter(-1, star, torch.ones_like(first))
-            extra = x_side * _kernel_line(kernel, star, dim)
+            # masked: the row (column) of index argmax x was summed apart, shifted by the second
+            # largest x: one more rank-one term (one-hot on out's side), so the gradient stays
+            # K * (A @ B^T)
+            e, s, star, line, e2, s_star = keep
+            out_side = (out_bar / s).scatter(-1, star, 0.0)
+            x_side = (out_bar.gather(-1, star) / s_star) * e2
+            one_hot = torch.zeros_like(out_bar).scatter_(-1, star, 1.0)
             if dim == -1:
                 alphas.append(one_hot)
                 betas.append(x_side)
             else:
                 alphas.append(x_side)
                 betas.append(one_hot)
-            return extra, out_side, torch.exp(x - first)
+            return x_side * line, out_side, e
 
         z_bar = eps * f_bar if f_bar is not None else None  # dL/dz of the last row update (z = log a + f/eps)
         w_bar = eps * g_bar if g_bar is not None else None
@@ -453,7 +458,7 @@ class _KernelScaling(torch.autograd.Function):
         for step in reversed(steps):
             if w_bar is not None:
                 # column update c_j = log sum_i K_ij e^{z_i}, then w = log b - phi_b c (via g)
-                extra, beta, alpha = half_step(step[2:], -phi_b * w_bar, -2)
+                extra, beta, alpha = half_step(step[per:], -phi_b * w_bar, -2)
                 more = alpha * _matvec(kernel, beta, -1)
                 if extra is not None:
                     more = more + extra
@@ -463,7 +468,7 @@ class _KernelScaling(torch.autograd.Function):
             if z_bar is None:
                 continue
             # row update r_i = log sum_j K_ij e^{w_j}, then z = log a - phi_a r (via f)
-            extra, alpha, beta = half_step(step[:2], -phi_a * z_bar, -1)
+            extra, alpha, beta = half_step(step[:per], -phi_a * z_bar, -1)
             w_bar = beta * _matvec(kernel, alpha, -2)
             if extra is not None:
                 w_bar = w_bar + extra
