@@ -91,6 +91,16 @@ def test_summary_tables_and_verdicts() -> None:
     assert curve["epoch"] == [1, 2, 3] and curve["marked_ratio"]["mean"] == pytest.approx([0.5] * 3)
     assert "marked_ratio" not in summary["plan_mass"]["gca_uot"]["persistent"]["0.0"]  # undefined at p = 0
     assert summary["wall_time_s"] == pytest.approx(2.0 * len(_results({})))
+    assert summary["protocol_tables"] == {}  # no run recorded the low-label / kNN metrics
+
+
+def test_summary_tabulates_the_evaluation_protocol_when_every_run_has_it() -> None:
+    results = _results({})
+    for r in results.values():
+        r["metrics"]["knn20_test_acc"] = r["metrics"]["probe_test_acc"] - 0.05
+    protocol = X.get("false_positive_pairs").summarize(results, "full")["protocol_tables"]
+    assert set(protocol) == {"knn20_test_acc"}
+    assert protocol["knn20_test_acc"]["0.0"]["ince"]["mean"] == pytest.approx(65.05)
 
 
 def test_summary_of_a_harmful_gca_uot_is_contradicted() -> None:

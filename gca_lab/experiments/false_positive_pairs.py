@@ -58,6 +58,8 @@ MAIN_METHODS = ("ince", "gca_uot")  # the main claim's pair: more seeds, and fre
 QUICK_METHODS = ("ince", "gca_uot")
 QUICK_P = (0.0, 0.4)
 PROBE_BATCHES = 4
+#: Metrics of the evaluation protocol tabulated next to the full probe (:func:`gca_lab.train.evaluate`).
+PROTOCOL_METRICS = ("lowlabel10_test_acc", "lowlabel100_test_acc", "knn20_test_acc", "knn200_test_acc")
 KEY = "{mode}/p{p}/{method}/seed{seed}"
 BASELINE_METHOD = "ince"
 
@@ -249,6 +251,12 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
         tables.setdefault(mode, {})[str(p)] = method_table(
             results, KEY.replace("{mode}", mode).replace("{p}", str(p)),
             ms if mode == "persistent" else [m for m in ms if m in MAIN_METHODS], sl)
+    # The evaluation protocol beyond the full probe (low-label probes, kNN), where every run recorded it.
+    protocol: dict[str, dict[str, Any]] = {}
+    for metric in PROTOCOL_METRICS:
+        if results and all(metric in r.get("metrics", {}) for r in results.values()):
+            protocol[metric] = {str(p): method_table(results, key("persistent", p, "{method}", "{seed}"), ms, sl,
+                                                     metric=metric) for p in ps}
     init_keys = [key("persistent", 0.0, BASELINE_METHOD, s) for s in sl]
     init = None
     if any("init_probe_test_acc" in results.get(k, {}).get("metrics", {}) for k in init_keys):
@@ -311,7 +319,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
             units="% of clean"))
     wall = sum(float(r.get("wall_time", 0.0)) for r in results.values())
     return {
-        "tables": tables, "init_baseline": init, "plan_mass": plan_mass, "claims": claims, "methods": list(ms),
+        "tables": tables, "protocol_tables": protocol, "init_baseline": init, "plan_mass": plan_mass, "claims": claims, "methods": list(ms),
         "p_values": list(ps), "fresh_p": list(fresh_p(budget)), "seeds": sl,
         "seeds_by_method": {m: seed_list(budget, m) for m in ms}, "paper": dict(PAPER),
         "protocol": dict(QUICK if budget == "quick" else FULL), "wall_time_s": wall, "n_runs": len(results),
