@@ -6,6 +6,7 @@ Usage::
     python benchmarks/bench_losses.py                 # 2N in {512, 1024, 2048, 4096}, both layouts
     python benchmarks/bench_losses.py --quick         # 2N in {256, 512}, a smoke run
     python benchmarks/bench_losses.py --epochs-dataset mnist1d [--epochs 2]   # + epoch time per method
+    python benchmarks/bench_losses.py --goals 25      # only the issue's goal ratios at 2N = 1024, interleaved
 
 A batch is ``N`` samples with two views each: ``z1``, ``z2`` of shape ``(N, 128)``, leaves with
 ``requires_grad``; one timed call is ``loss(z1, z2).backward()``. Layouts:
@@ -244,6 +245,56 @@ def run_layout(layout: str, sizes: list[int], repeats: dict[int, int], budget: d
               + " | ".join(speed) + f" | {loglog_slope(sizes, [r[s] for s in sizes])[0]:.2f} |")
 
 
+GOALS = [  # (layout, label, row, baseline row, goal, "le": ratio at most / "ge": at least)
+    ("joint", "GCA-INCE (10 rounds, unrolled) / NT-Xent", ("gca_ince", "ours"), ("simclr", "ours"), 1.8, "le"),
+    ("joint", "GCA-INCE, detached scalings / NT-Xent", ("gca_ince", "ours, detached"), ("simclr", "ours"), 1.5, "le"),
+    ("joint", "dense GCA-INCE / ours (speed-up)", ("gca_ince", "dense"), ("gca_ince", "ours"), 2.5, "ge"),
+    ("joint", "GCA-UOT / NT-Xent", ("gca_uot", "ours"), ("simclr", "ours"), 2.0, "le"),
+    ("joint", "GCA-UOT, detached / NT-Xent", ("gca_uot", "ours, detached"), ("simclr", "ours"), None, "le"),
+    ("joint", "dense GCA-UOT / ours (speed-up)", ("gca_uot", "ours"), ("gca_uot", "dense"), 2.0, "inv"),
+    ("joint", "NT-Xent / plain F.cross_entropy NT-Xent", ("simclr", "ours"), ("simclr", "dense"), 1.05, "le"),
+    ("cross", "GCA-INCE / InfoNCE", ("gca_ince", "ours"), ("ince", "ours"), 1.8, "le"),
+    ("cross", "GCA-INCE, detached / InfoNCE", ("gca_ince", "ours, detached"), ("ince", "ours"), None, "le"),
+    ("cross", "GCA-UOT / InfoNCE", ("gca_uot", "ours"), ("ince", "ours"), None, "le"),
+]
+
+
+def goal_ratios(size: int, rounds: int) -> None:
+    """The issue's goal ratios at ``2N = size``, robust to a shared machine: every round times each
+    row once, in turn, so that a load change hits all of them; the ratio of two rows is taken
+    within each round and the median (and quartiles) over rounds is reported."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(size // 2, DIM, generator=g)
+    z1 = (x + 0.5 * torch.randn(size // 2, DIM, generator=g)).requires_grad_()
+    z2 = (x + 0.5 * torch.randn(size // 2, DIM, generator=g)).requires_grad_()
+    makers = {"ours": lambda m, lay: ours(m, lay), "ours, detached": lambda m, lay: ours(m, lay, grad="detached"),
+              "dense": lambda m, lay: dense(m, "joint" if m == "simclr" else lay)}
+    rows = sorted({(lay, *r) for lay, _, a, b, _, _ in GOALS for r in (a, b)})
+    fns = {row: makers[row[2]](row[1], row[0]) for row in rows}
+    times: dict[tuple, list[float]] = {row: [] for row in rows}
+    load0, start = _load(), time.perf_counter()
+    for fn in fns.values():
+        time_once(fn, z1, z2)  # warm-up
+    for _ in range(rounds):
+        for row, fn in fns.items():
+            times[row].append(time_once(fn, z1, z2))
+    print(f"\n### Goal ratios at 2N = {size} ({rounds} interleaved rounds; total {time.perf_counter() - start:.0f} s, "
+          f"1-min load average {load0:.1f} at start, {_load():.1f} at end)\n")
+    print("| layout | ratio | median | quartiles | goal | met? |")
+    print("|---|---|---|---|---|---|")
+    for lay, label, a, b, goal, kind in GOALS:
+        ta, tb = times[(lay, *a)], times[(lay, *b)]
+        r = sorted((y / x if kind == "inv" else x / y) for x, y in zip(ta, tb))
+        med, q1, q3 = statistics.median(r), r[len(r) // 4], r[(3 * len(r)) // 4]
+        if goal is None:
+            cell, met = "", ""
+        elif kind == "le":
+            cell, met = f"<= {goal}", "yes" if med <= goal else "**no**"
+        else:
+            cell, met = f">= {goal}", "yes" if med >= goal else "**no**"
+        print(f"| {lay} | {label} | {med:.2f} | {q1:.2f}-{q3:.2f} | {cell} | {met} |", flush=True)
+
+
 def gradient_ratio_table(b: int = 256) -> None:
     """Gradient-norm ratio ``|grad(w1_weight * W1)| / |grad(KL)|`` of GCA-UOT per convention."""
     g = torch.Generator().manual_seed(0)
@@ -266,7 +317,7 @@ def gradient_ratio_table(b: int = 256) -> None:
         print(f"| {eps} | " + " | ".join(cells) + " |")
 
 
-def epoch_times(dataset: str, epochs: int, methods: list[str], rounds: int = 2) -> None:
+def epoch_times(dataset: str, epochs: int, methods: list[str], rounds: int = 3) -> None:
     """Seconds per training epoch of each method (``gca_lab.train.train``, probe off) on the protocol
     of the false-positive experiment (``gca_lab.experiments.false_positive_pairs``: 8,000 training
     samples, the dataset's default model and views, batch 256, cross layout, symmetric). The methods
@@ -300,6 +351,9 @@ def main() -> None:
                         help="also time training epochs of every method on this dataset (e.g. mnist1d)")
     parser.add_argument("--epochs", type=int, default=2, help="epochs per method and round for --epochs-dataset")
     parser.add_argument("--epochs-only", action="store_true", help="skip the loss tables (with --epochs-dataset)")
+    parser.add_argument("--goals", type=int, default=0, metavar="ROUNDS",
+                        help="only the issue's goal ratios at 2N = 1024 (--goal-size), ROUNDS interleaved rounds")
+    parser.add_argument("--goal-size", type=int, default=1024)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -314,6 +368,9 @@ def main() -> None:
     print(f"machine: {machine()}; OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
     print(f"d={DIM}, eps={EPS}, n_iters={N_ITERS}, lam={LAM}, q={Q}, rho={RHO}, float32, forward+backward, "
           f"median of up to {repeats} repeats (fewer when a call exceeds the per-cell budget {budget} s)")
+    if args.goals:
+        goal_ratios(args.goal_size, args.goals)
+        return
     if not args.epochs_only:
         for layout in (("joint", "cross") if args.layout == "both" else (args.layout,)):
             run_layout(layout, sizes, repeats, budget)

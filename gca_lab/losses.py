@@ -105,13 +105,18 @@ Gradient modes (``grad=``)
 --------------------------
 
 ``"unroll"`` (default): exact gradients through every scaling update. In the kernel domain
-(``eps`` above the underflow bound, about 0.05 in float32; masked self-pairs included) the
-backward is one ``(n x 2t) @ (2t x n)`` product (:class:`gca_lab.ot._KernelScaling`), not one
-``n x n`` tensor per half-step. ``"detached"``: the ``t - 1`` rounds run without autograd and only
-the last row update is differentiated; for balanced losses with a permutation target the dropped
-term is proportional to the column-marginal error, which :attr:`LossOutput.marginal_error`
-reports for every mode. ``"last_step"``: one differentiable round after detached ones
-(:func:`gca_lab.ot.sinkhorn`).
+(``eps`` above the underflow bound, about 0.05 in float32; masked self-pairs included) with the
+default positive-pair target, a loss call is: the cosines, one ``exp`` of them (the kernel), one
+matrix-vector product per half-step (the last row update's is the KL's softmax normalizer), the
+positives as row dot products; its backward is ``2t - 1`` matrix-vector products, one
+``(n x 2t) @ (2t x n)`` product times the kernel (:func:`gca_lab.ot.kernel_scaling_rounds`) and the
+cosines' matrix products. No ``n x n`` log kernel, plan or log-sum-exp is formed unless
+:meth:`GCALoss.details` readers ask for it (tested equal to the log-domain composition with unrolled
+autograd in float64). ``"detached"``: the ``t - 1`` rounds run without autograd and only
+the last row update is differentiated (one rank-one term); for balanced losses with a permutation
+target the dropped term is proportional to the column-marginal error, which
+:attr:`LossOutput.marginal_error` reports for every mode. ``"last_step"``: one differentiable round
+after detached ones (:func:`gca_lab.ot.sinkhorn`).
 
 Numerics
 --------
@@ -120,8 +125,9 @@ Half-precision inputs (bf16/fp16, autocast) are computed in float32 and the loss
 Rows are normalized after dividing by their largest entry (norms 1e-30 or 1e30 give the cosines of
 norm 1). ``check_inputs=True`` (default) costs one host sync per call and refuses NaN/inf and
 all-zero rows; ``check_inputs=False`` (training) syncs never, and an all-zero row then has cosine 0
-with every row. With the default target every divergence reads the positives with a gather: the KL of
-a row-ending plan reuses the last row update's normalizer, so InfoNCE/NT-Xent cost one softmax.
+with every row. With the default target every divergence reads the positives with a gather (or row
+dot products): the KL of a row-ending plan reuses the last row update's normalizer, so InfoNCE/NT-Xent
+cost one softmax.
 """
 
 from __future__ import annotations
@@ -580,7 +586,7 @@ class GCALoss(nn.Module):
 
     def _w1_from_logs(self, log_pos: Tensor, log_neg: Tensor) -> Tensor:
         q = self.q
-        return (-torch.exp(q * log_pos) / q + torch.exp(q * log_neg) / q).mean()
+        return (-torch.exp(q * log_pos) / q + torch.exp(q * log_neg) / q).mean(-1)
 
     def check_range(self, n: int, dtype: torch.dtype) -> None:
         """Refuse a problem whose W1 term cannot be represented in ``dtype`` (no host sync).
@@ -614,10 +620,21 @@ class GCALoss(nn.Module):
             lo, hi = (mid, hi) if self._w1_log_magnitude(mid, n) >= _log_max(dtype) else (lo, mid)
         return hi
 
-    def _direction(self, z1: Tensor, z2: Tensor, target: Tensor | None) -> LossOutput:
+    def _kernel_path(self, like: Tensor) -> bool:
+        # whether the default-target loss takes the kernel-domain path of _direction
+        plain = type(self).extra_terms is GCALoss.extra_terms and self.kl_form == "conditional"
+        one_step = self.divergence == "kl" and self.n_iters == 1 and self.end == "row"
+        return plain and not one_step and self.grad in ("unroll", "detached") and self._domain(like) == "kernel"
+
+    def _direction(self, z1: Tensor, z2: Tensor, target: Tensor | None, both: bool = False) -> LossOutput:
+        # both: the symmetric cross layout's two directions as one batch of two problems (kernel
+        # path only); the LossOutput then shows the first direction and the loss averages both.
         x, y = self._unit_views(z1, z2)
-        sim = self._clamp(x @ y.T)
-        n, m = sim.shape
+        if both:
+            x, y = torch.stack([x, y]), torch.stack([y, x])  # (2, B, d)
+        first = (lambda t: t[0]) if both else (lambda t: t)  # noqa: E731
+        sim = self._clamp(x @ y.transpose(-1, -2))
+        n, m = sim.shape[-2:]
         self.check_range(n, sim.dtype)
         a, b = self._marginal(n, sim), self._marginal(m, sim)
         idx = None
@@ -638,11 +655,10 @@ class GCALoss(nn.Module):
         # Kernel-domain path: the kernel is one exp of the cosines, the rounds and the final row
         # normalizer are matrix-vector products, the positives are row dot products; no n x n log
         # kernel, plan or log-sum-exp is formed unless details() readers ask for it.
-        fast = (idx is not None and plain and not one_step and self.grad in ("unroll", "detached")
-                and self._domain(sim) == "kernel")
+        fast = idx is not None and self._kernel_path(sim)
         parts: dict[str, Any] = {"target": get_target}
         if fast:
-            parts["log_kernel"] = lambda: self.log_kernel(sim)
+            parts["log_kernel"] = lambda: self.log_kernel(first(sim))
         else:
             parts["log_kernel"] = self.log_kernel(sim)
 
@@ -664,16 +680,16 @@ class GCALoss(nn.Module):
             return LossOutput(loss, sim, {"kl": loss}, parts)
         log_pos = None
         if fast:
-            log_u, log_v, row_lse, parts["solver"] = self._kernel_project(sim, a, b, get)
-            pos = self._clamp((x * y[idx]).sum(-1))  # (n,) cos(x_i, y_p(i)), as sim[i, p(i)]
-            log_pos = self._log_kernel_values(pos) + log_v[idx]  # (n,) log K_ip v_p
+            log_u, log_v, row_lse, parts["solver"] = self._kernel_project(sim, a, b, get, both)
+            pos = self._clamp((x * y[..., idx, :]).sum(-1))  # (..., n) cos(x_i, y_p(i)), as sim[i, p(i)]
+            log_pos = self._log_kernel_values(pos) + log_v[..., idx]  # (..., n) log K_ip v_p
         else:
             log_k = get("log_kernel")
             log_u, log_v, parts["solver"], row_lse = self._project(log_k, a, b)
             if idx is not None:
                 log_pos = log_k.gather(-1, idx.unsqueeze(-1)).squeeze(-1) + log_v[idx]  # (n,) log K_ip v_p
-        parts.update(log_u=log_u, log_v=log_v)
-        parts["log_plan"] = lambda: get("log_kernel") + log_u.unsqueeze(-1) + log_v.unsqueeze(-2)
+        parts.update(log_u=first(log_u), log_v=first(log_v))
+        parts["log_plan"] = lambda: get("log_kernel") + get("log_u").unsqueeze(-1) + get("log_v").unsqueeze(-2)
         terms: dict[str, Tensor] = {}
         loss = sim.new_zeros(())
         if self.divergence in ("kl", "kl+w1"):
@@ -682,22 +698,25 @@ class GCALoss(nn.Module):
                 # normalizer a row-ending plan's last row update already computed.
                 if row_lse is None:
                     row_lse = torch.logsumexp(get("log_kernel") + log_v.unsqueeze(-2), dim=-1)
-                terms["kl"] = (row_lse - log_pos).mean()
+                kl = (row_lse - log_pos).mean(-1)  # (2,) with both directions
             else:
-                terms["kl"] = self.kl_term(get("log_plan"), get("target"))
-            loss = loss + (self.kl_weight if self.divergence == "kl+w1" else 1.0) * terms["kl"]
+                kl = self.kl_term(get("log_plan"), get("target"))
+            terms["kl"] = first(kl)
+            loss = loss + (self.kl_weight if self.divergence == "kl+w1" else 1.0) * (kl.mean() if both else kl)
         if self.divergence in ("w1", "kl+w1"):
             if log_pos is not None:
-                terms["w1"] = self._w1_from_logs(log_pos, math.log(self.lam) + a.log() - log_u)
+                w1 = self._w1_from_logs(log_pos, math.log(self.lam) + a.log() - log_u)
             else:
-                terms["w1"] = self.w1_term(get("log_kernel"), log_u, log_v, a, get("target"))
-            loss = loss + (self.w1_weight if self.divergence == "kl+w1" else 1.0) * terms["w1"]
+                w1 = self.w1_term(get("log_kernel"), log_u, log_v, a, get("target"))
+            terms["w1"] = first(w1)
+            loss = loss + (self.w1_weight if self.divergence == "kl+w1" else 1.0) * (w1.mean() if both else w1)
         if type(self).extra_terms is not GCALoss.extra_terms:
             loss = loss + self.extra_terms(get("log_plan"), get("target"), terms)
         parts["marginal_error"] = lambda: _marginal_error(get("log_plan"), b if self.end == "row" else a, self.end)
-        return LossOutput(loss, sim, terms, parts)
+        return LossOutput(loss, first(sim), terms, parts)
 
-    def _kernel_project(self, sim: Tensor, a: Tensor, b: Tensor, get: Any) -> tuple[Tensor, Tensor, Tensor, Any]:
+    def _kernel_project(self, sim: Tensor, a: Tensor, b: Tensor, get: Any,
+                        both: bool = False) -> tuple[Tensor, Tensor, Tensor, Any]:
         # project() in the kernel domain from the cosines (gca_lab.ot.kernel_scaling_rounds): returns
         # log_u, log_v, the last row normalizer log sum_j K_ij v_j, and the solver result, built
         # only when read.
@@ -713,20 +732,22 @@ class GCALoss(nn.Module):
         else:  # log K = (s - 1)/eps or s/eps, bounded above by 0 or 1/eps since s <= 1
             x, scale, masked = sim, 1.0 / eps, joint
             offset, shift = (-1.0 / eps, 0.0) if self.cost == "1-cos" else (0.0, 1.0 / eps)
+        batch = sim.shape[:-2]
         f, g, row_lse, errors = kernel_scaling_rounds(
-            x, log_a_ref, log_b_ref, g_init, eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, iters=rounds,
+            x, log_a_ref.expand(*batch, -1), log_b_ref.expand(*batch, -1), g_init.expand(*batch, -1), eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, iters=rounds,
             masked=masked, scale=scale, offset=offset, shift=shift, detach_rounds=self.grad == "detached",
         )
-        log_v = log_b_ref + g / eps if rounds > 0 else log_b
+        log_v = log_b_ref + g / eps if rounds > 0 else log_b.expand(*batch, -1)
         log_u = phi_a * (log_a - row_lse) if self.end == "row" else log_a_ref + f / eps
 
         def solver() -> SinkhornResult | None:
             if rounds == 0:
                 return None
             log_k = get("log_kernel")
-            log_plan = log_k + (log_a_ref + f / eps).unsqueeze(-1) + (log_b_ref + g / eps).unsqueeze(-2)
+            f1, g1, err1 = (f[0], g[0], errors[:, 0]) if both else (f, g, errors)
+            log_plan = log_k + (log_a_ref + f1 / eps).unsqueeze(-1) + (log_b_ref + g1 / eps).unsqueeze(-2)
             return SinkhornResult(
-                log_plan=log_plan, f=f, g=g, errors=errors, n_iters=rounds, converged=errors[-1].detach() <= 1e-6,
+                log_plan=log_plan, f=f1, g=g1, errors=err1, n_iters=rounds, converged=err1[-1].detach() <= 1e-6,
                 eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, cost=log_k * (-eps), log_a=log_a_ref, log_b=log_b_ref,
             )
 
@@ -754,6 +775,8 @@ class GCALoss(nn.Module):
             z1, z2 = z1.to(dtype), z2.to(dtype)
             if self.gather_distributed:
                 z1, z2 = gather(z1), gather(z2)
+            if self.symmetric and self.layout == "cross" and target is None and self._kernel_path(z1):
+                return self._direction(z1, z2, None, both=True)  # both directions in one batch
             out = self._direction(z1, z2, target)
             if self.symmetric and self.layout == "cross":
                 back = self._direction(z2, z1, None if target is None else target.T)

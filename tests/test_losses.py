@@ -664,7 +664,9 @@ def test_details_symmetric_loss_averages_directions():
     one = GCAUOT(eps=0.5, n_iters=3)
     out = loss.details(z1, z2)
     assert abs(out.loss.item() - (one(z1, z2) + one(z2, z1)).item() / 2) < 1e-12
-    assert torch.equal(out.plan, one.details(z1, z2).plan)  # the first direction's plan
+    # the first direction's plan (both directions run as one batch: equal up to rounding), not the second's
+    torch.testing.assert_close(out.plan, one.details(z1, z2).plan, atol=1e-15, rtol=0)
+    assert (out.plan - one.details(z2, z1).plan).abs().max() > 1e-3
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1045,7 +1047,8 @@ def test_train_config_passes_the_convention():
     ("gca_ince", {"convention": "chuang", "layout": "joint"}), ("gca_rince", {"lam": 0.3, "q": 0.7}),
     ("gca_uot", {}), ("gca_uot", {"layout": "joint"}), ("gca_uot", {"convention": "reference"}),
     ("gca_uot", {"convention": "chuang", "rho": 0.7}), ("uot", {"layout": "joint"}), ("rince", {}),
-    ("gca_ince", {"symmetric": True, "n_iters": 3}),
+    ("gca_ince", {"symmetric": True, "n_iters": 3}), ("gca_uot", {"symmetric": True}),
+    ("uot", {"symmetric": True}),
 ])
 @pytest.mark.parametrize("grad", ["unroll", "detached"])
 def test_kernel_path_equals_log_domain_float64(monkeypatch, name, kwargs, grad):
@@ -1065,6 +1068,10 @@ def test_kernel_path_equals_log_domain_float64(monkeypatch, name, kwargs, grad):
     k, lg = out["kernel"], out["log"]
     assert callable(k.parts["solver"]) and not callable(lg.parts["solver"])  # the path each took
     torch.testing.assert_close(k.loss, lg.loss, atol=1e-13, rtol=1e-12)
+    torch.testing.assert_close(k.sim, lg.sim, atol=1e-14, rtol=0)
+    assert k.terms.keys() == lg.terms.keys()
+    for term in k.terms:
+        torch.testing.assert_close(k.terms[term], lg.terms[term], atol=1e-13, rtol=1e-12)
     for i in range(2):
         torch.testing.assert_close(grads["kernel"][i], grads["log"][i], atol=1e-13, rtol=1e-11)
     for part in ("log_u", "log_v", "log_plan", "log_kernel"):
