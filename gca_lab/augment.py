@@ -38,7 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._validate import check_choice, check_int, check_interval, check_nonnegative, check_tensor
+from ._validate import check_choice, check_int, check_interval, check_nonnegative, check_positive, check_tensor
 
 __all__ = [
     "random_resized_crop",
@@ -66,6 +66,8 @@ __all__ = [
     "signal_roll",
     "signal_scale",
     "signal_noise",
+    "signal_trend",
+    "signal_smooth_noise",
     "signal_mask",
     "signal_large_mask",
     "signal_strong_crop",
@@ -922,6 +924,69 @@ def signal_noise(x: Tensor, std: float = 0.1, *, generator: Generator | None = N
     return x + std * _randn(tuple(x.shape), generator, x)
 
 
+def signal_trend(x: Tensor, max_slope: float = 2.4, *, generator: Generator | None = None) -> Tensor:
+    """Add a random linear trend: ``x + c * t`` with ``t = linspace(-1/2, 1/2, L)`` and ``c ~ U[-m, m]`` per sample.
+
+    The view of MNIST-1D's own "shear" (``mnist1d.transform.shear``: ``x - c t`` with
+    ``c ~ U[-0.375, 0.375]`` on signals of standard deviation 0.154 before the dataset is
+    standardized, i.e. ``m = 0.375 / 0.154 = 2.4`` in the standardized units of
+    :func:`gca_lab.data.load`).
+
+    Args:
+        x: ``(B, C, L)`` signals.
+        max_slope: ``m >= 0``, the largest end-to-end rise, in the signal's units. Default 2.4.
+        generator: random source.
+
+    Returns:
+        ``(B, C, L)`` tensor.
+    """
+    _check_signals("x", x)
+    _check_generator(generator)
+    max_slope = check_nonnegative("max_slope", max_slope)
+    if max_slope == 0:
+        return x
+    b, _, length = x.shape
+    c = _uniform((b,), -max_slope, max_slope, generator, x)
+    t = torch.linspace(-0.5, 0.5, length, device=x.device, dtype=x.dtype)
+    return x + c.view(b, 1, 1) * t.view(1, 1, length)
+
+
+def signal_smooth_noise(
+    x: Tensor, std: float = 0.6, sigma: float = 1.1, *, generator: Generator | None = None
+) -> Tensor:
+    """Add correlated noise: white noise smoothed by a Gaussian of width ``sigma`` points, scaled to ``std``.
+
+    ``x + std * (g * n)`` with ``n ~ N(0, 1)`` per point and ``g`` a Gaussian kernel (radius
+    ``ceil(3 sigma)``) normalised to unit L2 norm, so the added noise has standard deviation ``std``
+    (zero padding lowers it slightly within ``3 sigma`` of the ends). The view of MNIST-1D's
+    ``corr_noise_like`` (``0.25 N(0, 1)`` smoothed with ``sigma = 2`` of 72 points, std
+    ``0.25 / sqrt(2 sqrt(pi) 2) = 0.094``, i.e. 0.6 once standardized; 2 of 72 points is 1.1 of 40).
+
+    Args:
+        x: ``(B, C, L)`` signals.
+        std: standard deviation of the added noise, >= 0. Default 0.6.
+        sigma: smoothing width in points, > 0. Default 1.1.
+        generator: random source.
+
+    Returns:
+        ``(B, C, L)`` tensor.
+    """
+    _check_signals("x", x)
+    _check_generator(generator)
+    std = check_nonnegative("std", std)
+    sigma = check_positive("sigma", sigma)
+    if std == 0:
+        return x
+    b, c, length = x.shape
+    radius = math.ceil(3 * sigma)
+    pos = torch.arange(-radius, radius + 1, device=x.device, dtype=x.dtype)
+    kernel = torch.exp(-0.5 * (pos / sigma) ** 2)
+    kernel = (kernel / kernel.norm()).view(1, 1, -1)
+    noise = _randn((b * c, 1, length), generator, x)
+    smooth = F.conv1d(noise, kernel, padding=radius).view(b, c, length)
+    return x + std * smooth
+
+
 def signal_mask(
     x: Tensor,
     scale: tuple[float, float] = (0.05, 0.2),
@@ -1008,33 +1073,62 @@ class SignalViews:
     ``views(x, generator) -> (x1, x2)``, both views in one batched pass over ``cat([x, x])``, every op
     with per-sample parameters from ``generator``, in this order: :func:`signal_roll` (translation,
     ``shift``), :func:`signal_crop` (crop-and-resize, ``crop_scale``), :func:`signal_scale`
-    (``amplitude``), :func:`signal_mask` (``mask_p``, ``mask_scale``), :func:`signal_noise`
+    (``amplitude``), :func:`signal_trend` (``trend``), :func:`signal_mask` (``mask_p``,
+    ``mask_scale``), :func:`signal_smooth_noise` (``smooth_noise``), :func:`signal_noise`
     (``noise_std``); then the strong augmentation, if any (:data:`STRONG_SIGNAL`).
 
-    ============  =====  ============  ==========  ======  ===========  =========
-    kind          shift  crop_scale    amplitude   mask_p  mask_scale   noise_std
-    ============  =====  ============  ==========  ======  ===========  =========
-    ``standard``  0      (0.6, 1.2)    (0.7, 1.3)  0.5     (0.05, 0.2)  0.1
-    ``light``     0      (0.8, 1.1)    (0.9, 1.1)  0.25    (0.05, 0.1)  0.05
+    ============  =====  ============  ==========  =====  ======  ===========  ============  =========
+    kind          shift  crop_scale    amplitude   trend  mask_p  mask_scale   smooth_noise  noise_std
+    ============  =====  ============  ==========  =====  ======  ===========  ============  =========
+    ``standard``  0      (0.6, 1.2)    (0.7, 1.3)  0      0.5     (0.05, 0.2)  0             0.1
+    ``light``     0      (0.8, 1.1)    (0.9, 1.1)  0      0.25    (0.05, 0.1)  0             0.05
     ``none``      no augmentation
-    ============  =====  ============  ==========  ======  ===========  =========
+    ============  =====  ============  ==========  =====  ======  ===========  ============  =========
 
-    The crop window sits at a uniform position, so it already translates by up to ``(1 - s) L / 2``
-    points. Circular shifts (``shift > 0``) are off by default: measured with InfoNCE on MNIST-1D
-    (30 epochs, :class:`gca_lab.models.ConvNet1d`), ``shift = 0.1 / 0.25 / 0.5`` lowered the frozen
-    probe from 73 % to 69 / 65 / 60 %; so did a wider crop range (0.5, 1.5): 71 %.
+    Views modelled on MNIST-1D's own generator (``mnist1d.transform.transform``), which puts on its
+    ten templates a circular translation, a dilation (crop-and-resize), an amplitude scale, a
+    linear "shear" trend (``trend = 2.4`` is its range in standardized units) and correlated
+    background noise (``smooth_noise = 0.6``, likewise), score higher than the table's values: the
+    setting ``shift = 0.25, trend = 2.4, smooth_noise = 0.6`` (pass them as overrides) beats the
+    defaults by 3.1 points over 5 seeds, with a smaller seed spread. It is not yet the default
+    because MNIST-1D experiment results were being computed with the table's values, and the
+    views are not part of a run's hash. Measured with InfoNCE (the run of ``python -m gca_lab
+    train --dataset mnist1d --method ince --epochs 30``: eps 0.5, batch 256, Adam 1e-3, 20,000
+    signals, frozen linear probe of :class:`gca_lab.models.ConvNet1d` features; one thread per
+    run), seed 0 unless stated:
+
+    - the table's defaults: 74.75 % (seed 0; 73.98 % seed 1);
+      mean 74.6 % over 8 seeds, std 0.97 (1.11 over the first 5), random init about 48 %;
+    - ``noise_std = 0.3`` instead of 0.1: 73.42 %;
+    - ``trend = 2.4, smooth_noise = 0.6``: 75.40 % (weighted 20-NN 69.5 -> 73.3 %);
+    - and ``shift = 0.25``: 77.95 %; over seeds 0-4: 77.95 / 78.75 / 76.53 / 77.28 / 78.17 %,
+      mean 77.74 %, std 0.86, random init 48.18 % (the views modelled on the generator);
+    - the same with ``shift = 0.5``: 76.62 / 76.28 % (seeds 0 / 1).
+
+    The command itself with the generator views (two threads, seed 0): 77.68 % (random init
+    49.95 %), 111 s wall, 71 s CPU, at a load average of 5 on the 2-core machine.
+    Without the trend and smooth noise, circular shifts hurt (the table's values otherwise):
+    ``shift = 0.1 / 0.25 / 0.5`` lowered the probe from 73 % to 69 / 65 / 60 % (measured before,
+    as was a wider crop range (0.5, 1.5): 71 %). Much of the remaining gap to the 89 % of a
+    prototype lies in the loss temperature (the command's ``eps = 0.5`` is the authors' CIFAR
+    value), not in the views: ``eps = 0.2`` with the
+    table's views gave 79.55 % (seed 0). The Greydanus 2020 CNN (3 x conv1d 25 channels, kernel 5,
+    stride 2, padding 1, ReLU, no BatchNorm, flattened 100 features) with the table's views scored
+    72.97 % (seed 0), below :class:`gca_lab.models.ConvNet1d` (wider stages, 64 / 128 / 128, were
+    too slow for the command's two-minute budget and were not finished).
 
     Args:
         signal_shape: ``(C, L)`` (``Dataset.image_shape`` of MNIST-1D).
         kind: ``"standard"``, ``"light"`` or ``"none"``. Default ``"standard"``.
         strong: ``None`` or a key of :data:`STRONG_SIGNAL`.
-        shift, crop_scale, amplitude, mask_p, mask_scale, noise_std: override the table.
+        shift, crop_scale, amplitude, mask_p, mask_scale, noise_std, trend, smooth_noise: override the table.
     """
 
+    # shift, crop_scale, amplitude, mask_p, mask_scale, noise_std, trend, smooth_noise
     _DEFAULTS = {
-        "standard": (0.0, (0.6, 1.2), (0.7, 1.3), 0.5, (0.05, 0.2), 0.1),
-        "light": (0.0, (0.8, 1.1), (0.9, 1.1), 0.25, (0.05, 0.1), 0.05),
-        "none": (0.0, (1.0, 1.0), (1.0, 1.0), 0.0, (0.05, 0.2), 0.0),
+        "standard": (0.0, (0.6, 1.2), (0.7, 1.3), 0.5, (0.05, 0.2), 0.1, 0.0, 0.0),
+        "light": (0.0, (0.8, 1.1), (0.9, 1.1), 0.25, (0.05, 0.1), 0.05, 0.0, 0.0),
+        "none": (0.0, (1.0, 1.0), (1.0, 1.0), 0.0, (0.05, 0.2), 0.0, 0.0, 0.0),
     }
 
     def __init__(
@@ -1049,6 +1143,8 @@ class SignalViews:
         mask_p: float | None = None,
         mask_scale: tuple[float, float] | None = None,
         noise_std: float | None = None,
+        trend: float | None = None,
+        smooth_noise: float | None = None,
     ) -> None:
         if not isinstance(signal_shape, (tuple, list, torch.Size)) or len(signal_shape) != 2:
             raise ValueError(f"signal_shape must be (C, L), got {signal_shape!r}")
@@ -1057,7 +1153,7 @@ class SignalViews:
         if strong is not None:
             check_choice("strong", strong, tuple(STRONG_SIGNAL))
         self.strong = strong
-        d_shift, d_crop, d_amp, d_mask_p, d_mask_scale, d_noise = self._DEFAULTS[kind]
+        d_shift, d_crop, d_amp, d_mask_p, d_mask_scale, d_noise, d_trend, d_smooth = self._DEFAULTS[kind]
         self.shift = check_interval("shift", shift if shift is not None else d_shift, 0.0, 1.0)
         self.crop_scale = _check_range("crop_scale", crop_scale if crop_scale is not None else d_crop, 0.0, 2.0,
                                        low_open=True)
@@ -1067,6 +1163,8 @@ class SignalViews:
         self.mask_scale = _check_range("mask_scale", mask_scale if mask_scale is not None else d_mask_scale, 0.0, 1.0,
                                        low_open=True)
         self.noise_std = check_nonnegative("noise_std", noise_std if noise_std is not None else d_noise)
+        self.trend = check_nonnegative("trend", trend if trend is not None else d_trend)
+        self.smooth_noise = check_nonnegative("smooth_noise", smooth_noise if smooth_noise is not None else d_smooth)
 
     def __repr__(self) -> str:
         return f"SignalViews(signal_shape={self.image_shape}, kind={self.kind!r}, strong={self.strong!r})"
@@ -1077,8 +1175,10 @@ class SignalViews:
         x = signal_roll(x, self.shift, generator=generator)
         x = signal_crop(x, self.crop_scale, generator=generator)
         x = signal_scale(x, self.amplitude, generator=generator)
+        x = signal_trend(x, self.trend, generator=generator)  # no draw when trend = 0
         if self.mask_p > 0:
             x = signal_mask(x, self.mask_scale, self.mask_p, generator=generator)
+        x = signal_smooth_noise(x, self.smooth_noise, generator=generator)  # no draw when smooth_noise = 0
         return signal_noise(x, self.noise_std, generator=generator)
 
     def __call__(self, x: Tensor, generator: Generator | None = None) -> tuple[Tensor, Tensor]:

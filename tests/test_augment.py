@@ -403,3 +403,63 @@ def test_signal_scale_offset_noise_and_apply_strong(sigs: torch.Tensor) -> None:
         A.signal_offset(sigs, 20.0)
     with pytest.raises(ValueError, match="std"):
         A.signal_noise(sigs, -1.0)
+
+
+def test_signal_trend_adds_one_linear_ramp_per_sample(sigs: torch.Tensor) -> None:
+    out = A.signal_trend(sigs, 2.0, generator=gen(6))
+    added = (out - sigs).double()  # (B, 1, L): c_b * linspace(-1/2, 1/2, L)
+    rise = added[:, 0, -1] - added[:, 0, 0]
+    assert float(rise.abs().max()) <= 2.0 + 1e-5 and float(rise.abs().max()) > 1.0
+    assert float(rise.std()) > 0.3  # per-sample slopes
+    t = torch.linspace(-0.5, 0.5, sigs.shape[2], dtype=torch.float64)
+    assert torch.allclose(added[:, 0, :], rise.view(-1, 1) * t.view(1, -1), atol=1e-5)
+    assert torch.equal(out, A.signal_trend(sigs, 2.0, generator=gen(6)))
+    assert A.signal_trend(sigs, 0.0, generator=gen(6)) is sigs
+    with pytest.raises(ValueError, match="max_slope"):
+        A.signal_trend(sigs, -1.0)
+
+
+def test_signal_smooth_noise_has_the_stated_std_and_correlation() -> None:
+    import math
+
+    x = torch.zeros(4000, 1, 40)
+    sigma = 1.1
+    noise = A.signal_smooth_noise(x, 0.6, sigma, generator=gen(7))[:, 0, 4:-4]  # interior: no edge effect
+    assert abs(float(noise.std()) - 0.6) < 0.01
+    # A Gaussian-smoothed white noise has lag-1 correlation exp(-1 / (4 sigma^2)).
+    lag1 = float((noise[:, 1:] * noise[:, :-1]).mean() / noise.var())
+    assert abs(lag1 - math.exp(-1 / (4 * sigma**2))) < 0.01
+    assert A.signal_smooth_noise(x, 0.0, generator=gen(7)) is x
+    with pytest.raises(ValueError, match="sigma"):
+        A.signal_smooth_noise(x, 0.5, 0.0)
+    with pytest.raises(ValueError, match="std"):
+        A.signal_smooth_noise(x, -0.5)
+
+
+def test_signal_views_without_trend_and_smooth_noise_draw_nothing_extra(sigs: torch.Tensor) -> None:
+    # trend = smooth_noise = 0 is the pipeline without those two ops, draw for draw.
+    views = A.SignalViews((1, 40), shift=0.2, trend=0.0, smooth_noise=0.0)
+    g = gen(8)
+    xx = torch.cat([sigs, sigs])
+    xx = A.signal_roll(xx, 0.2, generator=g)
+    xx = A.signal_crop(xx, views.crop_scale, generator=g)
+    xx = A.signal_scale(xx, views.amplitude, generator=g)
+    xx = A.signal_mask(xx, views.mask_scale, views.mask_p, generator=g)
+    xx = A.signal_noise(xx, views.noise_std, generator=g)
+    v1, v2 = views(sigs, gen(8))
+    assert torch.equal(torch.cat([v1, v2]), xx)
+    with pytest.raises(ValueError, match="trend"):
+        A.SignalViews((1, 40), trend=-1.0)
+    with pytest.raises(ValueError, match="smooth_noise"):
+        A.SignalViews((1, 40), smooth_noise=-0.1)
+
+
+def test_signal_views_with_trend_and_smooth_noise_are_reproducible_per_sample(sigs: torch.Tensor) -> None:
+    views = A.SignalViews((1, 40), shift=0.25, trend=2.4, smooth_noise=0.6)
+    x1, x2 = views(sigs, gen(9))
+    y1, y2 = views(sigs, gen(9))
+    assert torch.equal(x1, y1) and torch.equal(x2, y2)
+    assert not torch.equal(x1, x2) and _distinct_rows(x1 - sigs) == 16
+    # The trend and the correlated noise move the views further from the signal than the table's defaults.
+    plain = A.SignalViews((1, 40), shift=0.25)(sigs, gen(9))[0]
+    assert float((x1 - sigs).pow(2).mean()) > float((plain - sigs).pow(2).mean())
