@@ -16,8 +16,8 @@ Measured 2026-12-03 07:56 UTC (2 shared CPU cores, load average 3.4-4.3, torch 2
 
 A training run evaluates twice with ``probe_init`` (random init, then trained), so the protocol adds
 about 5 s to the 30-epoch MNIST-1D command (71 s CPU, 111 s wall at load 5) and about 0.5 s to a
-digits run. The low-label probes choose ``C`` on the first draw only (``len(Cs) + draws - 1`` fits):
-choosing it per draw measured 10.0 s instead of 1.4 s here at load 5.
+digits run. The low-label probes choose ``C`` on the first draw only (``len(Cs) + draws - 1`` = 8
+fits per size instead of 20).
 """
 
 from __future__ import annotations
