@@ -26,9 +26,9 @@ the designated pairs ``(i, i)`` into false and clean ones. The probe runs in eva
 its own generators, so it does not change the trained weights.
 
 Budgets: ``full`` = persistent: 5 p x (2 methods x 5 seeds + 4 methods x 3 seeds) = 110 runs, and fresh
-at p = 0.4: INCE and GCA-UOT x 5 seeds = 10 runs; 120 runs, 49 s each on average measured on a 2-core
-CPU shared with other jobs (load 5-7; training 25 s, the evaluation protocol most of the rest), an
-estimated 30-50 minutes in all on a quiet one; ``quick`` = INCE and GCA-UOT at p in {0, 0.4}, persistent, one seed, one epoch on 1,000
+at p = 0.4: INCE and GCA-UOT x 5 seeds = 10 runs; 120 runs, 48 minutes of recorded compute on a 2-core
+CPU shared with other jobs (24 s per run on average, 13 s at the quiet end; training 9-25 s, the
+evaluation protocol the rest), an estimated 30 minutes on a quiet one; ``quick`` = INCE and GCA-UOT at p in {0, 0.4}, persistent, one seed, one epoch on 1,000
 signals (4 runs, seconds).
 """
 
