@@ -33,6 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import _paths
 from ._validate import check_choice, check_int, check_interval, check_positive, check_tensor
 
 __all__ = [
@@ -515,7 +516,7 @@ def available() -> list[str]:
     return sorted(DATASETS) + ["multidomain"]
 
 
-def missing_files(name: str, root: str | Path = "data") -> str | None:
+def missing_files(name: str, root: str | Path | None = None) -> str | None:
     """Why ``name``'s files cannot be found under ``root`` (the loader's own message), or ``None``.
 
     Bundled and generated datasets (``digits``, ``synthetic``, ``mnist1d``) are never missing;
@@ -524,7 +525,7 @@ def missing_files(name: str, root: str | Path = "data") -> str | None:
 
     Args:
         name: a name of :func:`available` or ``"multidomain_<base>"``.
-        root: the data folder passed to :func:`load`. Default ``"data"``.
+        root: the data folder passed to :func:`load`. Default: :func:`gca_lab._paths.data_dir`.
 
     Returns:
         ``None`` when the files are present, else the ``FileNotFoundError`` message of the loader
@@ -537,7 +538,7 @@ def missing_files(name: str, root: str | Path = "data") -> str | None:
     elif name == "multidomain":
         name = "digits"
     check_choice("name", name, sorted(DATASETS))
-    root = Path(root)
+    root = _paths.data_dir() if root is None else Path(root)
     try:
         if name == "fashion_mnist":
             _find_fashion_mnist(root)
@@ -572,7 +573,7 @@ def _check_max(name: str, value: int | None) -> int | None:
 
 def load(
     name: str,
-    root: str | Path = "data",
+    root: str | Path | None = None,
     *,
     seed: int = 0,
     val_fraction: float = 0.1,
@@ -599,7 +600,8 @@ def load(
     Args:
         name: one of :func:`available` (``digits``, ``fashion_mnist``, ``cifar10``, ``cifar100``,
             ``svhn``, ``synthetic``, ``mnist1d``, ``multidomain``).
-        root: folder holding the dataset files (see ``data/README.md``); default ``"data"``.
+        root: folder holding the dataset files (see ``data/README.md``); default
+            :func:`gca_lab._paths.data_dir` (the checkout's ``data/``, whatever the working directory).
         seed: split seed (also the data seed for ``synthetic``). Default 0.
         val_fraction: fraction of each class put in val, in ``[0, 1)``. Default 0.1.
         test_fraction: fraction of each class put in test, for data without an official test split.
@@ -643,8 +645,10 @@ def load(
     )
     if size is not None:
         size = check_int("size", size, minimum=1)
+    if root is None:
+        root = _paths.data_dir()
     if not isinstance(root, (str, Path)):
-        raise TypeError(f"root must be a str or pathlib.Path, got {type(root).__name__}")
+        raise TypeError(f"root must be a str, pathlib.Path or None, got {type(root).__name__}")
 
     if name == "synthetic":
         unknown = sorted(set(kwargs) - set(_SYNTHETIC_OPTIONS))
@@ -813,7 +817,7 @@ def domain_transform(
 
 def multidomain(
     base: str = "digits",
-    root: str | Path = "data",
+    root: str | Path | None = None,
     *,
     seed: int = 0,
     noise_std: float = 0.15,
@@ -834,7 +838,7 @@ def multidomain(
 
     Args:
         base: an image dataset name accepted by :func:`load` (default ``"digits"``).
-        root: data folder. Default ``"data"``.
+        root: data folder. Default: :func:`gca_lab._paths.data_dir`.
         seed: split, domain-assignment and noise seed. Default 0.
         noise_std, blur_sigma: domain-3 parameters. Defaults 0.15 and 1.0 pixel.
         style, strength: ``"default"`` or ``"subtle"`` domains and the strength of the subtle ones

@@ -79,7 +79,7 @@ class TrainConfig:
 
     # data
     dataset: str = "digits"
-    data_root: str = "data"
+    data_root: str | None = None
     data_seed: int = 0
     image_size: int | None = None
     max_train: int | None = None

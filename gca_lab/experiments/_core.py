@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
 
-from .. import __version__, quick_mode
+from .. import __version__, _paths, quick_mode
 from .._env import env_flag
 from .._io import atomic_write_json
 from .._validate import check_choice
@@ -164,23 +163,10 @@ def experiment_hash(runs: list[Run]) -> str:
 
 
 def _results_root() -> Path:
-    """Where experiment results are cached, first match wins:
-
-    1. ``$GCA_LAB_RESULTS``;
-    2. in a source checkout (the package folder sits beside ``pyproject.toml`` and ``data/``, as with
-       ``pip install -e .``): the checkout's ``data/results``, which holds the committed full-budget
-       results, so notebooks and ``reproduce --full`` load them instead of retraining;
-    3. installed from a wheel: the user's cache, ``$XDG_CACHE_HOME/gca_lab/results`` (default
-       ``~/.cache/gca_lab/results``), never the current folder nor ``site-packages``.
-    """
-    env = os.environ.get("GCA_LAB_RESULTS")
-    if env:
-        return Path(env)
-    checkout = Path(__file__).resolve().parents[2]
-    if (checkout / "pyproject.toml").is_file() and (checkout / "data").is_dir():
-        return checkout / "data" / "results"
-    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(cache) / "gca_lab" / "results"
+    """Where experiment results are cached: :func:`gca_lab._paths.results_dir` (``$GCA_LAB_RESULTS``;
+    in a source checkout its ``data/results``, which holds the committed full-budget results, so
+    notebooks and ``reproduce --full`` load them instead of retraining; else the user's cache)."""
+    return _paths.results_dir()
 
 
 def results_path(name: str, budget: str, overrides: dict[str, Any] | None = None, root: Path | None = None) -> Path:
@@ -243,7 +229,7 @@ def _data_missing_here(runs: list[Run]) -> dict[str, str]:
         name = r.spec.get("dataset", "digits" if r.kind == "train" else None)
         if not isinstance(name, str):
             continue
-        root = str(r.spec.get("data_root", "data"))
+        root = r.spec.get("data_root")
         if (name, root) not in reasons:
             try:
                 reasons[(name, root)] = missing_files(name, root)

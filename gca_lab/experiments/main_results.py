@@ -37,7 +37,7 @@ KEY = "{dataset}/{method}/seed{seed}"
 PAPER_EFFECT_FROM = "CIFAR-10"  # the paper column whose gaps are the effects verdicts weigh (the smallest images)
 
 
-def dataset_available(name: str, root: str | Path = "data") -> bool:
+def dataset_available(name: str, root: str | Path | None = None) -> bool:
     """Whether ``name``'s files can be found (digits is bundled; Fashion-MNIST needs its IDX files)."""
     return _data.missing_files(name, root) is None
 

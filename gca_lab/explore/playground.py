@@ -41,15 +41,6 @@ def supports_false_positives() -> bool:
     return "false_positives" in {f.name for f in dataclasses.fields(_train.TrainConfig)}
 
 
-def _default_data_root() -> str:
-    # A notebook runs in notebooks/; the MNIST-1D cache belongs in the checkout's data/ folder, as
-    # for every other run, not in a new notebooks/data/.
-    checkout = Path(__file__).resolve().parents[2]
-    if (checkout / "pyproject.toml").is_file() and (checkout / "data").is_dir():
-        return str(checkout / "data")
-    return "data"
-
-
 @dataclass(frozen=True)
 class PlaygroundSettings:
     """The knobs of one playground run (the rest is :class:`gca_lab.train.TrainConfig`'s defaults).
@@ -65,7 +56,7 @@ class PlaygroundSettings:
         batch_size, lr, seed: as in :class:`gca_lab.train.TrainConfig` (the same seed for every run
             makes runs paired: same initialization, batch order and views).
         device: ``"auto"``, ``"cpu"``, ``"cuda"`` ... data_root: folder of the MNIST-1D cache (default:
-            the checkout's ``data/``).
+            :func:`gca_lab._paths.data_dir`).
     """
 
     method: str = "gca_uot"
@@ -97,7 +88,7 @@ class PlaygroundSettings:
             raise ValueError(f"false_positives={self.false_positives} needs TrainConfig.false_positives, "
                              "which this version of gca_lab.train lacks; use 0")
         config = _train.TrainConfig(
-            dataset="mnist1d", data_root=self.data_root or _default_data_root(),
+            dataset="mnist1d", data_root=self.data_root,
             data_options={"n_samples": self.n_samples}, method=self.method, eps=float(self.eps),
             rho=float(self.rho), n_iters=int(self.n_iters), epochs=self.epochs, batch_size=self.batch_size,
             lr=float(self.lr), seed=self.seed, device=self.device, probe=False, progress=False, **extra,
