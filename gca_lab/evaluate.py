@@ -150,6 +150,29 @@ class ProbeResult:
     n_test: int = 0
 
 
+def _check_probe_inputs(train_feats: Tensor, train_y: Tensor, val_feats: Tensor, val_y: Tensor, test_feats: Tensor,
+                        test_y: Tensor, Cs: Iterable[float], max_iter: int) -> list[float]:
+    """Validate the inputs every probe takes (features of one width, labels that match them, the C grid
+    and ``max_iter``); returns the C grid as a list of positive floats."""
+    check_features("train_feats", train_feats)
+    check_features("val_feats", val_feats)
+    check_features("test_feats", test_feats)
+    d = train_feats.shape[1]
+    for name, f in (("val_feats", val_feats), ("test_feats", test_feats)):
+        if f.shape[1] != d:
+            raise ValueError(f"{name} must have D = {d} columns like train_feats, got {f.shape[1]}")
+    check_labels("train_y", train_y, train_feats.shape[0], "train_feats")
+    check_labels("val_y", val_y, val_feats.shape[0], "val_feats")
+    check_labels("test_y", test_y, test_feats.shape[0], "test_feats")
+    if isinstance(Cs, (str, bytes)) or not isinstance(Cs, Iterable):
+        raise TypeError(f"Cs must be a sequence of positive numbers, got {type(Cs).__name__}")
+    Cs = [check_positive(f"Cs[{i}]", c) for i, c in enumerate(Cs)]
+    if not Cs:
+        raise ValueError("Cs must hold at least one value, got an empty sequence")
+    check_int("max_iter", max_iter, minimum=1)
+    return Cs
+
+
 def linear_probe(
     train_feats: Tensor,
     train_y: Tensor,
@@ -191,22 +214,7 @@ def linear_probe(
     """
     from sklearn.preprocessing import StandardScaler
 
-    check_features("train_feats", train_feats)
-    check_features("val_feats", val_feats)
-    check_features("test_feats", test_feats)
-    d = train_feats.shape[1]
-    for name, f in (("val_feats", val_feats), ("test_feats", test_feats)):
-        if f.shape[1] != d:
-            raise ValueError(f"{name} must have D = {d} columns like train_feats, got {f.shape[1]}")
-    check_labels("train_y", train_y, train_feats.shape[0], "train_feats")
-    check_labels("val_y", val_y, val_feats.shape[0], "val_feats")
-    check_labels("test_y", test_y, test_feats.shape[0], "test_feats")
-    if isinstance(Cs, (str, bytes)) or not isinstance(Cs, Iterable):
-        raise TypeError(f"Cs must be a sequence of positive numbers, got {type(Cs).__name__}")
-    Cs = [check_positive(f"Cs[{i}]", c) for i, c in enumerate(Cs)]
-    if not Cs:
-        raise ValueError("Cs must hold at least one value, got an empty sequence")
-    check_int("max_iter", max_iter, minimum=1)
+    Cs = _check_probe_inputs(train_feats, train_y, val_feats, val_y, test_feats, test_y, Cs, max_iter)
     check_int("seed", seed)
 
     def np_(t: Tensor) -> np.ndarray:
@@ -562,25 +570,10 @@ def low_label_probe(
     """
     from sklearn.preprocessing import StandardScaler
 
-    check_features("train_feats", train_feats)
-    check_features("val_feats", val_feats)
-    check_features("test_feats", test_feats)
-    d = train_feats.shape[1]
-    for name, f in (("val_feats", val_feats), ("test_feats", test_feats)):
-        if f.shape[1] != d:
-            raise ValueError(f"{name} must have D = {d} columns like train_feats, got {f.shape[1]}")
-    check_labels("train_y", train_y, train_feats.shape[0], "train_feats")
-    check_labels("val_y", val_y, val_feats.shape[0], "val_feats")
-    check_labels("test_y", test_y, test_feats.shape[0], "test_feats")
+    Cs = _check_probe_inputs(train_feats, train_y, val_feats, val_y, test_feats, test_y, Cs, max_iter)
     per_class = check_int("per_class", per_class, minimum=1)
     draws = check_int("draws", draws, minimum=1)
     seed = check_int("seed", seed, minimum=0)
-    if isinstance(Cs, (str, bytes)) or not isinstance(Cs, Iterable):
-        raise TypeError(f"Cs must be a sequence of positive numbers, got {type(Cs).__name__}")
-    Cs = [check_positive(f"Cs[{i}]", c) for i, c in enumerate(Cs)]
-    if not Cs:
-        raise ValueError("Cs must hold at least one value, got an empty sequence")
-    check_int("max_iter", max_iter, minimum=1)
     ytr_all = train_y.detach().cpu()
     if torch.unique(ytr_all).numel() < 2:
         raise ValueError(f"train_y must contain at least 2 classes, got {torch.unique(ytr_all).tolist()}")
