@@ -167,7 +167,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
             if m in slopes:
                 s = slopes[m]
                 rows.append(judge(f"{paper.LABELS[m]} loss time ~ B^2 (log-log slope in [1.7, 2.3])",
-                                  "O(B^2) per Sinkhorn step (arXiv 2502.20141, Sec. 4)", holds=bool(1.7 <= s <= 2.3),
+                                  "O(B^2) per Sinkhorn step (arXiv 2502.20141, complexity analysis)", holds=bool(1.7 <= s <= 2.3),
                                   ours=f"slope {s:.2f} over B = {sizes[0]}..{sizes[-1]}",
                                   rule="least-squares log-log slope of the median loss time in [1.7, 2.3]"))
         out["loss_machine"] = lt.get("machine")

@@ -129,7 +129,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
     worst = {m: max(d[m] for d in marg) for m in marg[0]}
     out["marginals_worst"] = worst
     ok = worst["gca_ince_converged_row_err"] <= 1e-4 and worst["gca_ince_converged_col_err"] <= 1e-4
-    rows.append(judge("GCA-INCE plan rows and columns sum to 1 ± 1e-4", "doubly stochastic (arXiv 2502.20141, Sec. 3)",
+    rows.append(judge("GCA-INCE plan rows and columns sum to 1 ± 1e-4", "doubly stochastic (arXiv 2502.20141, the GCA-INCE projection)",
                       holds=bool(ok), rule="worst row and column error of the converged plan over seeds and states <= 1e-4",
                       ours=f"max error {max(worst['gca_ince_converged_row_err'], worst['gca_ince_converged_col_err']):.1e} "
                            f"(converged); columns after 10 rounds {worst['gca_ince_col_err']:.1e}"))
@@ -148,7 +148,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
             mono &= all(a >= b - 1e-9 for a, b in zip(vals, vals[1:]))
     out["uot_dev_rhos"] = sorted(results[keys[0]]["uot_marginal_dev"]["trained"], key=float)
     out["uot_dev_mean"] = [sum(v[i] for v in devs) / len(devs) for i in range(len(devs[0]))]
-    rows.append(judge("GCA-UOT marginal deviation grows as rho shrinks", "KL-relaxed marginals (arXiv 2502.20141, Sec. 4)",
+    rows.append(judge("GCA-UOT marginal deviation grows as rho shrinks", "KL-relaxed marginals (arXiv 2502.20141, the GCA-UOT objective)",
                       holds=bool(mono), rule="deviation non-increasing in rho for every seed and state",
                       ours="rho " + ", ".join(f"{float(r):g}: {v:.3f}" for r, v in zip(out["uot_dev_rhos"], out["uot_dev_mean"]))))
     for p in ("gca_uot", "gca_ince", "ince"):
