@@ -36,7 +36,6 @@ from .explore.playground import (
     PlaygroundRun,
     PlaygroundSettings,
     compute_training_run,
-    supports_false_positives,
 )
 from .explore.sphere import SphereTrajectories
 
@@ -411,10 +410,9 @@ class TrainingPlayground(_View):
             "n_iters": w.IntSlider(value=s.n_iters, min=1, max=30, description="rounds", continuous_update=False),
             "epochs": w.IntSlider(value=s.epochs, min=1, max=30, description="epochs", continuous_update=False),
         }
-        if supports_false_positives():
-            self.controls["false_positives"] = w.FloatSlider(
-                value=s.false_positives, min=0.0, max=0.8, step=0.1, description="false positives",
-                continuous_update=False)
+        self.controls["false_positives"] = w.FloatSlider(
+            value=s.false_positives, min=0.0, max=0.8, step=0.1, description="false positives",
+            continuous_update=False)
         for c in self.controls.values():
             c.style.description_width = "110px"
         self.train_button = w.Button(description="Train", button_style="primary", icon="play")

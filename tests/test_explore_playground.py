@@ -31,7 +31,7 @@ def test_trains_every_epoch_and_reports_each(two_epochs):
     assert all(0.0 <= a <= 1.0 for a in (*run.probe_acc, run.init_probe_acc))
     assert run.init_probe_acc > 0.15  # ten classes: a random-init ConvNet1d is well above chance (0.1)
     assert len(run.epoch_seconds) == len(run.probe_seconds) == 2 and min(run.epoch_seconds) > 0
-    assert run.label == "INCE eps=0.5" + (" fp=0" if P.supports_false_positives() else "")
+    assert run.label == "INCE eps=0.5 fp=0"
 
 
 def test_the_loss_is_the_library_loop():
@@ -73,7 +73,6 @@ def test_two_runs_compare(two_epochs):
     assert uot.epochs == ince.epochs
 
 
-@pytest.mark.skipif(not P.supports_false_positives(), reason="TrainConfig has no false_positives option")
 def test_false_positives_reach_the_training_loop():
     clean = P.compute_training_run(replace(SMALL, epochs=1))
     noisy = P.compute_training_run(replace(SMALL, epochs=1, false_positives=0.6))

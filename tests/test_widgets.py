@@ -220,10 +220,10 @@ def test_playground_stop_ends_a_background_run_after_its_epoch():
 
 
 def test_playground_refuses_bad_settings_in_the_status_line():
-    from gca_lab.explore.playground import PlaygroundSettings, supports_false_positives
+    from gca_lab.explore.playground import PlaygroundSettings
 
     pg = W.TrainingPlayground(PlaygroundSettings(method="ince", **PLAYGROUND))
-    assert ("false_positives" in pg.controls) == supports_false_positives()
+    assert "false_positives" in pg.controls
     pg.base = PlaygroundSettings(method="ince", n_samples=10)  # below the 200-signal minimum
     pg.train(blocking=True)
     assert "n_samples" in pg.status.value and "color:#b00020" in pg.status.value

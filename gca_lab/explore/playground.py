@@ -28,17 +28,11 @@ from .. import methods as _methods
 from .. import train as _train
 from .._validate import check_choice, check_int, check_interval, check_positive
 
-__all__ = ["PlaygroundSettings", "PlaygroundRun", "compute_training_run", "supports_false_positives",
+__all__ = ["PlaygroundSettings", "PlaygroundRun", "compute_training_run",
            "PLAYGROUND_METHODS"]
 
 #: The methods the playground offers: every contrastive method of the registry (BYOL has no eps / plan).
 PLAYGROUND_METHODS: tuple[str, ...] = _methods.names(has_plan=True)
-
-
-def supports_false_positives() -> bool:
-    """True when :class:`gca_lab.train.TrainConfig` has the ``false_positives`` option (a fraction of
-    each batch's second views replaced by a view of another sample)."""
-    return "false_positives" in {f.name for f in dataclasses.fields(_train.TrainConfig)}
 
 
 @dataclass(frozen=True)
@@ -51,7 +45,7 @@ class PlaygroundSettings:
         rho: KL marginal penalty of the unbalanced methods (``uot``, ``gca_uot``), ``>= 0`` or ``inf``.
         n_iters: Sinkhorn rounds of the iterative methods (``gca_*``, ``iot*``), ``>= 1``.
         false_positives: fraction in ``[0, 1)`` of each batch whose second view is replaced by a view of
-            another sample (needs :func:`supports_false_positives`; 0 otherwise).
+            another sample (:attr:`gca_lab.train.TrainConfig.false_positives`).
         epochs: epochs to train, ``>= 1``. n_samples: MNIST-1D signals generated (70/10/20 split).
         batch_size, lr, seed: as in :class:`gca_lab.train.TrainConfig` (the same seed for every run
             makes runs paired: same initialization, batch order and views).
@@ -81,17 +75,12 @@ class PlaygroundSettings:
         check_int("epochs", self.epochs, minimum=1)
         check_int("n_samples", self.n_samples, minimum=200)
         check_interval("false_positives", self.false_positives, 0.0, 1.0, high_open=True)
-        extra = {}
-        if supports_false_positives():
-            extra["false_positives"] = float(self.false_positives)
-        elif self.false_positives:
-            raise ValueError(f"false_positives={self.false_positives} needs TrainConfig.false_positives, "
-                             "which this version of gca_lab.train lacks; use 0")
         config = _train.TrainConfig(
             dataset="mnist1d", data_root=self.data_root,
             data_options={"n_samples": self.n_samples}, method=self.method, eps=float(self.eps),
             rho=float(self.rho), n_iters=int(self.n_iters), epochs=self.epochs, batch_size=self.batch_size,
-            lr=float(self.lr), seed=self.seed, device=self.device, probe=False, progress=False, **extra,
+            lr=float(self.lr), seed=self.seed, device=self.device, probe=False, progress=False,
+            false_positives=float(self.false_positives),
         )
         return config.validate()
 
@@ -104,8 +93,7 @@ class PlaygroundSettings:
             parts.append(f"rounds={self.n_iters}")
         if "rho" in m.params:
             parts.append(f"rho={'inf' if math.isinf(self.rho) else f'{self.rho:.3g}'}")
-        if supports_false_positives():
-            parts.append(f"fp={self.false_positives:.2g}")
+        parts.append(f"fp={self.false_positives:.2g}")
         return " ".join(parts)
 
 
