@@ -650,23 +650,20 @@ def load(
     if not isinstance(root, (str, Path)):
         raise TypeError(f"root must be a str, pathlib.Path or None, got {type(root).__name__}")
 
+    # Generated datasets take options; files on disk take none.
+    allowed = {"synthetic": _SYNTHETIC_OPTIONS, "mnist1d": MNIST1D_OPTIONS}.get(name, ())
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise TypeError(f"unknown option(s) {unknown} for dataset {name!r}; "
+                        + (f"allowed: {list(allowed)}" if allowed else "it takes none"))
+    if size is not None and name in ("synthetic", "mnist1d"):
+        shape = "is vector data" if name == "synthetic" else f"signals have length {MNIST1D_LENGTH}"
+        raise ValueError(f"size={size} applies to image data only; {name!r} {shape}")
     if name == "synthetic":
-        unknown = sorted(set(kwargs) - set(_SYNTHETIC_OPTIONS))
-        if unknown:
-            raise TypeError(f"unknown option(s) {unknown} for dataset 'synthetic'; allowed: {list(_SYNTHETIC_OPTIONS)}")
-        if size is not None:
-            raise ValueError(f"size={size} applies to image data only; 'synthetic' is vector data")
         raw = _raw_synthetic(Path(root), seed=seed, **kwargs)
     elif name == "mnist1d":
-        unknown = sorted(set(kwargs) - set(MNIST1D_OPTIONS))
-        if unknown:
-            raise TypeError(f"unknown option(s) {unknown} for dataset 'mnist1d'; allowed: {list(MNIST1D_OPTIONS)}")
-        if size is not None:
-            raise ValueError(f"size={size} applies to image data only; 'mnist1d' signals have length {MNIST1D_LENGTH}")
         raw = _raw_mnist1d(Path(root), **kwargs)
     else:
-        if kwargs:
-            raise TypeError(f"unknown option(s) {sorted(kwargs)} for dataset {name!r}; it takes none")
         raw = DATASETS[name](Path(root))
     x_pool, y_pool, x_test, y_test, class_names = raw
 
