@@ -516,6 +516,33 @@ def available() -> list[str]:
     return sorted(DATASETS) + ["multidomain"]
 
 
+_NATIVE_SHAPES: dict[str, tuple[int, ...]] = {
+    "digits": (1, 8, 8), "fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32), "cifar100": (3, 32, 32),
+    "svhn": (3, 32, 32), "mnist1d": (1, 40),
+}
+
+
+def input_shape(name: str, size: int | None = None, **options: Any) -> tuple[int, ...]:
+    """The shape of one sample of ``load(name, size=size, **options)`` (or of ``"multidomain_<base>"``),
+    without loading anything: ``(C, H, W)`` for images (``H = W = size`` when given), ``(C, L)`` for
+    signals (MNIST-1D: ``(1, 40)``), ``(dim,)`` for ``synthetic`` (``options["dim"]``, default 16).
+
+    What a run's protocol is built from on machines that lack a dataset's files (see
+    :func:`gca_lab.train.protocol`)."""
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a str, got {type(name).__name__}")
+    base = name[len("multidomain_"):] if name.startswith("multidomain_") else name
+    if base == "multidomain":
+        base = str(options.get("base", "digits"))
+    check_choice("name", base, sorted(DATASETS))
+    if base == "synthetic":
+        return (int(options.get("dim", 16)),)
+    shape = _NATIVE_SHAPES[base]
+    if size is not None and len(shape) == 3:
+        return (shape[0], int(size), int(size))
+    return shape
+
+
 def missing_files(name: str, root: str | Path | None = None) -> str | None:
     """Why ``name``'s files cannot be found under ``root`` (the loader's own message), or ``None``.
 

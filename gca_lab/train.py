@@ -24,6 +24,7 @@ fine-tuned "linear" evaluation with test-set model selection (the reference code
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -190,6 +191,35 @@ def config_hash(payload: dict[str, Any]) -> str:
     """Short stable hash of a JSON-serializable dict (sorted keys), used to key checkpoints and caches."""
     text = json.dumps(payload, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+RESULT_NEUTRAL_FIELDS = ("progress", "device", "data_root", "checkpoint_dir", "checkpoint_every")
+"""TrainConfig fields that do not change what a run computes (where it runs, where files are, what it shows)."""
+
+
+def protocol(config: TrainConfig) -> dict[str, Any]:
+    """Everything that determines a run's result apart from the library's code: every field of
+    ``config`` with its defaults resolved (less :data:`RESULT_NEUTRAL_FIELDS`), and what its names
+    resolve to outside :class:`TrainConfig`: the views' parameters (``describe()`` of
+    :class:`gca_lab.augment.TwoViews` / :class:`gca_lab.augment.SignalViews`) and the model's layers
+    (``repr`` of :func:`build_model`). Built from :func:`gca_lab.data.input_shape`, so it needs no data.
+
+    Cached experiment results are keyed on it (:func:`gca_lab.experiments.run_hash`): changing a
+    default view parameter or an encoder width marks the affected results stale.
+    """
+    fields = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESULT_NEUTRAL_FIELDS}
+    fields["corruptions"] = list(config.corruptions)
+    options = {k: v for k, v in config.data_options.items() if k in ("dim", "base")}
+    shape = _data.input_shape(config.dataset, config.image_size, **options)
+    views = _augment.TwoViews.for_input(config.dataset, shape, config.augment, config.strong).describe()
+    return {"config": fields, "views": views, "model": _model_repr(config.model, shape, config.proj_hidden, config.proj_out)}
+
+
+@functools.lru_cache(maxsize=64)
+def _model_repr(model: str, shape: tuple[int, ...], proj_hidden: int, proj_out: int) -> str:
+    with torch.device("meta"):  # no weights allocated, no random numbers drawn
+        net = build_model(TrainConfig(model=model, proj_hidden=proj_hidden, proj_out=proj_out), shape)
+    return repr(net)
 
 
 def build_loss(config: TrainConfig) -> nn.Module:

@@ -469,3 +469,15 @@ def test_missing_files_reports_only_what_is_absent(tmp_path: Path, monkeypatch: 
     assert data.missing_files("fashion_mnist", tmp_path) is None
     with pytest.raises(ValueError, match="name"):
         data.missing_files("mnist", tmp_path)
+
+
+@pytest.mark.parametrize("name,options", [("digits", {}), ("mnist1d", {}), ("synthetic", {"dim": 8}),
+                                          ("multidomain_digits", {})])
+def test_input_shape_matches_the_loaded_data(name: str, options: dict) -> None:
+    from gca_lab.train import TrainConfig, load_dataset
+
+    ds = load_dataset(TrainConfig(dataset=name, data_options=options))
+    assert data.input_shape(name, **options) == ds.image_shape
+    assert data.input_shape("digits", size=16) == (1, 16, 16)
+    with pytest.raises(ValueError, match="name"):
+        data.input_shape("imagenet")

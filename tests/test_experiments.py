@@ -279,3 +279,31 @@ def test_w1_family_runs_state_the_convention_of_the_committed_results(name: str,
                 assert "convention" not in opts, r.key  # KL-family losses do not depend on it
         else:
             assert r.spec.get("convention") == COMMITTED_CONVENTION, r.key
+
+
+def test_run_hash_covers_the_protocol_outside_the_spec(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Defaults that live outside TrainConfig (view parameters, encoder layers) key the cache too."""
+    from gca_lab import augment, models
+    from gca_lab.train import _model_repr
+
+    r = _core.Run("a", "train", {"dataset": "mnist1d", "method": "ince", "epochs": 1})
+    h = _core.run_hash(r)
+    from gca_lab.train import TrainConfig, protocol
+
+    base = TrainConfig(**r.spec)
+    assert protocol(TrainConfig(**r.spec, progress=False, device="cpu", data_root="/x")) == protocol(base)
+    assert protocol(TrainConfig(**r.spec, eps=0.5)) == protocol(base)  # defaults are resolved
+    std = augment.SignalViews._DEFAULTS["standard"]
+    monkeypatch.setitem(augment.SignalViews._DEFAULTS, "standard", (0.0,) + std[1:])
+    assert _core.run_hash(r) != h
+    monkeypatch.setitem(augment.SignalViews._DEFAULTS, "standard", std)
+    assert _core.run_hash(r) == h
+    _model_repr.cache_clear()
+    monkeypatch.setattr(models.ConvNet1d.__init__, "__kwdefaults__",
+                        {**models.ConvNet1d.__init__.__kwdefaults__, "out_dim": 96})
+    assert _core.run_hash(r) != h
+    _model_repr.cache_clear()
+    # A computation that names a dataset or a model gets the protocol of the config it describes.
+    c = _core.Run("c", "compute", {"fn": "x", "dataset": "digits", "model": "mlp"})
+    assert _core._config_of(c) is not None
+    assert _core._config_of(_core.Run("c", "compute", {"fn": "x", "batch": 8})) is None

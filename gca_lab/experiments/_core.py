@@ -14,7 +14,7 @@ from .. import __version__, _paths, quick_mode
 from .._env import env_flag
 from .._io import atomic_write_json
 from .._validate import check_choice
-from ..train import TrainConfig, config_hash, train
+from ..train import TrainConfig, config_hash, protocol, train
 
 __all__ = [
     "EXPERIMENTS",
@@ -153,8 +153,26 @@ def plan(name: str, budget: str | None = None, **overrides: Any) -> list[Run]:
 
 
 def run_hash(r: Run) -> str:
-    """Hash of a run's kind, spec and the library version: a cached result is valid iff it matches."""
-    return config_hash({"kind": r.kind, "spec": r.spec, "version": __version__})
+    """Hash of a run's kind, spec, protocol and the library version: a cached result is valid iff it matches.
+
+    The protocol (:func:`gca_lab.train.protocol`) adds what the spec leaves to defaults: every
+    TrainConfig field, the views' parameters and the model's layers. A training run always has one; a
+    computation has the protocol of the TrainConfig its spec describes when the spec names a
+    ``dataset`` or a ``model`` (the computations that train or embed), none otherwise."""
+    payload: dict[str, Any] = {"kind": r.kind, "spec": r.spec, "version": __version__}
+    config = _config_of(r)
+    if config is not None:
+        payload["protocol"] = protocol(config)
+    return config_hash(payload)
+
+
+def _config_of(r: Run) -> TrainConfig | None:
+    if r.kind == "compute" and not ({"dataset", "model"} & set(r.spec)):
+        return None
+    fields = {k: v for k, v in r.spec.items() if k in TRAIN_FIELDS}
+    if "corruptions" in fields:
+        fields["corruptions"] = tuple(fields["corruptions"])
+    return TrainConfig(**fields)
 
 
 def experiment_hash(runs: list[Run]) -> str:
