@@ -20,7 +20,7 @@ import numpy as np
 
 from .stats import VERDICTS, Claim
 
-__all__ = ["COLUMNS", "claims_rows", "claims_table", "findings", "half_width", "image_grid", "wall_time_line",
+__all__ = ["COLUMNS", "EVAL_COLUMNS", "claims_rows", "claims_table", "evaluation_table", "findings", "half_width", "image_grid", "wall_time_line",
            "verdict_counts"]
 
 #: Columns of every claims table (notebooks and README).
@@ -60,6 +60,28 @@ def claims_table(claims: Iterable[Claim]):
     df = pd.DataFrame(claims_rows(claims), columns=list(COLUMNS))
     df.index = range(1, len(df) + 1)
     return df
+
+
+#: Column titles of an evaluation table, by metric (:data:`gca_lab.experiments._common.EVAL_METRICS`).
+EVAL_COLUMNS = {"probe_test_acc": "linear probe", "lowlabel10_test_acc": "10 labels/class",
+                "lowlabel100_test_acc": "100 labels/class", "knn20_test_acc": "kNN k=20",
+                "knn200_test_acc": "kNN k=200"}
+
+
+def evaluation_table(rows: Iterable[Mapping[str, Any]]):
+    """An evaluation table (rows of :func:`gca_lab.experiments._common.evaluation_rows`) as a
+    ``pandas.DataFrame``: one row per encoder (methods, random init, raw input), one column per metric of
+    :data:`EVAL_COLUMNS` as ``"mean ± std"`` in % (``—`` where not measured), and the seed count."""
+    import pandas as pd
+
+    table = []
+    for r in rows:
+        line = {"encoder": r["encoder"], "seeds": r["seeds"]}
+        for metric, title in EVAL_COLUMNS.items():
+            v = r.get(metric)
+            line[title] = "—" if v is None else (f"{v['mean']:.2f}" if r["seeds"] <= 1 else f"{v['mean']:.2f} ± {v['std']:.2f}")
+        table.append(line)
+    return pd.DataFrame(table, columns=["encoder", *EVAL_COLUMNS.values(), "seeds"]).set_index("encoder")
 
 
 def verdict_counts(claims: Iterable[Claim]) -> dict[str, int]:

@@ -9,9 +9,11 @@ from typing import Any, Sequence
 from .. import methods as _methods
 from ..stats import Claim, PerSeed, judge, mean_std
 from ..train import TrainConfig
-from ._core import Run
+from ._core import Run, computation
 
-__all__ = ["W1_FAMILY", "COMMITTED_CONVENTION", "stated_convention", "seeds", "train_run", "values", "values_by_seed", "method_table", "claim", "best_claim", "fmt_pm"]
+__all__ = ["W1_FAMILY", "COMMITTED_CONVENTION", "CONVENTION", "MNIST1D", "MNIST1D_SHORT", "EVAL_METRICS",
+           "stated_convention", "seeds", "train_run", "raw_input_run", "evaluation_rows", "values", "values_by_seed",
+           "method_table", "claim", "best_claim", "fmt_pm"]
 
 
 def seeds(budget: str, full: int = 5, quick: int = 1) -> list[int]:
@@ -27,6 +29,75 @@ COMMITTED_CONVENTION = "chuang"
 """The convention of the committed results of the figure experiments (cost ``-cos``, unit masses): they
 were computed before the library's default became ``"gca"`` (cost ``1 - cos``, masses ``1/n``), so
 their specs state it, and their cached results stay what their specs compute."""
+
+
+CONVENTION = "gca"
+"""The convention of the MNIST-1D runs: the library's default (cost ``1 - cos``, W1 masses ``1/n``), under
+which the paper's ``lam``, ``q`` and ``rho`` weigh the terms as in the authors' runs; every W1-family
+run states it in its spec."""
+
+MNIST1D = {"dataset": "mnist1d", "model": "convnet", "epochs": 30}
+"""The main MNIST-1D protocol: the run of ``python -m gca_lab train --dataset mnist1d --epochs 30``
+(14,000 / 2,000 / 4,000 signals, :class:`gca_lab.models.ConvNet1d`, the standard
+:class:`gca_lab.augment.SignalViews`, Adam 1e-3 with the cosine schedule, batch 256)."""
+
+MNIST1D_SHORT = {"dataset": "mnist1d", "model": "convnet", "epochs": 10}
+"""The same protocol at 10 epochs, for the figures with many runs (sweeps, strong views, ablations)."""
+
+EVAL_METRICS = ("probe_test_acc", "lowlabel10_test_acc", "lowlabel100_test_acc", "knn20_test_acc", "knn200_test_acc")
+"""The evaluation protocol of every figure table: the frozen linear probe (all labels), the probe on 10
+and 100 labels per class (mean of 5 draws) and weighted kNN (k = 20, T = 0.07; k = 200, T = 0.1)
+(:func:`gca_lab.evaluate.protocol_metrics`)."""
+
+_DATA_FIELDS = ("dataset", "data_seed", "image_size", "max_train", "max_test", "data_options")
+
+
+@computation("raw_input")
+def raw_input(*, seed: int = 0, **data_fields: Any) -> dict[str, Any]:
+    """:data:`EVAL_METRICS` of the raw inputs of a config's dataset (``data_fields``: the TrainConfig data
+    fields), :func:`gca_lab.evaluate.raw_input_baseline`: the floor every encoder column sits on."""
+    from ..evaluate import raw_input_baseline
+    from ..train import load_dataset
+
+    ds = load_dataset(TrainConfig(**data_fields, seed=seed))
+    return {"metrics": raw_input_baseline(ds, seed=seed, skip_infeasible=True)}
+
+
+def raw_input_run(key: str, **fields: Any) -> Run:
+    """The :func:`raw_input` computation for the dataset of TrainConfig ``fields`` (other fields ignored)."""
+    return Run(key, "compute", {"fn": "raw_input", **{k: v for k, v in fields.items() if k in _DATA_FIELDS}})
+
+
+def evaluation_rows(results: dict[str, dict[str, Any]], key: str, methods: Sequence[str], seed_list: Sequence[int],
+                    *, init_method: str | None = None, raw_key: str | None = None,
+                    labels: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The evaluation table of a figure: one row per method (``key`` formatted with ``method`` and
+    ``seed``), then the random-init encoder (the ``init_*`` metrics of ``init_method``'s runs, which
+    train with ``probe_init``) and the raw input (``results[raw_key]``). Each row:
+    ``{"encoder": label, "seeds": n, metric: {"mean", "std"} or None}`` for :data:`EVAL_METRICS`
+    (in %); rendered by :func:`gca_lab.report.evaluation_table`."""
+    labels = labels or {}
+    rows = []
+
+    def row(name: str, k: str, prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {"encoder": name, "seeds": 0}
+        for metric in EVAL_METRICS:
+            vals = list(values_by_seed(results, k, seed_list, prefix + metric).values()) if \
+                any(prefix + metric in results.get(k.format(seed=s), {}).get("metrics", {}) for s in seed_list) else []
+            out["seeds"] = max(out["seeds"], len(vals))
+            out[metric] = dict(zip(("mean", "std"), mean_std(vals))) if vals else None
+        return out
+
+    for m in methods:
+        rows.append(row(labels.get(m, m), key.replace("{method}", m)))
+    if init_method is not None:
+        rows.append(row(f"random init ({labels.get(init_method, init_method)}'s seeds)",
+                        key.replace("{method}", init_method), "init_"))
+    if raw_key is not None and raw_key in results:
+        raw = results[raw_key]["metrics"]
+        rows.append({"encoder": "raw input", "seeds": 1,
+                     **{m: ({"mean": 100.0 * raw[m], "std": 0.0} if m in raw else None) for m in EVAL_METRICS}})
+    return rows
 
 
 def stated_convention(method: str, loss_options: dict[str, Any] | None = None,
