@@ -13,9 +13,17 @@ fixed: ``large_erase`` really erases, ``brightness`` is a correctly scaled shift
   each model scored on corrupted test images at severity 3 (metrics ``corrupt/<name>``); the paper's
   C10C column is read as the standard-trained models' ``corrupt/snow``.
 
-Model: digits ConvNet, the same as ``main_results`` (20 epochs), 4 seeds, six methods (SimCLR, INCE,
-RINCE, GCA-INCE, GCA-RINCE, GCA-UOT). Budgets: ``full`` = 4 settings x 6 methods x 4 seeds = 96 runs;
-``quick`` = 2 settings x 2 methods x 2 seeds of a 2-epoch MLP (8 runs).
+Model: the MNIST-1D protocol at 10 epochs (:data:`gca_lab.experiments._common.MNIST1D_SHORT`: 14,000
+training signals, ConvNet1d, the standard signal views) with the signal analogues of the strong
+augmentations (:data:`gca_lab.augment.STRONG_SIGNAL`: a large masked segment, a strong crop, a per-signal
+offset); the W1 family in the default ``"gca"`` convention. INCE and GCA-UOT (the main claim) over 8 seeds,
+SimCLR, RINCE, GCA-INCE and GCA-RINCE over 3. The held-out corruptions are image corruptions: the
+MNIST-1D budget has no C10C column (the digits quick budget keeps it, to exercise the code path).
+The INCE runs of the standard setting also probe their random-init encoder, and one ``raw_input`` run
+gives the raw-signal row of the evaluation table.
+
+Budgets: ``full`` = 4 settings x (2 methods x 8 seeds + 4 methods x 3 seeds) = 112 runs (+1 raw-input
+run); ``quick`` = 2 settings x 2 methods x 2 seeds of a 2-epoch MLP on digits (8 runs).
 """
 
 from __future__ import annotations
@@ -24,14 +32,18 @@ from typing import Any
 
 from ..stats import mean_std
 from . import paper
-from ._common import COMMITTED_CONVENTION, best_claim, claim, method_table, seeds, train_run, values
+from ._common import (CONVENTION, MNIST1D_SHORT, best_claim, claim, evaluation_rows, method_table, raw_input_run,
+                      seeds, train_run, values)
 from ._core import Experiment, Run, register
 
 STRONG = ("large_erase", "strong_crop", "brightness")
 SETTINGS = ("standard",) + STRONG
 METHODS = ("simclr", "ince", "rince", "gca_ince", "gca_rince", "gca_uot")
 CORRUPTIONS = ("snow", "gaussian_noise")
-FULL = {"dataset": "digits", "model": "convnet", "epochs": 20}
+FULL = dict(MNIST1D_SHORT)
+MAIN_METHODS = ("ince", "gca_uot")  # the main claim: more seeds
+SEEDS = (8, 3)  # (main methods, the others)
+RAW_KEY = "raw_input"
 QUICK = {"dataset": "digits", "model": "mlp", "epochs": 2}
 QUICK_METHODS = ("ince", "gca_uot")
 QUICK_SETTINGS = ("standard", "strong_crop")
@@ -47,8 +59,15 @@ def methods(budget: str) -> tuple[str, ...]:
     return QUICK_METHODS if budget == "quick" else METHODS
 
 
-def seed_list(budget: str) -> list[int]:
-    return seeds(budget, full=4, quick=2)
+def seed_list(budget: str, method: str | None = None) -> list[int]:
+    """Seeds of a method (the main methods' list when ``method`` is None)."""
+    main, rest = SEEDS
+    return seeds(budget, full=main if method is None or method in MAIN_METHODS else rest, quick=2)
+
+
+def corruptions(budget: str) -> tuple[str, ...]:
+    """Held-out corruptions (image corruptions: none on the MNIST-1D full budget)."""
+    return CORRUPTIONS if budget == "quick" else ()
 
 
 def metric_of(setting: str) -> str:
@@ -57,14 +76,25 @@ def metric_of(setting: str) -> str:
 
 
 def _plan(budget: str) -> list[Run]:
+    """The main methods seed by seed over every setting (an interrupted run leaves complete seeds of the
+    main claim), then the other methods, then the raw-input baseline."""
     base = QUICK if budget == "quick" else FULL
+    ms = methods(budget)
     runs = []
-    for setting in settings(budget):
-        for method in methods(budget):
-            for seed in seed_list(budget):
-                runs.append(train_run(KEY.format(setting=setting, method=method, seed=seed),
-                                      convention=COMMITTED_CONVENTION, **base, method=method, seed=seed, strong=None if setting == "standard" else setting,
-                                      corruptions=list(CORRUPTIONS)))
+    for group in (tuple(m for m in ms if m in MAIN_METHODS), tuple(m for m in ms if m not in MAIN_METHODS)):
+        if not group:
+            continue
+        for seed in seed_list(budget, group[0]):
+            for setting in settings(budget):
+                for method in group:
+                    fields = dict(base, method=method, seed=seed, strong=None if setting == "standard" else setting)
+                    if corruptions(budget):
+                        fields["corruptions"] = list(corruptions(budget))
+                    if setting == "standard" and method == "ince":
+                        fields["probe_init"] = True
+                    runs.append(train_run(KEY.format(setting=setting, method=method, seed=seed),
+                                          convention=CONVENTION, **fields))
+    runs.append(raw_input_run(RAW_KEY, **base))
     return runs
 
 
@@ -85,11 +115,11 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
     sl = seed_list(budget)
     tables = {s: method_table(results, KEY.replace("{setting}", s), ms, sl, metric=metric_of(s)) for s in ss}
     corrupt = {c: method_table(results, KEY.replace("{setting}", "standard"), ms, sl, metric=f"corrupt/{c}")
-               for c in CORRUPTIONS if "standard" in ss}
+               for c in corruptions(budget) if "standard" in ss}
     # Corruption accuracy of the strong-trained models (mean over the strong settings, per seed).
     corrupt_strong: dict[str, dict[str, Any]] = {}
     strong_here = [s for s in ss if s != "standard"]
-    for c in CORRUPTIONS:
+    for c in corruptions(budget):
         corrupt_strong[c] = {}
         for m in ms:
             per_seed = []
@@ -133,7 +163,10 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
         # gaps per seed, as lists in seed order (what the notebook plots)
         "gaps": {k: list(v.values()) for k, v in {**gaps, "noisy_mean": noisy_gap}.items()},
         "paper": paper.NOISY, "paper_gap": PAPER_GAP,
-        "settings": ss, "methods": list(ms), "seeds": sl, "corruptions": list(CORRUPTIONS),
+        "settings": ss, "methods": list(ms), "seeds": sl, "corruptions": list(corruptions(budget)),
+        "seeds_by_method": {m: seed_list(budget, m) for m in ms}, "protocol": dict(QUICK if budget == "quick" else FULL),
+        "evaluation": evaluation_rows(results, KEY.replace("{setting}", "standard"), ms, sl, init_method="ince",
+                                      raw_key=RAW_KEY, labels=paper.LABELS) if "standard" in ss else [],
         "wall_time_s": wall, "n_runs": len(results),
     }
 
@@ -148,4 +181,5 @@ register(Experiment(
     summarize=_summarize,
 ))
 
-__all__ = ["STRONG", "SETTINGS", "METHODS", "CORRUPTIONS", "KEY", "settings", "methods", "seed_list", "metric_of"]
+__all__ = ["STRONG", "SETTINGS", "METHODS", "CORRUPTIONS", "KEY", "MAIN_METHODS", "RAW_KEY", "settings", "methods",
+           "seed_list", "corruptions", "metric_of"]
