@@ -12,18 +12,40 @@ from tests.fakes import by_claim, train_result
 
 def test_full_budget_sizes() -> None:
     mr = X.plan("main_results", "full")
-    n_datasets = len(MR.datasets("full"))
-    assert len(mr) == n_datasets * len(paper.METHODS) * 5
-    assert {r.spec["method"] for r in mr} == set(paper.METHODS)
-    assert all(r.spec.get("probe_init") for r in mr if r.spec["method"] == "ince")
+    train = [r for r in mr if r.kind == "train"]
+    # MNIST-1D: 3 main methods x 8 seeds + 6 others x 3; Fashion-MNIST: 2 methods x 2 seeds; one raw-input run each
+    assert len(train) == 3 * 8 + 6 * 3 + 2 * 2
+    assert sorted(r.key for r in mr if r.kind == "compute") == ["fashion_mnist/raw_input", "mnist1d/raw_input"]
+    assert {r.spec["method"] for r in train if r.spec["dataset"] == "mnist1d"} == set(paper.METHODS)
+    assert all(r.spec.get("probe_init") for r in train if r.spec["method"] == "ince")
+    assert all(r.spec["epochs"] == 30 for r in train if r.spec["dataset"] == "mnist1d")
+    # the W1 family states its convention in the spec (the default "gca")
+    w1 = [r for r in train if r.spec["method"] in ("rince", "gca_rince", "gca_uot")]
+    assert w1 and all(r.spec["loss_options"] == {"convention": "gca"} for r in w1)
+    # an interrupted run leaves complete seeds of the main claims: they come first, seed by seed
+    first = [(r.spec["method"], r.spec["seed"]) for r in train[:6]]
+    assert first == [("ince", 0), ("gca_ince", 0), ("gca_uot", 0), ("ince", 1), ("gca_ince", 1), ("gca_uot", 1)]
 
 
 def test_missing_fashion_mnist_keeps_the_plan_and_is_marked(monkeypatch: pytest.MonkeyPatch) -> None:
     runs = X.plan("main_results", "full")
     monkeypatch.setattr(MR, "dataset_available", lambda name, root="data": name != "fashion_mnist")
     assert X.plan("main_results", "full") == runs  # same runs, same hashes: the committed results stay valid
-    assert {r.spec["dataset"] for r in runs} == {"digits", "fashion_mnist"}
+    assert {r.spec["dataset"] for r in runs} == {"mnist1d", "fashion_mnist"}
     assert MR.skipped("full")["fashion_mnist"].startswith("data missing here: results loaded from the committed cache")
+
+
+def _fabricated(base: dict[str, float], flip: str = "gca_rince") -> dict:
+    results = {}
+    jitter = [0.0, 0.1, -0.1, 0.05, -0.05, 0.02, -0.02, 0.0]
+    for d in ("mnist1d", "fashion_mnist"):
+        for m in MR.methods("full", d):
+            for s in MR.seed_list("full", d, m):
+                acc = (base[m] + (jitter[s] * (1 if m != flip else -1))) / 100
+                extra = {"init_probe_test_acc": 0.5, "init_knn20_test_acc": 0.4} if m == "ince" else {}
+                results[MR.KEY.format(dataset=d, method=m, seed=s)] = train_result(probe_test_acc=acc, **extra)
+        results[MR.RAW_KEY.format(dataset=d)] = {"metrics": {"probe_test_acc": 0.3, "knn20_test_acc": 0.6}}
+    return results
 
 
 def test_main_results_summary_verdicts() -> None:
@@ -31,36 +53,37 @@ def test_main_results_summary_verdicts() -> None:
     base["gca_uot"] = 95.0  # clearly best
     base["gca_ince"] = base["ince"] - 1.0  # clearly worse than INCE
     base["gca_rince"] = base["rince"]  # tie up to seed noise
-    results = {}
-    jitter = [0.0, 0.1, -0.1, 0.05, -0.05]
-    for d in ("digits", "fashion_mnist"):
-        for m in paper.METHODS:
-            for s in range(5):
-                acc = (base[m] + (jitter[s] * (1 if m != "gca_rince" else -1))) / 100
-                extra = {"init_probe_test_acc": 0.5} if m == "ince" else {}
-                results[MR.KEY.format(dataset=d, method=m, seed=s)] = train_result(probe_test_acc=acc, **extra)
+    results = _fabricated(base)
     summary = X.get("main_results").summarize(results, "full")
-    assert summary["datasets"] == ["digits", "fashion_mnist"]
+    assert summary["datasets"] == ["mnist1d", "fashion_mnist"]
     rows = by_claim(summary)
-    assert rows["GCA-UOT ≥ INCE (digits)"]["verdict"] == "reproduced"
-    assert rows["GCA-INCE ≥ INCE (digits)"]["verdict"] == "contradicted"
+    assert rows["GCA-UOT ≥ INCE (mnist1d)"]["verdict"] == "reproduced"
+    assert rows["GCA-UOT ≥ INCE (mnist1d)"]["n"] == 8
+    assert rows["GCA-INCE ≥ INCE (mnist1d)"]["verdict"] == "contradicted"
     # a tie within ±0.2 points: the interval contains 0 and is narrower than the paper's +1.04
-    tie = rows["GCA-RINCE ≥ RINCE (digits)"]
-    assert tie["low"] < 0 < tie["high"] and tie["detectable"] < tie["paper_effect"] == 1.04
+    tie = rows["GCA-RINCE ≥ RINCE (mnist1d)"]
+    assert tie["n"] == 3 and tie["low"] < 0 < tie["high"] and tie["detectable"] < tie["paper_effect"] == 1.04
     assert tie["verdict"] == "not reproduced"
-    assert rows["GCA-UOT is the best method (fashion_mnist)"]["verdict"] == "reproduced"
-    assert rows["pretraining beats the random-init encoder (INCE, digits)"]["verdict"] == "reproduced"
-    assert summary["tables"]["digits"]["gca_uot"]["mean"] == pytest.approx(95.0)
-    assert summary["init_baseline"]["digits"]["mean"] == pytest.approx(50.0)
-    assert summary["gains_vs_ince"]["digits"]["gca_uot"]["mean"] == pytest.approx(95.0 - base["ince"])
-    assert summary["wall_time_s"] == pytest.approx(1.5 * len(results))
+    assert rows["GCA-UOT is the best method (mnist1d)"]["verdict"] == "reproduced"
+    assert rows["GCA-UOT ≥ INCE (fashion_mnist)"]["n"] == 2
+    assert "GCA-INCE ≥ INCE (fashion_mnist)" not in rows  # not run there
+    assert rows["pretraining beats the random-init encoder (INCE, mnist1d)"]["verdict"] == "reproduced"
+    assert rows["pretraining beats a linear probe on the raw input (INCE, mnist1d)"]["verdict"] == "reproduced"
+    assert summary["tables"]["mnist1d"]["gca_uot"]["mean"] == pytest.approx(95.0)
+    assert summary["init_baseline"]["mnist1d"]["mean"] == pytest.approx(50.0)
+    assert summary["gains_vs_ince"]["mnist1d"]["gca_uot"]["mean"] == pytest.approx(95.0 - base["ince"])
+    ev = {r["encoder"]: r for r in summary["evaluation"]["mnist1d"]}
+    assert ev["GCA-UOT"]["probe_test_acc"]["mean"] == pytest.approx(95.0) and ev["GCA-UOT"]["seeds"] == 8
+    assert ev["random init (INCE's seeds)"]["knn20_test_acc"]["mean"] == pytest.approx(40.0)
+    assert ev["raw input"]["probe_test_acc"]["mean"] == pytest.approx(30.0)
+    assert ev["raw input"]["lowlabel10_test_acc"] is None  # not measured in this fabricated run
 
 
 def test_main_results_summary_quick_single_dataset() -> None:
     results = {MR.KEY.format(dataset="digits", method=m, seed=s): train_result(probe_test_acc=0.9 + 0.01 * s)
                for m in MR.QUICK_METHODS for s in range(2)}
     summary = X.get("main_results").summarize(results, "quick")
-    assert summary["datasets"] == ["digits"] and summary["methods"] == list(MR.QUICK_METHODS)
+    assert summary["datasets"] == ["digits"] and summary["methods"] == {"digits": list(MR.QUICK_METHODS)}
     # identical per-seed values: paired difference 0 with a zero-width interval, narrower than the
     # paper's +0.60: the experiment could have seen the paper's effect and did not
     row = by_claim(summary)["GCA-UOT ≥ INCE (digits)"]
@@ -70,11 +93,11 @@ def test_main_results_summary_quick_single_dataset() -> None:
 def test_claims_pair_runs_by_seed_when_a_run_is_missing() -> None:
     # INCE gets 90 + s, GCA-UOT 91 + s: the gain is exactly +1 on every seed. Seed 1 of GCA-UOT is
     # missing; pairing by position would compare its seed 2 with INCE's seed 1 (a gain of +2).
-    results = {MR.KEY.format(dataset="digits", method=m, seed=s):
+    results = {MR.KEY.format(dataset="mnist1d", method=m, seed=s):
                train_result(probe_test_acc=(91.0 + s if m == "gca_uot" else 90.0 + s) / 100)
-               for m in paper.METHODS for s in range(5)}
-    del results[MR.KEY.format(dataset="digits", method="gca_uot", seed=1)]
+               for m in paper.METHODS for s in MR.seed_list("full", "mnist1d", m)}
+    del results[MR.KEY.format(dataset="mnist1d", method="gca_uot", seed=1)]
     summary = X.get("main_results").summarize(results, "full")
-    row = by_claim(summary)["GCA-UOT ≥ INCE (digits)"]
-    assert row["n"] == 4 and row["mean"] == pytest.approx(1.0) and row["low"] == pytest.approx(1.0)
-    assert summary["tables"]["digits"]["gca_uot"]["by_seed"].keys() == {0, 2, 3, 4}
+    row = by_claim(summary)["GCA-UOT ≥ INCE (mnist1d)"]
+    assert row["n"] == 7 and row["mean"] == pytest.approx(1.0) and row["low"] == pytest.approx(1.0)
+    assert summary["tables"]["mnist1d"]["gca_uot"]["by_seed"].keys() == {0, 2, 3, 4, 5, 6, 7}

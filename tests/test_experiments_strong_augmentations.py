@@ -10,8 +10,12 @@ from tests.fakes import by_claim, train_result
 
 
 def test_full_budget_sizes() -> None:
-    sa = X.plan("strong_augmentations", "full")
-    assert len(sa) == 4 * 6 * 4
+    plan = X.plan("strong_augmentations", "full")
+    sa = [r for r in plan if r.kind == "train"]
+    assert len(sa) == 4 * (2 * 8 + 4 * 3) and [r.key for r in plan if r.kind == "compute"] == [SA.RAW_KEY]
+    assert all(r.spec["dataset"] == "mnist1d" and r.spec["epochs"] == 10 and "corruptions" not in r.spec for r in sa)
+    assert {r.spec["seed"] for r in sa if r.spec["method"] == "gca_uot"} == set(range(8))
+    assert {r.spec["seed"] for r in sa if r.spec["method"] == "rince"} == set(range(3))
     assert {r.spec["strong"] for r in sa} == {None, "large_erase", "strong_crop", "brightness"}
     assert {"simclr", "ince", "rince", "gca_ince", "gca_rince", "gca_uot"} <= {r.spec["method"] for r in sa}
 
@@ -44,8 +48,7 @@ def test_strong_augmentations_summary_verdicts() -> None:
     assert gap_row["mean"] == pytest.approx((2 + 3 - 1) / 3 - 0.2, abs=1e-6)
     assert gap_row["verdict"] == "reproduced"
     assert summary["tables"]["strong_crop"]["gca_uot"]["mean"] == pytest.approx(100 * (0.801 + 0.03) + 0.1 / 3, abs=1e-6)
-    assert summary["corrupt"]["snow"]["ince"]["mean"] == pytest.approx(70.1)
-    assert summary["corrupt_strong"]["gaussian_noise"]["ince"]["mean"] == pytest.approx(60.1)
+    assert summary["corrupt"] == {} and summary["corruptions"] == []  # image corruptions: not on signals
 
 
 def test_strong_augmentations_summary_gap_not_larger() -> None:
@@ -60,3 +63,5 @@ def test_strong_augmentations_summary_quick() -> None:
     summary = X.get("strong_augmentations").summarize(results, "quick")
     assert summary["settings"] == list(SA.QUICK_SETTINGS)
     assert "GCA-UOT ≥ INCE under strong_crop" in by_claim(summary)
+    assert summary["corrupt"]["snow"]["ince"]["mean"] == pytest.approx(70.05)
+    assert summary["corrupt_strong"]["gaussian_noise"]["ince"]["mean"] == pytest.approx(60.05)

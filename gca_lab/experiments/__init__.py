@@ -3,8 +3,10 @@
 ``run(name, budget=None, **overrides) -> ExperimentResult``. Each experiment (a module of this
 package) declares its runs up front (:class:`Run`: a training config, or a named computation with
 its parameters) and how to summarize them; the runner executes what is missing, caches each
-result as soon as it exists (atomic JSON writes), and reuses cached results whose run hash (the
-run's spec plus the library version) still matches. The cache is ``data/results/`` of a source
+result as soon as it exists (atomic JSON writes), and reuses cached results whose run hash still
+matches: the run's spec, the library version and its protocol (:func:`gca_lab.train.protocol`:
+every TrainConfig field with defaults resolved, the views' parameters, the model's layers), so a
+changed default view parameter or encoder width marks the affected results stale. The cache is ``data/results/`` of a source
 checkout (where the full-budget results are committed), ``~/.cache/gca_lab/results`` when installed
 from a wheel, or ``GCA_LAB_RESULTS``.
 

@@ -117,8 +117,10 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
         key = KEY.replace("{dataset}", d)
         t = {m: method_table(results, key, [m], seed_list(budget, d, m))[m] for m in ms}
         tables[d] = t
-        init_t = method_table(results, key, [BASELINE_METHOD], sl, metric="init_probe_test_acc")[BASELINE_METHOD]
-        init[d] = init_t if init_t["values"] else None
+        init_seeds = [s for s in sl if "init_probe_test_acc" in
+                      results.get(key.format(method=BASELINE_METHOD, seed=s), {}).get("metrics", {})]
+        init[d] = method_table(results, key, [BASELINE_METHOD], init_seeds,
+                               metric="init_probe_test_acc")[BASELINE_METHOD] if init_seeds else None
         raw_key = RAW_KEY.format(dataset=d)
         evaluation[d] = evaluation_rows(results, key, ms, sl, init_method=BASELINE_METHOD, raw_key=raw_key,
                                         labels=paper.LABELS)
