@@ -24,3 +24,17 @@ def test_cost_of_alignment_summary() -> None:
     assert v["GCA-INCE loss time ~ B^2 (log-log slope in [1.7, 2.3])"] == "reproduced"
     assert v["INCE loss time ~ B^2 (log-log slope in [1.7, 2.3])"] == "not reproduced"
     assert abs(s["overhead"]["gca_ince"]["mean"] - 0.02) < 0.002
+
+
+def test_full_budget_times_mnist1d_convnet_at_b256_in_the_gca_convention() -> None:
+    from gca_lab import experiments as X
+    from gca_lab.experiments import cost_of_alignment as CA
+    from gca_lab.experiments._common import CONVENTION, MNIST1D
+
+    runs = {r.key: r.spec for r in X.plan("cost_of_alignment", "full")}
+    ep = runs["epochs"]
+    assert (ep["dataset"], ep["model"], ep["batch_size"]) == (MNIST1D["dataset"], MNIST1D["model"], 256)
+    assert ep["methods"] == list(CA.METHODS) and ep["rounds"] >= 4 and ep["epochs"] >= 2  # epoch 1 is dropped
+    assert ep["convention"] == runs["loss"]["convention"] == CONVENTION == "gca"
+    quick = {r.key: r.spec for r in X.plan("cost_of_alignment", "quick")}
+    assert quick["epochs"]["dataset"] == "digits" and quick["epochs"]["model"] == "mlp"

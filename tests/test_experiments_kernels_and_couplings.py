@@ -35,3 +35,35 @@ def test_kernels_and_couplings_summary() -> None:
     v = {r["claim"]: r["verdict"] for r in exp.summarize(bad, "full")["claims"]}
     assert v["gca_uot block ratio larger after training than at init"] == "contradicted"
     assert v["GCA-UOT marginal deviation grows as rho shrinks"] == "not reproduced"
+
+
+def test_full_budget_is_gca_uot_on_mnist1d_in_the_gca_convention() -> None:
+    from gca_lab import experiments as X
+    from gca_lab.experiments import kernels_and_couplings as KC
+    from gca_lab.experiments._common import CONVENTION, MNIST1D_SHORT
+
+    runs = X.plan("kernels_and_couplings", "full")
+    plans = [r for r in runs if r.spec["fn"] == "kernels_and_couplings.plans"]
+    assert [r.key for r in plans] == ["seed0", "seed1", "seed2"]
+    for r in plans:
+        assert {k: r.spec[k] for k in MNIST1D_SHORT} == MNIST1D_SHORT
+        assert r.spec["convention"] == CONVENTION == "gca" and r.spec["probe"] and r.spec["probe_init"]
+        assert r.spec["n_classes"] * r.spec["n_per_class"] == 80  # all ten MNIST-1D classes
+    assert [r.key for r in runs if r.spec["fn"] == "raw_input"] == [KC.RAW_KEY]
+    quick = X.plan("kernels_and_couplings", "quick")
+    assert [r.spec["dataset"] for r in quick] == ["digits"] and quick[0].spec["epochs"] <= 2
+
+
+def test_kernels_and_couplings_evaluation_rows() -> None:
+    exp = EXPERIMENTS["kernels_and_couplings"]
+    results = {f"seed{s}": _fake_plans(1.1, 2.0) for s in range(3)}
+    for s in range(3):
+        results[f"seed{s}"]["metrics"] = {"probe_test_acc": 0.80 + 0.01 * s, "init_probe_test_acc": 0.50}
+    results["raw_input"] = {"metrics": {"probe_test_acc": 0.30}}
+    rows = exp.summarize(results, "full")["evaluation"]
+    assert [r["encoder"] for r in rows] == ["GCA-UOT", "random init (GCA-UOT's seeds)",
+                                            "raw input"]
+    assert abs(rows[0]["probe_test_acc"]["mean"] - 81.0) < 1e-9 and rows[0]["seeds"] == 3
+    assert abs(rows[1]["probe_test_acc"]["mean"] - 50.0) < 1e-9 and abs(rows[2]["probe_test_acc"]["mean"] - 30.0) < 1e-9
+    # without the trained runs' metrics (the quick budget trains without a probe) there is no table
+    assert "evaluation" not in exp.summarize({f"seed{s}": _fake_plans(1.1, 2.0) for s in range(3)}, "full")

@@ -3,10 +3,12 @@
 Two measurements, each one compute run so that machine noise hits every method alike:
 
 - ``epochs``: per-epoch training time of INCE, GCA-INCE, RINCE, GCA-RINCE, UOT and GCA-UOT on the
-  digits ConvNet at ``B = 256``. The methods are trained in *rounds*: every round trains each
-  method for a few epochs (``train()``, no probe), in an order rotated from round to round; the
-  first epoch of every call is dropped (allocator warm-up). Per round, the ratio of the median
-  epoch time of a GCA method to that of its one-step base is one paired sample.
+  MNIST-1D protocol (:data:`gca_lab.experiments._common.MNIST1D`: 14,000 training signals,
+  ConvNet1d, the standard signal views, Adam) at ``B = 256``, the W1 family in the ``"gca"``
+  convention. The methods are trained in *rounds*: every round trains each method for a few
+  epochs (``train()``, no probe), in an order rotated from round to round; the first epoch of
+  every call is dropped (allocator warm-up). Per round, the ratio of the median epoch time of a
+  GCA method to that of its one-step base is one paired sample.
 - ``loss``: time of one loss forward + backward on random embeddings against the batch size
   (interleaved over methods, median over repeats), with the log-log slope fitted over the sizes
   (the ``O(B^2)`` kernel and Sinkhorn steps predict ~2 once the batch is large enough that
@@ -14,6 +16,11 @@ Two measurements, each one compute run so that machine noise hits every method a
 
 Timings depend on the machine and its load: the results record the host, the thread count and
 the load average while they ran.
+
+Budgets: ``full`` = 6 rounds x 6 methods x 3 epochs of MNIST-1D (the first of each call dropped) and
+loss sizes 128-1024 x 3 repeats: 327 s (5.5 min) of recorded single-thread compute on the shared 2-core
+machine at load average about 6.5 (other training jobs running); ``quick`` = 2 rounds x 2 epochs of the digits MLP and loss
+sizes 64-256 (seconds).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ import torch
 from .. import methods as _methods
 from ..stats import judge, loglog_slope, mean_std
 from . import paper
-from ._common import COMMITTED_CONVENTION, W1_FAMILY
+from ._common import CONVENTION, MNIST1D, W1_FAMILY
 from ._core import Experiment, Run, computation, register
 
 METHODS = ("ince", "gca_ince", "rince", "gca_rince", "uot", "gca_uot")
@@ -38,9 +45,9 @@ PAIRS = (("gca_ince", "ince"), ("gca_rince", "rince"), ("gca_uot", "uot"))
 OVERHEAD_BOUND = 0.10  # the poster's "about 1% more time", with a margin: <= 10% per-epoch overhead of 10-iteration GCA at B = 256
 
 BUDGETS = {
-    "quick": {"epochs": dict(model="mlp", rounds=2, epochs=2, batch_size=256),
+    "quick": {"epochs": dict(dataset="digits", model="mlp", rounds=2, epochs=2, batch_size=256),
               "loss": dict(sizes=[64, 128, 256], repeats=2)},
-    "full": {"epochs": dict(model="convnet", rounds=4, epochs=3, batch_size=256),
+    "full": {"epochs": dict(dataset=MNIST1D["dataset"], model=MNIST1D["model"], rounds=6, epochs=3, batch_size=256),
              "loss": dict(sizes=[128, 256, 512, 1024], repeats=3)},
 }
 
@@ -113,9 +120,9 @@ def _plan(budget: str) -> list[Run]:
     cfg = BUDGETS[budget]
     return [
         Run("epochs", "compute", {"fn": "cost_of_alignment.epoch_times", "methods": list(METHODS), **cfg["epochs"],
-                                  "convention": COMMITTED_CONVENTION}),
+                                  "convention": CONVENTION}),
         Run("loss", "compute", {"fn": "cost_of_alignment.loss_times", "methods": list(METHODS), **cfg["loss"],
-                                "convention": COMMITTED_CONVENTION}),
+                                "convention": CONVENTION}),
     ]
 
 

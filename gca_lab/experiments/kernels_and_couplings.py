@@ -3,13 +3,24 @@
 For a class-sorted test batch of two augmented views, the Gibbs kernel ``K = exp(s / eps)`` of the
 cross-view similarities, the INCE plan (one row projection), the GCA-INCE plan (``n_iters``
 Sinkhorn rounds) and the GCA-UOT plan (KL-relaxed rounds, ``rho``), at random initialization and
-after training a small encoder with GCA-UOT. Block structure is quantified by
+after training the encoder with GCA-UOT. Block structure is quantified by
 :func:`gca_lab.plans.plan_block_ratio` (mean within-class / mean between-class mass, positive
 pairs on the diagonal excluded). One compute run per seed returns the matrices as nested lists.
+
+Protocol: the MNIST-1D protocol at 10 epochs (:data:`gca_lab.experiments._common.MNIST1D_SHORT`:
+14,000 training signals, ConvNet1d, the standard signal views), GCA-UOT with ``eps = 0.5``, 10 rounds,
+``rho = 0.2`` in the ``"gca"`` convention (:data:`gca_lab.experiments._common.CONVENTION`: cost
+``1 - cos``, masses ``1/n``; every loss of the heat-maps uses it too); the batch holds 8 test signals
+of each of the 10 classes (80). The trained run is scored by the evaluation protocol next to its
+random-init encoder (``probe_init``) and one ``raw_input`` run.
 
 Checks: GCA-INCE plan row and column sums = 1 +- 1e-4 (converged Sinkhorn; the 10-round plan's
 column error is reported too); the INCE plan's column sums spread (> 0); the GCA-UOT marginal
 deviation grows as ``rho`` shrinks; block ratio > 1 and larger after training than at init.
+
+Budgets: ``full`` = 3 seeds (3 GCA-UOT trainings + the matrices, and 1 raw-input run): 212 s (3.5 min)
+of recorded single-thread compute on the shared 2-core machine at load average about 6.5;
+``quick`` = 1 seed of a 2-epoch MLP on digits (the same 10 x 8 batch), no probe (seconds).
 """
 
 from __future__ import annotations
@@ -22,7 +33,7 @@ from .. import losses as _losses
 from ..evaluate import embed
 from ..plans import marginal_errors, plan_block_ratio
 from ..stats import judge, mean_std
-from ._common import COMMITTED_CONVENTION, W1_FAMILY, claim, seeds
+from ._common import CONVENTION, MNIST1D_SHORT, W1_FAMILY, claim, evaluation_rows, raw_input_run, seeds
 from ._core import Experiment, Run, computation, register
 
 PLANS = ("kernel", "ince", "gca_ince", "gca_uot")
@@ -30,9 +41,10 @@ RHOS = (0.01, 0.05, 0.2, 1.0, 5.0)
 STATES = ("init", "trained")
 
 BUDGETS = {
-    "quick": dict(model="mlp", epochs=2, n_seeds=1, probe=False),
-    "full": dict(model="convnet", epochs=20, n_seeds=3, probe=True),
+    "quick": dict(dataset="digits", model="mlp", epochs=2, n_seeds=1, probe=False, n_classes=10, n_per_class=8),
+    "full": dict(MNIST1D_SHORT, n_seeds=3, probe=True, probe_init=True, n_classes=10, n_per_class=8),
 }
+RAW_KEY = "raw_input"
 
 
 def _class_sorted_batch(split: Any, n_classes: int, n_per_class: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,7 +59,7 @@ def _class_sorted_batch(split: Any, n_classes: int, n_per_class: int) -> tuple[t
 def plans(*, seed: int, model: str, epochs: int, method: str = "gca_uot", dataset: str = "digits",
           n_classes: int = 8, n_per_class: int = 8, eps: float = 0.5, n_iters: int = 10, rho: float = 0.2,
           rhos: list[float] = list(RHOS), converged_iters: int = 300, probe: bool = True,
-          convention: str = "gca") -> dict[str, Any]:
+          probe_init: bool = False, convention: str = "gca") -> dict[str, Any]:
     """Kernel and plans of a class-sorted batch (``n_classes * n_per_class`` samples) at init and after training.
 
     ``convention`` (:mod:`gca_lab.losses`, "Conventions") is that of every loss here and of the trained
@@ -55,14 +67,16 @@ def plans(*, seed: int, model: str, epochs: int, method: str = "gca_uot", datase
     (``mean |row sum / a_i - 1|``), so it reads the same under unit and ``1/n`` masses.
 
     Returns ``{"labels", "matrices": {state: {plan: nested list}}, "block_ratio": {state: {plan: r}},
-    "marginals": {state: {...}}, "uot_marginal_dev": {state: {rho: mean |row sum - 1|}}, "probe_test_acc"}``.
+    "marginals": {state: {...}}, "uot_marginal_dev": {state: {rho: mean |row sum - 1|}}, "probe_test_acc",
+    "metrics"}`` (``metrics``: the trained run's evaluation, with the random-init encoder's ``init_*``
+    metrics when ``probe_init``).
     """
     from ..augment import TwoViews
     from ..train import TrainConfig, build_model, load_dataset, train
 
     opts = {"convention": convention} if method in W1_FAMILY else {}
     cfg = TrainConfig(dataset=dataset, model=model, method=method, epochs=epochs, seed=seed, eps=eps,
-                      n_iters=n_iters, rho=rho, progress=False, probe=probe, loss_options=opts)
+                      n_iters=n_iters, rho=rho, progress=False, probe=probe, probe_init=probe_init, loss_options=opts)
     ds = load_dataset(cfg)
     torch.manual_seed(seed)  # train() seeds the same way before building its model: same init weights
     model0 = build_model(cfg, ds.image_shape)
@@ -79,7 +93,8 @@ def plans(*, seed: int, model: str, epochs: int, method: str = "gca_uot", datase
     mass = 1.0 if loss_fns["gca_uot"].marginals == "one" else 1.0 / n
     masses = torch.full((n,), mass, dtype=torch.float64)
     out: dict[str, Any] = {"labels": y.tolist(), "matrices": {}, "block_ratio": {}, "marginals": {},
-                           "uot_marginal_dev": {}, "probe_test_acc": res.metrics.get("probe_test_acc")}
+                           "uot_marginal_dev": {}, "probe_test_acc": res.metrics.get("probe_test_acc"),
+                           "metrics": dict(res.metrics)}
     for state, net in (("init", model0), ("trained", res.model)):
         z1, z2 = embed(net, x1).double(), embed(net, x2).double()
         mats = {"kernel": loss_fns["ince"].details(z1, z2).kernel}
@@ -109,11 +124,13 @@ def plans(*, seed: int, model: str, epochs: int, method: str = "gca_uot", datase
 
 
 def _plan(budget: str) -> list[Run]:
-    cfg = BUDGETS[budget]
-    return [Run(f"seed{s}", "compute", {"fn": "kernels_and_couplings.plans", "seed": s, "model": cfg["model"],
-                                        "epochs": cfg["epochs"], "probe": cfg["probe"],
-                                        "convention": COMMITTED_CONVENTION})
-            for s in range(cfg["n_seeds"])]
+    cfg = {k: v for k, v in BUDGETS[budget].items() if k != "n_seeds"}
+    runs = [Run(f"seed{s}", "compute", {"fn": "kernels_and_couplings.plans", "seed": s, **cfg,
+                                        "convention": CONVENTION})
+            for s in range(BUDGETS[budget]["n_seeds"])]
+    if cfg["probe"]:
+        runs.append(raw_input_run(RAW_KEY, dataset=cfg["dataset"]))
+    return runs
 
 
 def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
@@ -122,9 +139,14 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
     rows: list[dict[str, Any]] = []
     ratios = {st: {p: [results[k]["block_ratio"][st][p] for k in keys] for p in PLANS} for st in STATES}
     table = {st: {p: dict(zip(("mean", "std"), mean_std(v))) for p, v in d.items() if v} for st, d in ratios.items()}
-    out: dict[str, Any] = {"block_ratio": table, "claims": rows, "keys": keys}
+    out: dict[str, Any] = {"block_ratio": table, "claims": rows, "keys": keys,
+                           "probe_test_acc": {k: results[k].get("probe_test_acc") for k in keys}}
     if not keys:
         return out
+    if any("metrics" in results[k] and results[k]["metrics"] for k in keys):
+        out["evaluation"] = evaluation_rows(results, "seed{seed}", ["gca_uot"], seed_list,
+                                            init_method="gca_uot" if BUDGETS[budget].get("probe_init") else None,
+                                            raw_key=RAW_KEY, labels={"gca_uot": "GCA-UOT"})
     marg = [results[k]["marginals"][st] for k in keys for st in STATES]
     worst = {m: max(d[m] for d in marg) for m in marg[0]}
     out["marginals_worst"] = worst
