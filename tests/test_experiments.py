@@ -63,6 +63,16 @@ def test_changed_config_is_recomputed_with_a_warning(toy: dict, tmp_path: Path) 
     assert again.computed == 1 and again.results["a"]["value"] == 16.0
 
 
+def test_cached_runs_after_the_last_computed_one_reach_the_file(toy: dict, tmp_path: Path) -> None:
+    path = E.run("_toy", "quick", root=tmp_path, progress=False).path
+    toy["x"] = 4.0  # run "a" (first in the plan) goes stale, "b" (after it) stays cached
+    with pytest.warns(RuntimeWarning, match="stale"):
+        E.run("_toy", "quick", root=tmp_path, progress=False)
+    saved = json.loads(path.read_text())["runs"]
+    assert set(saved) == {"a", "b"} and saved["a"]["result"]["value"] == 16.0
+    assert E.load("_toy", "quick", root=tmp_path).summary == {"total": 20.0}
+
+
 def test_overrides_apply_to_matching_spec_keys_and_get_their_own_file(toy: dict, tmp_path: Path) -> None:
     base = E.run("_toy", "quick", root=tmp_path, progress=False)
     over = E.run("_toy", "quick", root=tmp_path, progress=False, epochs=3)

@@ -322,11 +322,13 @@ def run(
     data_missing = _use_cache_where_data_is_missing(name, runs, on_disk)  # before computing anything
     stored: dict[str, Any] = {k: on_disk[k] for k in data_missing}  # in every save, whatever is recomputed
     computed = 0
+    unsaved = False  # cached entries taken after the last save (they must reach the file too)
     for r in tqdm(runs, desc=f"{name} ({budget})", disable=not progress):
         h = run_hash(r)
         entry = on_disk.get(r.key) if r.key in data_missing else cached.get(r.key)
         if entry is not None and entry.get("hash") == h and "result" in entry:
             stored[r.key] = entry
+            unsaved = True
             continue
         if entry is not None:
             warnings.warn(f"{name}: cached result of {r.key!r} is stale (its spec changed); recomputing",
@@ -334,8 +336,9 @@ def run(
         stored[r.key] = {"hash": h, "kind": r.kind, "spec": r.spec, "result": _execute(r)}
         computed += 1
         _save(path, _payload(experiment, budget, overrides, runs, stored))
+        unsaved = False
     exp_hash = experiment_hash(runs)
-    if computed == 0 and not path.exists():
+    if (computed and unsaved) or not path.exists():
         _save(path, _payload(experiment, budget, overrides, runs, stored))
     # Through JSON, so fresh and cached results look alike (sorted keys, lists for tuples).
     results = json.loads(json.dumps({k: v["result"] for k, v in stored.items()}, sort_keys=True,
