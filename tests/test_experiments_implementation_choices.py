@@ -21,13 +21,17 @@ from tests.fakes import by_claim, train_result
 def test_full_plan_is_the_mnist1d_protocol_in_the_gca_convention() -> None:
     runs = {r.key: r for r in X.plan("implementation_choices", "full")}
     n_seeds, variants = ic.BUDGETS["full"]["n_seeds"], ic.BUDGETS["full"]["variants"]
-    assert len(runs) == n_seeds * (1 + len(variants)) + 2  # + loss values + raw input
+    # per seed: the default, each variant, the reference evaluation of the random-init encoder; + loss values, raw input
+    assert len(runs) == n_seeds * (2 + len(variants)) + 2
     assert runs["loss_values"].spec["convention"] == CONVENTION == "gca"
     assert runs[ic.RAW_KEY].spec == {"fn": "raw_input", "dataset": "mnist1d"}
     for s in range(n_seeds):
         default = runs[f"default/seed{s}"].spec
         assert default["probe_init"] is True and default["method"] == "gca_uot"
         assert default["loss_options"] == {"convention": CONVENTION}
+        init = runs[ic.INIT_KEY.format(seed=s)].spec
+        assert {k: init[k] for k in MNIST1D_SHORT} == MNIST1D_SHORT and init["seed"] == s
+        assert init["ref_epochs"] == default["ref_epochs"]
         for v in variants:
             spec = runs[f"{v}/seed{s}"].spec
             assert {k: spec[k] for k in MNIST1D_SHORT} == MNIST1D_SHORT and spec["seed"] == s
@@ -53,6 +57,8 @@ def _results(acc: dict[str, list[float]], ref: list[float], seeds=range(5)) -> d
                 r["reference_eval"] = {"best_test_acc": ref[s], "final_test_acc": ref[s] - 0.01, "best_epoch": 3,
                                        "encoder_change": 0.2, "test_acc": [ref[s]]}
             results[f"{v}/seed{s}"] = r
+    for s in seeds:
+        results[ic.INIT_KEY.format(seed=s)] = {"reference_eval": {"best_test_acc": ref[s] - 0.001 * (s % 2)}}
     results[ic.RAW_KEY] = {"metrics": {m: 0.3 for m in EVAL_METRICS}}
     return results
 
@@ -82,6 +88,11 @@ def test_summary_rows_read_each_reference_choice_with_its_sign() -> None:
     assert ev["meaning"] == "raises accuracy"
     claims = by_claim(summary)
     assert claims["clamping cosines at 1e-7 raises accuracy"]["verdict"] == "contradicted"
+    # the random-init encoder fine-tuned by the reference protocol: within 0.1 point of the pretrained one
+    init = claims["under the reference's evaluation, pretraining beats the random-init encoder"]
+    assert init["mean"] == pytest.approx(0.04, abs=1e-9) and init["verdict"] == "inconclusive"  # 0 or 0.1 per seed
+    frozen = claims["under the frozen probe, pretraining beats the random-init encoder"]
+    assert frozen["mean"] == pytest.approx(100 * sum(base) / 5 - 50.0, abs=1e-9)
     assert claims["the reference's fine-tuned, test-selected evaluation reports more than the frozen probe"][
         "verdict"] == "reproduced"
     # the evaluation table: the default and every variant, then the random init and the raw input
@@ -133,6 +144,24 @@ def test_probe_protocols_scores_one_encoder_both_ways() -> None:
     assert ref["best_test_acc"] == max(ref["test_acc"]) >= ref["final_test_acc"] and len(ref["test_acc"]) == 2
     with pytest.raises(ValueError, match="ref_epochs"):
         ic.probe_protocols(ref_epochs=0, dataset="digits", model="mlp", epochs=1)
+
+
+def test_init_reference_eval_fine_tunes_the_encoder_training_starts_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gca_lab.train import TrainConfig, setup
+
+    fields = dict(dataset="digits", model="mlp", epochs=1, seed=3, max_train=300, max_test=200)
+    seen = {}
+
+    def fake_eval(encoder, dataset, **kw):
+        seen["state"] = {k: v.clone() for k, v in encoder.state_dict().items()}
+        seen["kw"] = kw
+        return {"best_test_acc": 0.5}
+
+    monkeypatch.setattr(ic, "reference_linear_eval", fake_eval)
+    assert ic.init_reference_eval(ref_epochs=2, **fields) == {"reference_eval": {"best_test_acc": 0.5}}
+    start = setup(TrainConfig(**fields, progress=False), torch.device("cpu")).model.encoder.state_dict()
+    assert seen["state"].keys() == start.keys() and all(torch.equal(seen["state"][k], v) for k, v in start.items())
+    assert seen["kw"] == {"epochs": 2, "seed": 3}
 
 
 def _tiny_dataset() -> data.Dataset:

@@ -35,8 +35,12 @@ training with it is close to training clamped joint INCE. Its accuracy row there
 the joint layout with clamped cosines (variant ``ince_joint_clamp``, the training stand-in of the
 reference "rince") with true RINCE (variant ``rince``).
 
+The reference evaluation is also applied to the random-init encoder of each seed (compute runs
+``init_reference_eval``, no pretraining), to see whether that protocol can tell pretraining from none.
+
 Budgets: ``full`` = 5 seeds x (the default, with both evaluations + 6 variants) = 35 training runs
-(+ the loss-values run and one ``raw_input`` run; the default runs also probe their random-init encoder);
+(+ the loss-values run, 5 reference evaluations of the random-init encoder and one ``raw_input`` run; the
+default runs also probe their random-init encoder);
 ``quick`` = 1 seed x (default + clamp) of a 2-epoch MLP on digits.
 """
 
@@ -80,6 +84,7 @@ LABELS = {"default": "GCA-UOT (defaults)", "clamp": "+ cosine clamp", "unit_mass
 METHOD = "gca_uot"
 KEY = "{method}/seed{seed}"  # "{method}" is "default" or a variant name (the evaluation table's rows)
 RAW_KEY = "raw_input"
+INIT_KEY = "init_reference_eval/seed{seed}"  # the reference evaluation of the random-init encoder
 
 
 def reference_cifar_rince(z1: Tensor, z2: Tensor, *, eps: float = 0.5, q: float = 0.6, lam: float = 0.01) -> Tensor:
@@ -261,6 +266,22 @@ def probe_protocols(*, ref_epochs: int, **fields: Any) -> dict[str, Any]:
     return {"metrics": res.metrics, "reference_eval": ref, "train_wall_time": res.wall_time}
 
 
+@computation("implementation_choices.init_reference_eval")
+def init_reference_eval(*, ref_epochs: int, **fields: Any) -> dict[str, Any]:
+    """The reference's fine-tuned "linear" evaluation (:func:`reference_linear_eval`, ``ref_epochs`` epochs)
+    of the **random-init** encoder of :class:`gca_lab.train.TrainConfig` ``fields``: the encoder
+    :func:`gca_lab.train.train` would start from (same seed), never pretrained. What that protocol reports
+    without any contrastive pretraining."""
+    from ..train import TrainConfig, build_model, load_dataset
+
+    check_int("ref_epochs", ref_epochs, minimum=1)
+    cfg = TrainConfig(**{**fields, "progress": False})
+    ds = load_dataset(cfg)
+    torch.manual_seed(cfg.seed)  # as train.setup does before build_model
+    model = build_model(cfg, ds.image_shape)
+    return {"reference_eval": reference_linear_eval(model.encoder, ds, epochs=ref_epochs, seed=cfg.seed)}
+
+
 def seed_list(budget: str) -> list[int]:
     """Seeds of a budget (the default and every variant run all of them)."""
     return seeds(budget, full=BUDGETS["full"]["n_seeds"], quick=BUDGETS["quick"]["n_seeds"])
@@ -279,6 +300,9 @@ def _plan(budget: str) -> list[Run]:
         for v in cfg["variants"]:
             runs.append(train_run(KEY.format(method=v, seed=s), convention=CONVENTION,
                                   **{**base, "seed": s, **VARIANTS[v]}))
+    for s in seed_list(budget):  # after every training run: an interrupted run leaves complete seeds above
+        runs.append(Run(INIT_KEY.format(seed=s), "compute", {"fn": "implementation_choices.init_reference_eval",
+                                                             "ref_epochs": cfg["ref_epochs"], **base, "seed": s}))
     runs.append(raw_input_run(RAW_KEY, **base))
     return runs
 
@@ -385,6 +409,15 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
            if KEY.format(method="default", seed=s) in results}
     add("evaluation: frozen probe → fine-tuned, test-selected", "probe", "n/a (evaluation protocol)", ref, "default",
         "the reference's fine-tuned, test-selected evaluation reports more than the frozen probe")
+    init_ref = {s: 100 * results[INIT_KEY.format(seed=s)]["reference_eval"]["best_test_acc"] for s in sl
+                if INIT_KEY.format(seed=s) in results}
+    init_probe = values_by_seed(results, KEY.replace("{method}", "default"), sl, "init_probe_test_acc")
+    if set(ref) & set(init_ref):
+        claims.append(judge("under the reference's evaluation, pretraining beats the random-init encoder",
+                            "(not reported; the paper's evaluation)", a=ref, b=init_ref))
+    if set(by_seed["default"]) & set(init_probe):
+        claims.append(judge("under the frozen probe, pretraining beats the random-init encoder",
+                            "(not reported)", a=by_seed["default"], b=init_probe))
     return {
         "rows": rows, "claims": [*_rule_claims(lv0), *claims], "by_seed": by_seed,
         "accuracy": {v: list(d.values()) for v, d in by_seed.items() if d}, "labels": LABELS,
@@ -392,6 +425,8 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
         "convention": CONVENTION, "seeds": sl, "protocol": {**cfg["base"], "method": METHOD},
         "reference_eval": {k: results[k]["reference_eval"] for k in (KEY.format(method="default", seed=s) for s in sl)
                            if k in results},
+        "init_reference_eval": {s: results[INIT_KEY.format(seed=s)]["reference_eval"] for s in sl
+                                if INIT_KEY.format(seed=s) in results},
         "evaluation": evaluation_rows(results, KEY, names, sl, init_method="default", raw_key=RAW_KEY, labels=LABELS),
         "wall_time_s": sum(float(r.get("wall_time", 0.0)) for r in results.values()), "n_runs": len(results),
     }
