@@ -1,5 +1,6 @@
-"""The implementation_choices experiment (notebook 11): its claims on fabricated results, and the two
-reference-code defects it reproduces for comparison (the fine-tuned "linear" evaluation, the CIFAR "rince")."""
+"""The implementation_choices experiment (notebook 11): its MNIST-1D plan, its claims on fabricated results,
+the loss-values computation, and the two reference-code defects it reproduces for comparison (the
+fine-tuned "linear" evaluation, the CIFAR "rince")."""
 
 from __future__ import annotations
 
@@ -10,28 +11,157 @@ import pytest
 import torch
 
 from gca_lab import data, methods
+from gca_lab import experiments as X
 from gca_lab.evaluate import probe_encoder
-from gca_lab.experiments import EXPERIMENTS
 from gca_lab.experiments import implementation_choices as ic
+from gca_lab.experiments._common import CONVENTION, EVAL_METRICS, MNIST1D_SHORT, W1_FAMILY
+from tests.fakes import by_claim, train_result
 
 
+def test_full_plan_is_the_mnist1d_protocol_in_the_gca_convention() -> None:
+    runs = {r.key: r for r in X.plan("implementation_choices", "full")}
+    n_seeds, variants = ic.BUDGETS["full"]["n_seeds"], ic.BUDGETS["full"]["variants"]
+    # per seed: the default, each variant, the reference evaluation of the random-init encoder; + loss values, raw input
+    assert len(runs) == n_seeds * (2 + len(variants)) + 2
+    assert runs["loss_values"].spec["convention"] == CONVENTION == "gca"
+    assert runs[ic.RAW_KEY].spec == {"fn": "raw_input", "dataset": "mnist1d"}
+    for s in range(n_seeds):
+        default = runs[f"default/seed{s}"].spec
+        assert default["probe_init"] is True and default["method"] == "gca_uot"
+        assert default["loss_options"] == {"convention": CONVENTION}
+        init = runs[ic.INIT_KEY.format(seed=s)].spec
+        assert {k: init[k] for k in MNIST1D_SHORT} == MNIST1D_SHORT and init["seed"] == s
+        assert init["ref_epochs"] == default["ref_epochs"]
+        for v in variants:
+            spec = runs[f"{v}/seed{s}"].spec
+            assert {k: spec[k] for k in MNIST1D_SHORT} == MNIST1D_SHORT and spec["seed"] == s
+            if spec["method"] in W1_FAMILY:
+                assert spec["loss_options"]["convention"] == CONVENTION
+            # one choice changed from the default and nothing else
+            changed = {k for k in spec if spec.get(k) != default.get(k)} - {"loss_options"}
+            opts = set(spec.get("loss_options", {})) - {"convention"}
+            wanted = set(ic.VARIANTS[v]) - {"loss_options"} | set(ic.VARIANTS[v].get("loss_options", {}))
+            assert changed | opts == wanted, v
+    # the marginal-scale row: under "gca" the default already has the reference's 1/n, the variant unit masses
+    assert runs["unit_masses/seed0"].spec["loss_options"]["marginals"] == "one"
 
-def test_implementation_choices_summary() -> None:
-    exp = EXPERIMENTS["implementation_choices"]
-    results: dict = {"loss_values": {}}
-    for s in range(3):
-        results[f"default/seed{s}"] = {"metrics": {"probe_test_acc": 0.90 + 0.001 * s},
-                                       "reference_eval": {"best_test_acc": 0.95 + 0.002 * s, "final_test_acc": 0.94,
-                                                          "best_epoch": 3, "encoder_change": 0.2}}
-        for v in ic.BUDGETS["full"]["variants"]:
-            acc = {"clamp": 0.80 + 0.003 * s, "ince": 0.9, "rince": 0.9 + 0.01 * (s - 1)}.get(v, 0.90 + 0.001 * s)
-            results[f"{v}/seed{s}"] = {"metrics": {"probe_test_acc": acc}}
-    rows = {r["choice"]: r for r in exp.summarize(results, "full")["rows"]}
-    assert rows["cosine clamp: off → on"]["meaning"] == "lowers accuracy"
-    assert rows["evaluation: frozen probe → fine-tuned, test-selected"]["meaning"] == "raises accuracy"
-    assert rows["marginals: 1 per anchor → 1/n"]["mean"] == pytest.approx(0.0, abs=1e-9)
-    assert rows["RINCE: true → reference (CE)^q/q"]["meaning"] == "no detectable effect"
+
+def _results(acc: dict[str, list[float]], ref: list[float], seeds=range(5)) -> dict:
+    results: dict = {}
+    for v, vals in acc.items():
+        for s in seeds:
+            extra = {m: vals[s] - 0.01 for m in EVAL_METRICS if m != "probe_test_acc"}
+            r = train_result(probe_test_acc=vals[s], **extra)
+            if v == "default":
+                r["metrics"].update({f"init_{m}": 0.5 for m in EVAL_METRICS})
+                r["reference_eval"] = {"best_test_acc": ref[s], "final_test_acc": ref[s] - 0.01, "best_epoch": 3,
+                                       "encoder_change": 0.2, "test_acc": [ref[s]]}
+            results[f"{v}/seed{s}"] = r
+    for s in seeds:
+        results[ic.INIT_KEY.format(seed=s)] = {"reference_eval": {"best_test_acc": ref[s] - 0.001 * (s % 2)}}
+    results[ic.RAW_KEY] = {"metrics": {m: 0.3 for m in EVAL_METRICS}}
+    return results
+
+
+def test_summary_rows_read_each_reference_choice_with_its_sign() -> None:
+    base = [0.70, 0.72, 0.71, 0.73, 0.70]
+    acc = {"default": base,
+           "clamp": [b - 0.03 + 0.002 * (s % 2) for s, b in enumerate(base)],  # 3 points lower on every seed
+           "unit_masses": [b - 0.02 - 0.001 * s for s, b in enumerate(base)],  # 1/n (the default) is higher
+           "joint": [b + 0.001 * (-1) ** s for s, b in enumerate(base)],  # no effect
+           "joint_max_cost": [b + 0.001 * (-1) ** s + 0.02 for s, b in enumerate(base)],  # above joint
+           "ince_joint_clamp": [0.75, 0.74, 0.76, 0.75, 0.74],
+           "rince": [0.65, 0.66, 0.64, 0.66, 0.65]}
+    summary = X.get("implementation_choices").summarize(_results(acc, [0.98] * 5), "full")
+    rows = {r["choice"].split(":")[0]: r for r in summary["rows"]}
     assert len(rows) == 6
+    assert rows["cosine clamp"]["meaning"] == "lowers accuracy"
+    assert rows["layout"]["meaning"] == "no detectable effect" and rows["layout"]["low"] < 0 < rows["layout"]["high"]
+    assert rows["self-pairs"]["meaning"] == "raises accuracy"  # joint_max_cost minus joint, not minus the default
+    assert rows["self-pairs"]["mean"] == pytest.approx(2.0, abs=1e-9)
+    # the reference's side first: default (1/n) minus unit masses; clamped joint INCE minus true RINCE
+    assert rows["marginals"]["mean"] == pytest.approx(2.2, abs=1e-9)
+    assert rows["marginals"]["meaning"] == "raises accuracy"
+    assert rows["RINCE"]["mean"] == pytest.approx(100 * (0.748 - 0.652), abs=1e-9)
+    ev = rows["evaluation"]
+    assert ev["mean"] == pytest.approx(100 * 0.98 - 100 * sum(base) / 5, abs=1e-9)
+    assert ev["meaning"] == "raises accuracy"
+    claims = by_claim(summary)
+    assert claims["clamping cosines at 1e-7 raises accuracy"]["verdict"] == "contradicted"
+    # the random-init encoder fine-tuned by the reference protocol: within 0.1 point of the pretrained one
+    init = claims["under the reference's evaluation, pretraining beats the random-init encoder"]
+    assert init["mean"] == pytest.approx(0.04, abs=1e-9) and init["verdict"] == "inconclusive"  # 0 or 0.1 per seed
+    frozen = claims["under the frozen probe, pretraining beats the random-init encoder"]
+    assert frozen["mean"] == pytest.approx(100 * sum(base) / 5 - 50.0, abs=1e-9)
+    assert claims["the reference's fine-tuned, test-selected evaluation reports more than the frozen probe"][
+        "verdict"] == "reproduced"
+    # the evaluation table: the default and every variant, then the random init and the raw input
+    table = {r["encoder"]: r for r in summary["evaluation"]}
+    assert list(table)[: 1 + 6] == [ic.LABELS[v] for v in ["default", *ic.BUDGETS["full"]["variants"]]]
+    init = table[f"random init ({ic.LABELS['default']}'s seeds)"]
+    assert init["seeds"] == 5 and init["knn20_test_acc"]["mean"] == pytest.approx(50.0)
+    assert table["raw input"]["probe_test_acc"]["mean"] == pytest.approx(30.0)
+
+
+def test_summary_pairs_by_seed_when_a_run_is_missing() -> None:
+    base = [0.70, 0.72, 0.71, 0.73, 0.70]
+    acc = {v: [b + 0.01 for b in base] for v in ic.BUDGETS["full"]["variants"]}
+    acc["default"] = base
+    results = _results(acc, [0.9] * 5)
+    del results["clamp/seed1"]
+    row = {r["choice"]: r for r in X.get("implementation_choices").summarize(results, "full")["rows"]}[
+        "cosine clamp: off → on"]
+    assert row["n"] == 4 and row["mean"] == pytest.approx(1.0, abs=1e-9)  # still 1 point on every remaining pair
+
+
+def test_loss_values_marginal_row_measures_a_change_under_gca() -> None:
+    out = ic.loss_values(batch=16, dim=8, noises=[1.0])
+    assert out["convention"] == "gca"
+    r = out["noise=1"]
+    g = torch.Generator().manual_seed(0)
+    z1 = torch.randn(16, 8, generator=g, dtype=torch.float64)
+    z2 = z1 + torch.randn(16, 8, generator=g, dtype=torch.float64)
+    # under "gca" the W1 family's default masses are already the reference's 1/n ...
+    default = float(methods.make_loss("gca_uot")(z1, z2))
+    assert default == pytest.approx(r["marginals"]["gca_uot"]["after"], rel=1e-12)
+    # ... so the row compares unit masses with 1/n explicitly, and the W1 terms move while the KL ones do not
+    for m in ("rince", "gca_rince", "gca_uot"):
+        assert abs(r["marginals"][m]["rel"]) > 1e-3, m
+        for conv in ("gca", "chuang"):
+            assert abs(r["marginals_by_convention"][conv][m]["rel"]) > 1e-3, (conv, m)
+    assert abs(r["marginals"]["gca_ince"]["diff"]) < 1e-9
+    assert r["marginals_by_convention"]["gca"] == r["marginals"]
+    # the reference convention moves every loss (joint layout, clamp, max-cost self-pairs)
+    assert all(abs(p["rel"]) > 1e-3 for p in r["convention"].values())
+    assert r["rince_grad_cos_to_ince"] > 1 - 1e-6
+
+
+def test_probe_protocols_scores_one_encoder_both_ways() -> None:
+    out = ic.probe_protocols(ref_epochs=2, dataset="digits", model="mlp", epochs=1, seed=0, max_train=300,
+                             max_test=200, probe_init=True, method="gca_uot", loss_options={"convention": "gca"})
+    assert {"probe_test_acc", "init_probe_test_acc", "knn20_test_acc"} <= set(out["metrics"])
+    ref = out["reference_eval"]
+    assert ref["best_test_acc"] == max(ref["test_acc"]) >= ref["final_test_acc"] and len(ref["test_acc"]) == 2
+    with pytest.raises(ValueError, match="ref_epochs"):
+        ic.probe_protocols(ref_epochs=0, dataset="digits", model="mlp", epochs=1)
+
+
+def test_init_reference_eval_fine_tunes_the_encoder_training_starts_from(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gca_lab.train import TrainConfig, setup
+
+    fields = dict(dataset="digits", model="mlp", epochs=1, seed=3, max_train=300, max_test=200)
+    seen = {}
+
+    def fake_eval(encoder, dataset, **kw):
+        seen["state"] = {k: v.clone() for k, v in encoder.state_dict().items()}
+        seen["kw"] = kw
+        return {"best_test_acc": 0.5}
+
+    monkeypatch.setattr(ic, "reference_linear_eval", fake_eval)
+    assert ic.init_reference_eval(ref_epochs=2, **fields) == {"reference_eval": {"best_test_acc": 0.5}}
+    start = setup(TrainConfig(**fields, progress=False), torch.device("cpu")).model.encoder.state_dict()
+    assert seen["state"].keys() == start.keys() and all(torch.equal(seen["state"][k], v) for k, v in start.items())
+    assert seen["kw"] == {"epochs": 2, "seed": 3}
 
 
 def _tiny_dataset() -> data.Dataset:

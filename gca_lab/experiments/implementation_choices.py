@@ -3,28 +3,45 @@
 Each choice is measured twice:
 
 - on **loss values** (compute run ``loss_values``, no training): fixed random embeddings of two
-  views, unaligned (``noise = 1``) and aligned (``noise = 0.2``), each loss computed with our
-  default and with the reference implementation's choice;
-- on **frozen-probe accuracy** (training runs, paired over seeds): GCA-UOT with our defaults
-  against GCA-UOT with one reference choice switched on.
+  views, unaligned (``noise = 1``) and aligned (``noise = 0.2``), each loss computed without and with
+  the reference implementation's choice, in the default ``"gca"`` convention
+  (:data:`gca_lab.experiments._common.CONVENTION`; :mod:`gca_lab.losses`, "Conventions");
+- on **accuracy** (training runs, paired by seed): GCA-UOT with our defaults against GCA-UOT with one
+  reference choice switched on, on the 10-epoch MNIST-1D protocol
+  (:data:`gca_lab.experiments._common.MNIST1D_SHORT`: 14,000 training signals, ConvNet1d, the standard
+  signal views; every W1-family run in the ``"gca"`` convention, stated in its spec), each run scored by
+  the evaluation protocol (frozen linear probe, 10/100-label probes, kNN).
 
 Choices (ours -> reference): joint-layout self-pairs masked -> maximum cost (``self_pairs``);
 cosine not clamped -> clamped at ``1e-7`` (``clamp_similarity``); ``B x B`` cross layout ->
-``2B x 2B`` joint layout; marginals of mass 1 per anchor -> ``1/n`` (``marginals="uniform"``; only
-RINCE/W1/UOT terms depend on it); true RINCE -> the reference CIFAR "rince", which is
-``(CE)^q / q`` of the INCE cross-entropy with no ``lam`` dependence (:func:`reference_cifar_rince`,
-reproduced here as a comparison object, not a library loss); frozen linear probe -> the reference's
-fine-tuned "linear" evaluation with test-set model selection
-(:func:`reference_linear_eval`, here).
+``2B x 2B`` joint layout; true RINCE -> the reference CIFAR "rince", which is ``(CE)^q / q`` of the
+clamped joint INCE cross-entropy with no ``lam`` dependence (:func:`reference_cifar_rince`, reproduced
+here as a comparison object, not a library loss); frozen linear probe -> the reference's fine-tuned
+"linear" evaluation with test-set model selection (:func:`reference_linear_eval`, here).
 
-Every W1-family loss here (training runs and loss values) uses ``convention="chuang"`` (cost ``-cos``,
-unit masses), the convention the committed results were computed with; under it "ours" has mass 1 per
-anchor, so the marginal-scale row compares 1 with ``1/n`` as it says (under the default ``"gca"``, whose
-W1 masses are already ``1/n``, it would compare ``1/n`` with itself).
+**The marginal scale is a row about the convention itself.** The reference gives the W1-family terms
+masses ``1/n`` (``1/2N`` in its joint layout). Under ``"gca"`` our W1 masses are already ``1/n``, so
+"switching the reference's masses on" would compare GCA-UOT with itself. The honest row under ``"gca"``
+is the other direction: GCA-UOT with unit masses (``marginals="one"``, the mass of Chuang et al.'s RINCE
+and of the former ``"chuang"`` convention; cost kept at ``1 - cos`` so only the mass changes) against
+the default ``1/n``; its effect is reported as ``1/n`` minus unit masses, i.e. still "the reference's
+choice minus the other one". The loss-values run gives this row under both ``"gca"`` (cost ``1 - cos``)
+and ``"chuang"`` (cost ``-cos``, the convention of the earlier digits results), and compares every loss
+under ``"gca"`` with ``convention="reference"`` (all the authors' choices at once).
 
-The reference "rince" is not trained here: its gradient is INCE's (joint, clamped) times the scalar
-``CE^(q-1)``, and Adam is invariant to a slowly varying gradient scale, so training with it is
-close to training INCE; the accuracy row therefore compares true RINCE with INCE.
+The reference "rince" is not trained here: its gradient is the clamped joint INCE's times the scalar
+``CE^(q-1)`` (checked on the loss values), and Adam is invariant to a slowly varying gradient scale, so
+training with it is close to training clamped joint INCE. Its accuracy row therefore compares INCE in
+the joint layout with clamped cosines (variant ``ince_joint_clamp``, the training stand-in of the
+reference "rince") with true RINCE (variant ``rince``).
+
+The reference evaluation is also applied to the random-init encoder of each seed (compute runs
+``init_reference_eval``, no pretraining), to see whether that protocol can tell pretraining from none.
+
+Budgets: ``full`` = 5 seeds x (the default, with both evaluations + 6 variants) = 35 training runs
+(+ the loss-values run, 5 reference evaluations of the random-init encoder and one ``raw_input`` run; the
+default runs also probe their random-init encoder);
+``quick`` = 1 seed x (default + clamp) of a 2-epoch MLP on digits.
 """
 
 from __future__ import annotations
@@ -40,24 +57,34 @@ from .. import methods as _methods
 from .._validate import check_int, check_positive
 from ..evaluate import module_device
 from ..stats import Claim, judge
-from ._common import COMMITTED_CONVENTION, seeds, stated_convention, train_run, values_by_seed
+from ._common import (CONVENTION, MNIST1D_SHORT, evaluation_rows, raw_input_run, seeds, stated_convention, train_run,
+                      values_by_seed)
 from ._core import Experiment, Run, computation, register
 
 BUDGETS = {
-    "quick": dict(model="mlp", epochs=2, n_seeds=1, variants=("clamp",), ref_epochs=2),
-    "full": dict(model="convnet", epochs=15, n_seeds=3,
-                 variants=("clamp", "uniform", "joint", "joint_max_cost", "ince", "rince"), ref_epochs=15),
+    "quick": dict(base={"dataset": "digits", "model": "mlp", "epochs": 2}, n_seeds=1, variants=("clamp",),
+                  ref_epochs=2),
+    "full": dict(base=dict(MNIST1D_SHORT), n_seeds=5,
+                 variants=("clamp", "unit_masses", "joint", "joint_max_cost", "ince_joint_clamp", "rince"),
+                 ref_epochs=10),
 }
 VARIANTS: dict[str, dict[str, Any]] = {
     # name: TrainConfig fields changed from the GCA-UOT default
     "clamp": {"loss_options": {"clamp_similarity": True}},
-    "uniform": {"loss_options": {"marginals": "uniform"}},
+    "unit_masses": {"loss_options": {"marginals": "one"}},
     "joint": {"layout": "joint"},
     "joint_max_cost": {"layout": "joint", "loss_options": {"self_pairs": "max_cost"}},
-    "ince": {"method": "ince"},
+    "ince_joint_clamp": {"method": "ince", "layout": "joint", "loss_options": {"clamp_similarity": True}},
     "rince": {"method": "rince"},
 }
-BASE = dict(dataset="digits", method="gca_uot")
+LABELS = {"default": "GCA-UOT (defaults)", "clamp": "+ cosine clamp", "unit_masses": "unit masses (not 1/n)",
+          "joint": "+ joint layout", "joint_max_cost": "+ joint, max-cost self-pairs",
+          "ince_joint_clamp": "INCE (joint, clamped)", "rince": "RINCE (true)"}
+"""Plot and table labels of the runs (the default and each variant)."""
+METHOD = "gca_uot"
+KEY = "{method}/seed{seed}"  # "{method}" is "default" or a variant name (the evaluation table's rows)
+RAW_KEY = "raw_input"
+INIT_KEY = "init_reference_eval/seed{seed}"  # the reference evaluation of the random-init encoder
 
 
 def reference_cifar_rince(z1: Tensor, z2: Tensor, *, eps: float = 0.5, q: float = 0.6, lam: float = 0.01) -> Tensor:
@@ -79,32 +106,48 @@ def reference_cifar_rince(z1: Tensor, z2: Tensor, *, eps: float = 0.5, q: float 
 
 
 def _pair(a: float, b: float) -> dict[str, float]:
-    return {"ours": a, "reference": b, "diff": b - a, "rel": (b - a) / abs(a) if a else math.inf}
+    """A loss value without (``before``) and with (``after``) a choice, and the change."""
+    return {"before": a, "after": b, "diff": b - a, "rel": (b - a) / abs(a) if a else math.inf}
 
 
 @computation("implementation_choices.loss_values")
 def loss_values(*, batch: int = 128, dim: int = 64, noises: list[float] = [1.0, 0.2], seed: int = 0,
-                convention: str = "gca") -> dict[str, Any]:
-    """Loss values with our default vs the reference's choice, on fixed random embeddings (no training).
+                convention: str = CONVENTION) -> dict[str, Any]:
+    """Loss values without and with each reference choice, on fixed random embeddings (no training).
 
-    Every loss takes ``convention`` (:mod:`gca_lab.losses`, "Conventions"); the marginal-scale rows
-    compare the convention's masses with ``marginals="uniform"`` (``1/n``), so they measure a change only
-    under a convention with unit masses (``"chuang"``, that of the committed results).
+    ``z1`` (``batch x dim``, float64, standard normal) and ``z2 = z1 + noise * N(0, 1)`` per regime. Every
+    loss takes ``convention`` (:mod:`gca_lab.losses`, "Conventions"). Sections, each ``{loss: {"before",
+    "after", "diff", "rel"}}``: ``self_pairs`` (joint layout, masked -> maximum cost), ``clamp_similarity``,
+    ``layout`` (cross -> joint), ``marginals`` (unit masses -> ``1/n``, both explicit, so the row measures a
+    change under any convention), ``marginals_by_convention`` (the same under ``"gca"`` and ``"chuang"``),
+    ``convention`` (``convention`` -> ``"reference"``: all the authors' choices at once); plus
+    ``gca_gain_by_layout``, ``rince_lam`` (true vs reference RINCE over ``lam``) and
+    ``rince_grad_cos_to_ince`` (cosine between the reference "rince" gradient and the clamped joint INCE's).
     """
     gen = torch.Generator().manual_seed(seed)
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"convention": convention}
+    kernel_losses = ("ince", "gca_ince", "gca_uot")
+    w1_sensitive = ("gca_ince", "rince", "gca_rince", "gca_uot")  # GCA-INCE: the KL control (no W1 term)
     for noise in noises:
         z1 = torch.randn(batch, dim, generator=gen, dtype=torch.float64)
         z2 = z1 + noise * torch.randn(batch, dim, generator=gen, dtype=torch.float64)
-        L = lambda name, **kw: float(_methods.make_loss(name, convention=convention, **kw)(z1, z2))  # noqa: E731
+
+        def L(name: str, conv: str = convention, **kw: Any) -> float:
+            return float(_methods.make_loss(name, convention=conv, **kw)(z1, z2))
+
         r: dict[str, Any] = {}
         r["self_pairs"] = {m: _pair(L(m, layout="joint"), L(m, layout="joint", self_pairs="max_cost"))
-                           for m in ("ince", "gca_ince", "gca_uot")}
-        r["clamp_similarity"] = {m: _pair(L(m), L(m, clamp_similarity=True)) for m in ("ince", "gca_ince", "gca_uot")}
-        r["layout"] = {m: _pair(L(m), L(m, layout="joint")) for m in ("ince", "gca_ince", "gca_uot")}
+                           for m in kernel_losses}
+        r["clamp_similarity"] = {m: _pair(L(m), L(m, clamp_similarity=True)) for m in kernel_losses}
+        r["layout"] = {m: _pair(L(m), L(m, layout="joint")) for m in kernel_losses}
         r["gca_gain_by_layout"] = {lay: {"ince": L("ince", layout=lay), "gca_ince": L("gca_ince", layout=lay)}
                                    for lay in ("cross", "joint")}
-        r["marginals"] = {m: _pair(L(m), L(m, marginals="uniform")) for m in ("gca_ince", "rince", "gca_rince", "gca_uot")}
+        r["marginals"] = {m: _pair(L(m, marginals="one"), L(m, marginals="uniform")) for m in w1_sensitive}
+        r["marginals_by_convention"] = {
+            conv: {m: _pair(L(m, conv, marginals="one"), L(m, conv, marginals="uniform")) for m in w1_sensitive}
+            for conv in ("gca", "chuang")}
+        r["convention"] = {m: _pair(L(m), L(m, "reference"))
+                           for m in ("ince", "gca_ince", "rince", "gca_rince", "uot", "gca_uot")}
         lams = [0.01, 0.5, 5.0]
         r["rince_lam"] = {
             "true": [L("rince", lam=lam) for lam in lams],
@@ -210,31 +253,57 @@ def reference_linear_eval(
 
 
 @computation("implementation_choices.probe_protocols")
-def probe_protocols(*, seed: int, model: str, epochs: int, ref_epochs: int, dataset: str = "digits",
-                    method: str = "gca_uot", convention: str = "gca") -> dict[str, Any]:
-    """Train the default GCA-UOT encoder (loss ``convention``); score it with the frozen probe, then with
-    the reference's fine-tuned "linear" evaluation (best test accuracy over epochs)."""
+def probe_protocols(*, ref_epochs: int, **fields: Any) -> dict[str, Any]:
+    """Train the encoder of :class:`gca_lab.train.TrainConfig` ``fields`` (the default GCA-UOT run), score it
+    with the evaluation protocol (``metrics``, as a training run), then with the reference's fine-tuned
+    "linear" evaluation for ``ref_epochs`` epochs (``reference_eval``, :func:`reference_linear_eval`)."""
     from ..train import TrainConfig, load_dataset, train
 
-    cfg = TrainConfig(dataset=dataset, model=model, method=method, epochs=epochs, seed=seed, progress=False,
-                      loss_options=stated_convention(method, {"convention": convention}))
+    check_int("ref_epochs", ref_epochs, minimum=1)
+    cfg = TrainConfig(**{**fields, "progress": False})
     res = train(cfg)
-    ds = load_dataset(cfg)
-    ref = reference_linear_eval(res.model.encoder, ds, epochs=ref_epochs, seed=seed)
+    ref = reference_linear_eval(res.model.encoder, load_dataset(cfg), epochs=ref_epochs, seed=cfg.seed)
     return {"metrics": res.metrics, "reference_eval": ref, "train_wall_time": res.wall_time}
 
 
+@computation("implementation_choices.init_reference_eval")
+def init_reference_eval(*, ref_epochs: int, **fields: Any) -> dict[str, Any]:
+    """The reference's fine-tuned "linear" evaluation (:func:`reference_linear_eval`, ``ref_epochs`` epochs)
+    of the **random-init** encoder of :class:`gca_lab.train.TrainConfig` ``fields``: the encoder
+    :func:`gca_lab.train.train` would start from (same seed), never pretrained. What that protocol reports
+    without any contrastive pretraining."""
+    from ..train import TrainConfig, build_model, load_dataset
+
+    check_int("ref_epochs", ref_epochs, minimum=1)
+    cfg = TrainConfig(**{**fields, "progress": False})
+    ds = load_dataset(cfg)
+    torch.manual_seed(cfg.seed)  # as train.setup does before build_model
+    model = build_model(cfg, ds.image_shape)
+    return {"reference_eval": reference_linear_eval(model.encoder, ds, epochs=ref_epochs, seed=cfg.seed)}
+
+
+def seed_list(budget: str) -> list[int]:
+    """Seeds of a budget (the default and every variant run all of them)."""
+    return seeds(budget, full=BUDGETS["full"]["n_seeds"], quick=BUDGETS["quick"]["n_seeds"])
+
+
 def _plan(budget: str) -> list[Run]:
+    """The loss values, then seed by seed the default (both evaluations, random-init probe) and each variant
+    (an interrupted run leaves complete seeds), then the raw-input baseline."""
     cfg = BUDGETS[budget]
-    runs = [Run("loss_values", "compute", {"fn": "implementation_choices.loss_values", "convention": COMMITTED_CONVENTION})]
-    for s in range(cfg["n_seeds"]):
-        runs.append(Run(f"default/seed{s}", "compute", {"fn": "implementation_choices.probe_protocols", "seed": s,
-                                                         "model": cfg["model"], "epochs": cfg["epochs"],
-                                                         "ref_epochs": cfg["ref_epochs"],
-                                                         "convention": COMMITTED_CONVENTION}))
+    base = dict(cfg["base"], method=METHOD)
+    runs = [Run("loss_values", "compute", {"fn": "implementation_choices.loss_values", "convention": CONVENTION})]
+    for s in seed_list(budget):
+        runs.append(Run(KEY.format(method="default", seed=s), "compute",
+                        {"fn": "implementation_choices.probe_protocols", "ref_epochs": cfg["ref_epochs"], **base,
+                         "seed": s, "probe_init": True, "loss_options": stated_convention(METHOD, None, CONVENTION)}))
         for v in cfg["variants"]:
-            runs.append(train_run(f"{v}/seed{s}", convention=COMMITTED_CONVENTION, **{**BASE, "model": cfg["model"], "epochs": cfg["epochs"], "seed": s,
-                                                    **VARIANTS[v]}))
+            runs.append(train_run(KEY.format(method=v, seed=s), convention=CONVENTION,
+                                  **{**base, "seed": s, **VARIANTS[v]}))
+    for s in seed_list(budget):  # after every training run: an interrupted run leaves complete seeds above
+        runs.append(Run(INIT_KEY.format(seed=s), "compute", {"fn": "implementation_choices.init_reference_eval",
+                                                             "ref_epochs": cfg["ref_epochs"], **base, "seed": s}))
+    runs.append(raw_input_run(RAW_KEY, **base))
     return runs
 
 
@@ -243,20 +312,34 @@ MEANING = {"reproduced": "raises accuracy", "contradicted": "lowers accuracy", "
 """Plain words for the verdict of "the reference choice raises accuracy" (no paper effect: these are
 choices the paper does not state, so an interval containing 0 reads "no detectable effect")."""
 
+ITEMS = {"self_pairs": "item 1", "clamp": "item 2", "joint": "item 3", "marginals": "items 5, 15", "rince": "item 4",
+         "probe": "items 25-26"}
+REFERENCE_DOES = {
+    "self_pairs": "joint layout, self-pair kept with the maximum cost",
+    "clamp": "cosine clamped at 1e-7",
+    "joint": "2N x 2N joint layout",
+    "marginals": "masses 1/(2N) for the RINCE/UOT terms (1/n is already the 'gca' default)",
+    "rince": "CIFAR 'rince' = (CE)^q/q, lam ignored",
+    "probe": "encoder fine-tuned, best test acc over epochs",
+}
+"""What the reference implementation does, per row, and where docs/reference_implementation.md lists it."""
 
-def effect(a: dict[int, float], b: dict[int, float], label: str = "reference choice raises accuracy") -> dict[str, Any]:
-    """Paired effect ``a - b`` (points) over the seeds both have, with its 95% interval and a
-    plain-words reading of :func:`gca_lab.stats.judge`'s verdict; ``a`` and ``b`` are ``{seed: value}``."""
+
+def effect(a: dict[int, float], b: dict[int, float], label: str,
+           paper: str = "(not stated in the paper)") -> dict[str, Any]:
+    """Paired effect ``a - b`` (points) over the seeds both have, with its 95% interval, the
+    :func:`gca_lab.stats.judge` claim ``label`` (``"claim"``) and a plain-words reading of its verdict;
+    ``a`` and ``b`` are ``{seed: value}``."""
     if not set(a) & set(b):
         return {"ours": "n/a", "meaning": "not run"}
-    c = judge(label, "(not stated in the paper)", a=a, b=b)
+    c = judge(label, paper, a=a, b=b)
     meaning = "single seed: no interval" if c.n < 2 else MEANING[c.verdict]
     return {"ours": c.ours, "mean": c.mean, "low": c.low, "high": c.high, "n": c.n, "meaning": meaning,
-            "detectable": c.detectable}
+            "detectable": c.detectable, "claim": c}
 
 
-def _claims(lv0: dict[str, Any], ref: dict[int, float], base: dict[int, float]) -> list[Claim]:
-    """The facts of docs/reference_implementation.md this experiment checks, as claims."""
+def _rule_claims(lv0: dict[str, Any]) -> list[Claim]:
+    """The facts of docs/reference_implementation.md the loss-values run checks, as rule claims."""
     rows: list[Claim] = []
     rl = lv0.get("rince_lam")
     if rl:
@@ -276,68 +359,77 @@ def _claims(lv0: dict[str, Any], ref: dict[int, float], base: dict[int, float]) 
         rows.append(judge("GCA-INCE does not depend on the marginal scale (KL terms)",
                           "docs/reference_implementation.md, item 15", holds=bool(abs(dm) < 1e-9),
                           ours=f"difference {dm:.1e}", rule="|loss(mass 1) − loss(mass 1/n)| < 1e-9"))
-    if set(ref) & set(base):
-        rows.append(judge("the reference's fine-tuned, test-selected evaluation reports more than the frozen probe",
-                          "docs/reference_implementation.md, items 25-26", a=ref, b=base))
     return rows
-
-
-REFERENCE_DOES = {
-    "self_pairs": "joint layout, self-pair kept with the maximum cost (item 1)",
-    "clamp": "cosine clamped at 1e-7 (item 2)",
-    "joint": "2N x 2N joint layout (item 3)",
-    "uniform": "marginals 1/(2N) for RINCE/UOT terms (items 5, 15)",
-    "rince": "CIFAR 'rince' = (CE)^q/q, lam ignored (item 4)",
-    "probe": "encoder fine-tuned, best test acc over epochs (items 25-26)",
-}
 
 
 def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
     cfg = BUDGETS[budget]
-    seed_list = seeds(budget, full=BUDGETS["full"]["n_seeds"], quick=BUDGETS["quick"]["n_seeds"])
-    base_keys = [f"default/seed{s}" for s in seed_list]
-    base = values_by_seed(results, "default/seed{seed}", seed_list)
-    by_seed = {"default": base}
-    for v in cfg["variants"]:
-        by_seed[v] = values_by_seed(results, v + "/seed{seed}", seed_list)
-    acc = {v: list(d.values()) for v, d in by_seed.items()}
+    sl = seed_list(budget)
+    names = ["default", *cfg["variants"]]
+    by_seed = {v: values_by_seed(results, KEY.replace("{method}", v), sl) for v in names}
+    has = {v for v, d in by_seed.items() if d}
     lv = {k: v for k, v in results.get("loss_values", {}).items() if k.startswith("noise=")}
     lv0 = lv.get("noise=1", {})
     rows: list[dict[str, Any]] = []
+    claims: list[Claim] = []
 
-    def loss_txt(section: str, m: str = "gca_uot") -> str:
+    def loss_txt(section: str, m: str = METHOD) -> str:
         if section not in lv0 or m not in lv0[section]:
             return "n/a"
         p = lv0[section][m]
-        return f"{m}: {p['ours']:.3f} → {p['reference']:.3f} ({100 * p['rel']:+.1f}%)"
+        return f"{m}: {p['before']:.4g} → {p['after']:.4g} ({100 * p['rel']:+.1f}%)"
 
-    def add(choice: str, ref_key: str, loss: str, eff: dict[str, Any]) -> None:
-        rows.append({"choice": choice, "reference does": REFERENCE_DOES[ref_key], "effect on loss": loss,
+    def add(choice: str, ref_key: str, loss: str, a: str | dict[int, float], b: str, label: str) -> None:
+        """Row ``choice``: the paired effect of run ``a`` minus run ``b`` (the reference's side first)."""
+        av = a if isinstance(a, dict) else by_seed.get(a, {})
+        run = bool(av) and b in has
+        eff = effect(av, by_seed[b], label, f"docs/reference_implementation.md, {ITEMS[ref_key]}") if run else {}
+        if "claim" in eff:
+            claims.append(eff["claim"])
+        rows.append({"choice": choice, "reference does": f"{REFERENCE_DOES[ref_key]} ({ITEMS[ref_key]})",
+                     "effect on loss": loss,
                      "effect on accuracy": eff.get("ours", "n/a"), "meaning": eff.get("meaning", "not run"),
-                     **{k: eff[k] for k in ("mean", "low", "high", "n") if k in eff}})
+                     **{k: eff[k] for k in ("mean", "low", "high", "n", "detectable") if k in eff}})
 
-    if "joint_max_cost" in acc and "joint" in acc:
-        add("self-pairs: mask → max cost (joint)", "self_pairs", loss_txt("self_pairs"),
-            effect(by_seed["joint_max_cost"], by_seed["joint"]))
-    else:
-        add("self-pairs: mask → max cost (joint)", "self_pairs", loss_txt("self_pairs"), {})
-    add("cosine clamp: off → on", "clamp", loss_txt("clamp_similarity"),
-        effect(by_seed["clamp"], base) if "clamp" in acc else {})
-    add("layout: cross B×B → joint 2B×2B", "joint", loss_txt("layout"),
-        effect(by_seed["joint"], base) if "joint" in acc else {})
-    add("marginals: 1 per anchor → 1/n", "uniform", loss_txt("marginals"),
-        effect(by_seed["uniform"], base) if "uniform" in acc else {})
+    add("self-pairs: mask → max cost (joint)", "self_pairs", loss_txt("self_pairs"), "joint_max_cost", "joint",
+        "max-cost self-pairs raise accuracy over masked ones (joint layout)")
+    add("cosine clamp: off → on", "clamp", loss_txt("clamp_similarity"), "clamp", "default",
+        "clamping cosines at 1e-7 raises accuracy")
+    add("layout: cross B×B → joint 2B×2B", "joint", loss_txt("layout"), "joint", "default",
+        "the joint 2N×2N layout raises accuracy over the cross B×B one")
+    add("marginals: 1 per anchor → 1/n", "marginals", loss_txt("marginals"), "default", "unit_masses",
+        "W1 masses 1/n (the reference's, 'gca' default) raise accuracy over unit masses")
     rl = lv0.get("rince_lam")
     rince_loss = "n/a" if not rl else (
-        f"true RINCE {', '.join(f'{v:.3f}' for v in rl['true'])} vs reference "
-        f"{', '.join(f'{v:.3f}' for v in rl['reference'])} at λ = {', '.join(f'{x:g}' for x in rl['lams'])}")
-    add("RINCE: true → reference (CE)^q/q", "rince", rince_loss,
-        effect(by_seed["rince"], by_seed["ince"]) if "rince" in acc and "ince" in acc else {})
-    ref = {s: 100 * results[f"default/seed{s}"]["reference_eval"]["best_test_acc"] for s in seed_list
-           if f"default/seed{s}" in results}
-    add("evaluation: frozen probe → fine-tuned, test-selected", "probe", "n/a (evaluation protocol)", effect(ref, base))
-    return {"rows": rows, "claims": _claims(lv0, ref, base), "accuracy": acc, "loss_values": lv,
-            "reference_eval": {k: results[k]["reference_eval"] for k in base_keys if k in results}}
+        f"true RINCE {', '.join(f'{v:.4g}' for v in rl['true'])} vs reference "
+        f"{', '.join(f'{v:.4g}' for v in rl['reference'])} at λ = {', '.join(f'{x:g}' for x in rl['lams'])}")
+    add("RINCE: true → reference (CE)^q/q (trained as clamped joint INCE)", "rince", rince_loss, "ince_joint_clamp",
+        "rince", "the reference 'rince' (trained as clamped joint INCE) raises accuracy over true RINCE")
+    ref = {s: 100 * results[KEY.format(method="default", seed=s)]["reference_eval"]["best_test_acc"] for s in sl
+           if KEY.format(method="default", seed=s) in results}
+    add("evaluation: frozen probe → fine-tuned, test-selected", "probe", "n/a (evaluation protocol)", ref, "default",
+        "the reference's fine-tuned, test-selected evaluation reports more than the frozen probe")
+    init_ref = {s: 100 * results[INIT_KEY.format(seed=s)]["reference_eval"]["best_test_acc"] for s in sl
+                if INIT_KEY.format(seed=s) in results}
+    init_probe = values_by_seed(results, KEY.replace("{method}", "default"), sl, "init_probe_test_acc")
+    if set(ref) & set(init_ref):
+        claims.append(judge("under the reference's evaluation, pretraining beats the random-init encoder",
+                            "(not reported; the paper's evaluation)", a=ref, b=init_ref))
+    if set(by_seed["default"]) & set(init_probe):
+        claims.append(judge("under the frozen probe, pretraining beats the random-init encoder",
+                            "(not reported)", a=by_seed["default"], b=init_probe))
+    return {
+        "rows": rows, "claims": [*_rule_claims(lv0), *claims], "by_seed": by_seed,
+        "accuracy": {v: list(d.values()) for v, d in by_seed.items() if d}, "labels": LABELS,
+        "loss_values": lv, "loss_convention": results.get("loss_values", {}).get("convention"),
+        "convention": CONVENTION, "seeds": sl, "protocol": {**cfg["base"], "method": METHOD},
+        "reference_eval": {k: results[k]["reference_eval"] for k in (KEY.format(method="default", seed=s) for s in sl)
+                           if k in results},
+        "init_reference_eval": {s: results[INIT_KEY.format(seed=s)]["reference_eval"] for s in sl
+                                if INIT_KEY.format(seed=s) in results},
+        "evaluation": evaluation_rows(results, KEY, names, sl, init_method="default", raw_key=RAW_KEY, labels=LABELS),
+        "wall_time_s": sum(float(r.get("wall_time", 0.0)) for r in results.values()), "n_runs": len(results),
+    }
 
 
 register(Experiment(
