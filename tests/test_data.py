@@ -526,7 +526,7 @@ def test_signal_domain_transform_errors() -> None:
 
 def test_missing_files_reports_only_what_is_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _no_system_fashion(monkeypatch, tmp_path)
-    for name in ("digits", "synthetic", "mnist1d", "multidomain_digits", "multidomain"):
+    for name in ("digits", "synthetic", "mnist1d", "multidomain_digits", "multidomain_mnist1d", "multidomain"):
         assert data.missing_files(name, tmp_path) is None
     msg = data.missing_files("fashion_mnist", tmp_path)
     assert msg is not None and "apt-get install dataset-fashion-mnist" in msg

@@ -36,17 +36,18 @@ same transforms in a throwaway prototype of the rendering):
   decodes the domain ~27 points above its random init and ~50 above the raw signal, so the domain
   information of the trained representation is learned, and the prior moves it both ways.
 
-Full-budget result (``data/results/domain_priors-full.json``, 3 seeds, mean +- std): domain probe
-51.0 +- 1.5 / 53.9 +- 0.5 / 78.6 +- 1.1 / 84.2 +- 2.5 / 84.8 +- 2.6 % and class probe
-46.3 / 51.4 / 57.2 / 39.8 / 37.8 % at ``d = -0.5 / -0.2 / 0 / 0.2 / 0.5``; calibration: raw signal
-27.1 % domain / 32.9 % class, random-init encoder 53.0 % / 45.2 %. The domain rises with ``d`` as in
-the paper, above the random init and the raw input at ``d = 0``; the class is not flat (it peaks at
-``d = 0``): see notebook 10.
+Full-budget result (``data/results/domain_priors-full.json``, 3 seeds, means): domain probe
+51.0 / 53.9 / 57.7 / 63.0 / 78.6 / 83.1 / 84.3 / 84.2 / 84.8 % and class probe
+46.3 / 51.4 / 53.5 / 55.6 / 57.2 / 52.7 / 48.6 / 39.8 / 37.8 % at
+``d = -0.5 / -0.2 / -0.1 / -0.05 / 0 / 0.05 / 0.1 / 0.2 / 0.5``; calibration: raw signal 27.1 % domain /
+32.9 % class, random-init encoder 53.0 % / 45.2 %. The domain rises with ``d`` as in the paper (Spearman
+0.98), above the random init and the raw input at ``d = 0``; the class is not flat (it peaks at ``d = 0``):
+see notebook 10.
 
-Budgets: ``full`` = 5 values of ``d`` x 3 seeds of MNIST-1D (15 runs, 35-72 s each on one thread,
-12.5 min in all) + 3 calibration runs + 1 raw-input run; ``quick`` = the four-domain digits set with subtle styles
-(``multidomain_digits``, ``style="subtle"``), a 2-epoch MLP, ``d`` in {-0.5, 0, 0.5}, one seed, with
-its calibration and raw-input run (seconds).
+Budgets: ``full`` = 9 values of ``d`` x 3 seeds of MNIST-1D (27 runs, 20-72 s each on one thread
+depending on the machine's load, 16.2 min in all) + 3 calibration runs + 1 raw-input run; ``quick`` =
+the four-domain digits set with subtle styles (``multidomain_digits``, ``style="subtle"``), a 2-epoch
+MLP, ``d`` in {-0.5, 0, 0.5}, one seed, with its calibration and raw-input run (seconds).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ from ..stats import judge, spearman
 from ._common import MNIST1D_SHORT, claim, evaluation_rows, method_table, raw_input_run, seeds, train_run
 from ._core import Experiment, Run, computation, register
 
-SWEEP = {"quick": [-0.5, 0.0, 0.5], "full": [-0.5, -0.2, 0.0, 0.2, 0.5]}
+SWEEP = {"quick": [-0.5, 0.0, 0.5], "full": [-0.5, -0.2, -0.1, -0.05, 0.0, 0.05, 0.1, 0.2, 0.5]}
 BUDGETS: dict[str, dict[str, Any]] = {
     "quick": dict(dataset="multidomain_digits", model="mlp", epochs=2, data_options={"style": "subtle"},
                   augment="light", n_seeds=1),
