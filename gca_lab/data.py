@@ -48,10 +48,12 @@ __all__ = [
     "MNIST1D_OPTIONS",
     "DOMAIN_NAMES",
     "SUBTLE_DOMAIN_NAMES",
+    "SIGNAL_DOMAIN_NAMES",
     "FASHION_MNIST_FILES",
     "FASHION_MNIST_SYSTEM_DIR",
     "read_idx",
     "domain_transform",
+    "signal_domain_transform",
 ]
 
 
@@ -839,6 +841,60 @@ def domain_transform(
     return (_gaussian_blur(x, blur_sigma) + noise_std * noise).clamp_(0.0, 1.0)
 
 
+SIGNAL_DOMAIN_NAMES = ("original", "ripple", "smooth", "quantized")
+SIGNAL_RIPPLE_AMPLITUDE = 0.5
+SIGNAL_RIPPLE_PERIOD = 4.0
+SIGNAL_SMOOTH_WIDTH = 5
+SIGNAL_QUANT_STEP = 0.6
+
+
+def signal_domain_transform(x: Tensor, domain: int, *, generator: torch.Generator | None = None) -> Tensor:
+    """Render signals ``x`` in one of the four texture domains of ``multidomain("mnist1d")``.
+
+    The domains change the texture of a signal and keep its shape (the MNIST-1D class), so that, as
+    the styles of PACS (arXiv 2502.20141, Sec. 6.2, Fig. 1), they can be kept or dropped by a
+    representation without touching the class. None of them can be read linearly off the raw signal
+    (a random phase, a linear filter, a rounding: no direction of the input separates them), but a
+    1-D convnet can learn each (an energy at one frequency, a missing high band, flat steps):
+
+    - 0 ``original``: ``x`` unchanged;
+    - 1 ``ripple``: ``x + 0.5 sin(2 pi t / 4 + phi)``, a high-frequency ripple (period 4 samples) with
+      a phase ``phi ~ U[0, 2 pi)`` drawn per signal from ``generator``;
+    - 2 ``smooth``: moving average over 5 samples (replicate padding), a low-pass of the signal;
+    - 3 ``quantized``: ``0.6 round(x / 0.6)``, a staircase of flat steps.
+
+    The standard signal views (:class:`gca_lab.augment.SignalViews`: translation, crop-and-resize
+    to 0.6-1.2, amplitude 0.7-1.3, trend, masking, smooth noise, white noise 0.1) leave each cue in
+    place: the ripple's period stays within 3.3-6.7 samples, well above the views' smooth noise
+    scale; the smoothed signal's missing high band and the steps' flat runs survive the white noise
+    (measured in ``gca_lab/experiments/domain_priors.py``).
+
+    Args:
+        x: ``(N, C, L)`` signals (MNIST-1D: ``(N, 1, 40)``, standardized), ``L >= 5``.
+        domain: domain index in ``0..3`` (:data:`SIGNAL_DOMAIN_NAMES`).
+        generator: source of the ripple phases (drawn on the generator's device). Default: global RNG.
+
+    Returns:
+        ``(N, C, L)`` tensor of ``x``'s dtype on ``x``'s device.
+    """
+    check_tensor("x", x, ndim=3)
+    if x.shape[-1] < SIGNAL_SMOOTH_WIDTH:
+        raise ValueError(f"x must have length >= {SIGNAL_SMOOTH_WIDTH} (the smoothing window), got {x.shape[-1]}")
+    domain = check_int("domain", domain, minimum=0, maximum=len(SIGNAL_DOMAIN_NAMES) - 1)
+    if domain == 0:
+        return x.clone()
+    if domain == 1:
+        gdev = generator.device if generator is not None else x.device
+        phase = (2.0 * math.pi) * torch.rand(x.shape[0], 1, 1, generator=generator, device=gdev, dtype=x.dtype)
+        t = torch.arange(x.shape[-1], dtype=x.dtype, device=x.device)
+        return x + SIGNAL_RIPPLE_AMPLITUDE * torch.sin((2.0 * math.pi / SIGNAL_RIPPLE_PERIOD) * t + phase.to(x.device))
+    if domain == 2:
+        k, c = SIGNAL_SMOOTH_WIDTH, x.shape[1]
+        w = torch.full((c, 1, k), 1.0 / k, dtype=x.dtype, device=x.device)
+        return F.conv1d(F.pad(x, (k // 2, k // 2), mode="replicate"), w, groups=c)
+    return SIGNAL_QUANT_STEP * torch.round(x / SIGNAL_QUANT_STEP)
+
+
 def multidomain(
     base: str = "digits",
     root: str | Path | None = None,
@@ -852,6 +908,11 @@ def multidomain(
 ) -> Dataset:
     """A PACS-like four-domain dataset rendered from ``base``'s images (arXiv 2502.20141, Sec. 6.2, Fig. 1).
 
+    With ``base="mnist1d"`` the signals are rendered in the four texture domains of
+    :func:`signal_domain_transform` (``("original", "ripple", "smooth", "quantized")``); the image
+    options ``noise_std``, ``blur_sigma``, ``style`` and ``strength`` do not apply (``style`` must stay
+    ``"default"``).
+
     Each base image is assigned to exactly ONE domain, so the domain cannot be read off the sample's
     identity: within every split and every class the samples are shuffled (seeded) and dealt to the
     domains in turn, which makes domains balanced (counts differ by at most one per class) and
@@ -861,7 +922,7 @@ def multidomain(
     ``multidomain(...).train.x[i]`` is ``base.train.x[i]`` rendered in domain ``train.domain[i]``.
 
     Args:
-        base: an image dataset name accepted by :func:`load` (default ``"digits"``).
+        base: an image dataset name accepted by :func:`load`, or ``"mnist1d"`` (default ``"digits"``).
         root: data folder. Default: :func:`gca_lab._paths.data_dir`.
         seed: split, domain-assignment and noise seed. Default 0.
         noise_std, blur_sigma: domain-3 parameters. Defaults 0.15 and 1.0 pixel.
@@ -873,18 +934,23 @@ def multidomain(
 
     Returns:
         A :class:`Dataset` named ``"multidomain_<base>"`` with ``n_domains=4``, ``domain`` set on every
-        split and ``domain_names = ("original", "inverted", "sketch", "noisy-blurred")``.
+        split and ``domain_names = ("original", "inverted", "sketch", "noisy-blurred")``
+        (:data:`SUBTLE_DOMAIN_NAMES` with ``style="subtle"``, :data:`SIGNAL_DOMAIN_NAMES` for ``mnist1d``).
     """
     if not isinstance(base, str):
         raise TypeError(f"base must be a str, got {type(base).__name__}")
-    check_choice("base", base, [n for n in sorted(DATASETS) if n not in ("synthetic", "mnist1d")])
+    check_choice("base", base, [n for n in sorted(DATASETS) if n != "synthetic"])
     seed = check_int("seed", seed, minimum=0)
     noise_std = check_positive("noise_std", noise_std)
     blur_sigma = check_positive("blur_sigma", blur_sigma)
     style = check_choice("style", style, STYLES)
     strength = check_interval("strength", strength, 0.0, 1.0, low_open=True)
+    signals = base == "mnist1d"
+    if signals and style != "default":
+        raise ValueError(f"style={style!r} applies to image bases only; base 'mnist1d' has one rendering "
+                         f"(style='default', the domains {SIGNAL_DOMAIN_NAMES})")
     ds = load(base, root, seed=seed, **load_kwargs)
-    n_dom = len(DOMAIN_NAMES)
+    n_dom = len(SIGNAL_DOMAIN_NAMES if signals else DOMAIN_NAMES)
     gen = torch.Generator().manual_seed(seed * 1_000_003 + 17)
 
     def render(split: Split, stream: int) -> Split:
@@ -901,7 +967,9 @@ def multidomain(
         x = split.x.clone()
         for d in range(1, n_dom):
             sel = dom_t == d
-            if bool(sel.any()):
+            if bool(sel.any()) and signals:
+                x[sel] = signal_domain_transform(split.x[sel], d, generator=gen)
+            elif bool(sel.any()):
                 x[sel] = domain_transform(
                     split.x[sel], d, noise_std=noise_std, blur_sigma=blur_sigma, generator=gen,
                     style=style, strength=strength,
@@ -915,6 +983,6 @@ def multidomain(
         test=render(ds.test, 2),
         n_classes=ds.n_classes,
         n_domains=n_dom,
-        domain_names=DOMAIN_NAMES if style == "default" else SUBTLE_DOMAIN_NAMES,
+        domain_names=SIGNAL_DOMAIN_NAMES if signals else DOMAIN_NAMES if style == "default" else SUBTLE_DOMAIN_NAMES,
         class_names=ds.class_names,
     )

@@ -453,13 +453,80 @@ def test_mnist1d_bad_arguments_name_the_parameter(tmp_path: Path) -> None:
         data.load("mnist1d", root=tmp_path, bogus=1)
     with pytest.raises(ValueError, match="size=16"):
         data.load("mnist1d", root=tmp_path, size=16)
-    with pytest.raises(ValueError, match="base"):
-        data.multidomain("mnist1d")
+    with pytest.raises(ValueError, match="style='subtle'"):
+        data.multidomain("mnist1d", root=tmp_path, style="subtle")
+
+
+# ------------------------------------------------------------------ multidomain MNIST-1D
+
+
+@pytest.fixture(scope="module")
+def md1d() -> tuple[data.Dataset, data.Dataset]:
+    return data.multidomain("mnist1d", seed=0, max_train=2000), data.load("mnist1d", seed=0, max_train=2000)
+
+
+def test_multidomain_mnist1d_shapes_names_and_balance(md1d: tuple[data.Dataset, data.Dataset]) -> None:
+    md, base = md1d
+    assert md.name == "multidomain_mnist1d" and md.image_shape == (1, data.MNIST1D_LENGTH)
+    assert md.n_domains == 4 and md.domain_names == data.SIGNAL_DOMAIN_NAMES == ("original", "ripple", "smooth",
+                                                                                   "quantized")
+    for s, b in ((md.train, base.train), (md.val, base.val), (md.test, base.test)):
+        assert s.x.shape == b.x.shape and s.x.dtype == torch.float32 and torch.equal(s.y, b.y)
+        assert s.domain is not None and s.domain.dtype == torch.int64
+        assert int(torch.bincount(s.domain, minlength=4).max() - torch.bincount(s.domain, minlength=4).min()) <= 1
+        for c in range(10):
+            cc = torch.bincount(s.domain[s.y == c], minlength=4)
+            assert int(cc.max() - cc.min()) <= 1  # domain independent of class
+    again = data.load("multidomain", base="mnist1d", seed=0, max_train=2000)
+    assert torch.equal(again.train.x, md.train.x) and torch.equal(again.test.domain, md.test.domain)
+    other = data.multidomain("mnist1d", seed=1, max_train=2000)
+    assert not torch.equal(other.train.domain, md.train.domain)
+
+
+def test_multidomain_mnist1d_renders_each_domain_as_documented(md1d: tuple[data.Dataset, data.Dataset]) -> None:
+    md, base = md1d
+    x, x0, dom = md.train.x, base.train.x, md.train.domain
+    assert torch.equal(x[dom == 0], x0[dom == 0])
+    # ripple: the added residual is 0.5 sin(2 pi t / 4 + phi): period 4, sign flip every half period
+    r = x[dom == 1] - x0[dom == 1]
+    assert torch.allclose(r[..., 4:], r[..., :-4], atol=1e-5) and torch.allclose(r[..., 2:], -r[..., :-2], atol=1e-5)
+    assert torch.allclose(r[..., 0] ** 2 + r[..., 1] ** 2, torch.full_like(r[..., 0], 0.25), atol=1e-5)
+    phases = torch.atan2(r[:, 0, 0], r[:, 0, 1])  # phi, drawn per signal
+    assert float(phases.std()) > 1.0
+    # smooth: the 5-sample moving average (replicate padding): the high band is gone
+    sm, raw = x[dom == 2], x0[dom == 2]
+    assert torch.allclose(sm[..., 2:-2], raw.unfold(-1, 5, 1).mean(-1), atol=1e-5)
+    assert float(sm.diff(dim=-1).pow(2).mean()) < 0.3 * float(raw.diff(dim=-1).pow(2).mean())
+    # quantized: multiples of 0.6, each within half a step of the signal
+    q, raw = x[dom == 3], x0[dom == 3]
+    assert torch.allclose(q / 0.6, torch.round(q / 0.6), atol=1e-4) and float((q - raw).abs().max()) <= 0.3 + 1e-5
+    assert torch.equal(data.signal_domain_transform(raw, 3), q)
+
+
+def test_signal_domains_are_not_linearly_readable_from_the_raw_signal(md1d: tuple[data.Dataset, data.Dataset]) -> None:
+    from gca_lab.evaluate import linear_probe
+
+    md, _ = md1d
+    flat = [s.x.reshape(len(s), -1) for s in (md.train, md.val, md.test)]
+    acc = linear_probe(flat[0], md.train.domain, flat[1], md.val.domain, flat[2], md.test.domain, Cs=(0.1, 1.0)).test_acc
+    assert acc < 0.40  # chance 0.25: what an encoder decodes above this it computes, not reads off
+
+
+def test_signal_domain_transform_errors() -> None:
+    x = torch.randn(3, 1, 40)
+    with pytest.raises(ValueError, match="domain"):
+        data.signal_domain_transform(x, 4)
+    with pytest.raises(ValueError, match="x"):
+        data.signal_domain_transform(torch.randn(3, 1, 8, 8), 1)
+    with pytest.raises(ValueError, match="length"):
+        data.signal_domain_transform(torch.randn(3, 1, 4), 2)
+    gen = lambda: torch.Generator().manual_seed(5)  # noqa: E731
+    assert torch.equal(data.signal_domain_transform(x, 1, generator=gen()), data.signal_domain_transform(x, 1, generator=gen()))
 
 
 def test_missing_files_reports_only_what_is_absent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _no_system_fashion(monkeypatch, tmp_path)
-    for name in ("digits", "synthetic", "mnist1d", "multidomain_digits", "multidomain"):
+    for name in ("digits", "synthetic", "mnist1d", "multidomain_digits", "multidomain_mnist1d", "multidomain"):
         assert data.missing_files(name, tmp_path) is None
     msg = data.missing_files("fashion_mnist", tmp_path)
     assert msg is not None and "apt-get install dataset-fashion-mnist" in msg
@@ -472,7 +539,7 @@ def test_missing_files_reports_only_what_is_absent(tmp_path: Path, monkeypatch: 
 
 
 @pytest.mark.parametrize("name,options", [("digits", {}), ("mnist1d", {}), ("synthetic", {"dim": 8}),
-                                          ("multidomain_digits", {})])
+                                          ("multidomain_digits", {}), ("multidomain_mnist1d", {})])
 def test_input_shape_matches_the_loaded_data(name: str, options: dict) -> None:
     from gca_lab.train import TrainConfig, load_dataset
 
