@@ -11,7 +11,7 @@ from ..stats import Claim, PerSeed, judge, mean_std
 from ..train import TrainConfig
 from ._core import Run, computation
 
-__all__ = ["W1_FAMILY", "COMMITTED_CONVENTION", "CONVENTION", "MNIST1D", "MNIST1D_SHORT", "EVAL_METRICS",
+__all__ = ["W1_FAMILY", "CONVENTION", "MNIST1D", "MNIST1D_SHORT", "EVAL_METRICS",
            "stated_convention", "seeds", "train_run", "raw_input_run", "evaluation_rows", "values", "values_by_seed",
            "method_table", "claim", "best_claim", "fmt_pm"]
 
@@ -24,12 +24,6 @@ def seeds(budget: str, full: int = 5, quick: int = 1) -> list[int]:
 W1_FAMILY = frozenset(_methods.names(w1=True))
 """Methods with a RINCE / W1 term (RINCE, GCA-RINCE, UOT, GCA-UOT): the ones whose values, gradients and
 unbalanced plans depend on the cost and mass convention (:mod:`gca_lab.losses`, "Conventions")."""
-
-COMMITTED_CONVENTION = "chuang"
-"""The convention of the committed results of the figure experiments (cost ``-cos``, unit masses): they
-were computed before the library's default became ``"gca"`` (cost ``1 - cos``, masses ``1/n``), so
-their specs state it, and their cached results stay what their specs compute."""
-
 
 CONVENTION = "gca"
 """The convention of the MNIST-1D runs: the library's default (cost ``1 - cos``, W1 masses ``1/n``), under
@@ -101,7 +95,7 @@ def evaluation_rows(results: dict[str, dict[str, Any]], key: str, methods: Seque
 
 
 def stated_convention(method: str, loss_options: dict[str, Any] | None = None,
-                      convention: str = COMMITTED_CONVENTION) -> dict[str, Any]:
+                      convention: str = CONVENTION) -> dict[str, Any]:
     """``loss_options`` with ``convention`` merged in for a W1-family ``method`` (an explicit
     ``convention`` in ``loss_options`` wins); unchanged for the others, whose losses do not depend on it."""
     opts = dict(loss_options or {})
@@ -112,8 +106,8 @@ def stated_convention(method: str, loss_options: dict[str, Any] | None = None,
 
 def train_run(key: str, *, convention: str | None = None, **fields: Any) -> Run:
     """A training run with :class:`gca_lab.train.TrainConfig` ``fields``. With ``convention``, a W1-family
-    method states it in ``loss_options`` (:func:`stated_convention`); the figure experiments whose results
-    are committed pass :data:`COMMITTED_CONVENTION`."""
+    method states it in ``loss_options`` (:func:`stated_convention`); the figure experiments pass
+    :data:`CONVENTION`, so their committed results say which convention computed them."""
     if convention is not None:
         opts = stated_convention(fields.get("method", TrainConfig.method), fields.get("loss_options"), convention)
         if opts:
