@@ -14,18 +14,18 @@ from tests.fakes import by_claim
 
 def test_full_plan_sizes_and_specs() -> None:
     runs = X.plan("false_positive_pairs", "full")
-    # persistent: 5 p x (INCE, GCA-UOT x 5 seeds + 4 methods x 3 seeds); fresh at 0.4: INCE, GCA-UOT x 5 seeds
-    assert len(runs) == 5 * (2 * 5 + 4 * 3) + 2 * 5
+    # persistent: 5 p x (INCE, GCA-UOT x 8 seeds + 4 methods x 3 seeds); fresh at 0.4: INCE, GCA-UOT x 8 seeds
+    assert len(runs) == 5 * (2 * 8 + 4 * 3) + 2 * 8
     assert len({r.key for r in runs}) == len(runs)
     specs = [r.spec for r in runs]
     assert {s["method"] for s in specs} == set(FP.METHODS)
     assert {s["dataset"] for s in specs} == {"mnist1d"}
     assert {s.get("false_positives", 0.0) for s in specs} == set(FP.P_VALUES)
     fresh = [s for s in specs if s.get("false_positive_mode") == "fresh"]
-    assert len(fresh) == 2 * 5 and {s["false_positives"] for s in fresh} == {0.4}
+    assert len(fresh) == 2 * 8 and {s["false_positives"] for s in fresh} == {0.4}
     assert {s["method"] for s in fresh} == {"ince", "gca_uot"}
     assert {s["seed"] for s in specs if s["method"] == "rince"} == {0, 1, 2}
-    assert {s["seed"] for s in specs if s["method"] == "gca_uot"} == {0, 1, 2, 3, 4}
+    assert {s["seed"] for s in specs if s["method"] == "gca_uot"} == set(range(8))
     # p = 0 leaves the option out of the spec (so the run is a plain run), and only INCE probes its init
     for r in runs:
         if "/p0.0/" in r.key:

@@ -89,7 +89,7 @@ def fresh_p(budget: str) -> tuple[float, ...]:
 def seed_list(budget: str, method: str | None = None) -> list[int]:
     """Seeds of ``method`` (default: the most any method has) at ``budget``."""
     if method is None or method in MAIN_METHODS:
-        return seeds(budget, full=5, quick=1)
+        return seeds(budget, full=8, quick=1)
     return seeds(budget, full=3, quick=1)
 
 
