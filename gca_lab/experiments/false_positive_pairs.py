@@ -10,12 +10,13 @@ of *another* sample. ``persistent``: a fixed ``p`` of the training set, each wit
 partner for the whole run (a dataset with mismatched pairs); ``fresh``: ``p`` of each batch, redrawn
 every step.
 
-Protocol: MNIST-1D (``mnist1d``, generated offline; its default 1-D ConvNet and signal views),
+Protocol: MNIST-1D (``mnist1d``, generated offline; its default 1-D ConvNet and the standard signal views,
+modelled on the MNIST-1D generator),
 8,000 training signals, 10 epochs, Adam with the cosine schedule, batch 256, the library's loss
 defaults (``eps = 0.5``, ``n_iters = 10``, ``lam = 0.01``, ``q = 0.6``, ``rho = 0.2``) and the default
 cost convention ``"gca"`` (cost ``1 - cos``, masses ``1/n``) for the W1 family (RINCE, GCA-RINCE, UOT,
 GCA-UOT); frozen linear probe on the clean test split. Seeds (model init, batch order, views, and the
-false-positive draw; the data split is fixed): 0-4 for INCE and GCA-UOT, whose paired difference is
+false-positive draw; the data split is fixed): 0-7 for INCE and GCA-UOT, whose paired difference is
 the main claim, 0-2 for the other four methods (bands only). The INCE runs at ``p = 0`` also probe
 their random-init encoder.
 
@@ -25,10 +26,10 @@ loss (:meth:`gca_lab.losses.GCALoss.details`); :func:`gca_lab.plans.pair_mass` s
 the designated pairs ``(i, i)`` into false and clean ones. The probe runs in eval mode and draws from
 its own generators, so it does not change the trained weights.
 
-Budgets: ``full`` = persistent: 5 p x (2 methods x 5 seeds + 4 methods x 3 seeds) = 110 runs, and fresh
-at p = 0.4: INCE and GCA-UOT x 5 seeds = 10 runs; 120 runs, 48 minutes of recorded compute on a 2-core
-CPU shared with other jobs (24 s per run on average, 13 s at the quiet end; training 9-25 s, the
-evaluation protocol the rest), an estimated 30 minutes on a quiet one; ``quick`` = INCE and GCA-UOT at p in {0, 0.4}, persistent, one seed, one epoch on 1,000
+Budgets: ``full`` = persistent: 5 p x (2 methods x 8 seeds + 4 methods x 3 seeds) = 140 runs, and fresh
+at p = 0.4: INCE and GCA-UOT x 8 seeds = 16 runs; 156 runs, 71 minutes of recorded compute, one thread
+per run on the 2-core CPU shared by three to seven such processes (median 17 s a run, 14 s at the
+quiet end; the evaluation protocol included); ``quick`` = INCE and GCA-UOT at p in {0, 0.4}, persistent, one seed, one epoch on 1,000
 signals (4 runs, seconds).
 """
 
