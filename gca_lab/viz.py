@@ -459,7 +459,10 @@ def method_bars(
     if ylim is not None:
         ax.set_ylim(*ylim)
     else:
-        vals = np.concatenate([np.asarray(ours, float), [] if paper is None else [v for v in paper if v is not None]])
+        o = np.asarray(ours, float)
+        e = np.zeros_like(o) if err is None else np.nan_to_num(err)
+        # the whiskers are part of the data: an axis that cuts them hides how uncertain a bar is
+        vals = np.concatenate([o - e, o + e, [] if paper is None else [v for v in paper if v is not None]])
         lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
         pad = max(1e-9, 0.15 * (hi - lo) if hi > lo else 0.05 * abs(hi) + 1e-3)
         ax.set_ylim(lo - 3 * pad if lo > 0 and (lo - 3 * pad) > 0 else min(0.0, lo - pad), hi + 2 * pad)

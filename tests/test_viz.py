@@ -185,3 +185,9 @@ def test_to_numpy_and_setup():
     assert viz.to_numpy(torch.ones(2, requires_grad=True)).dtype == np.float64
     viz.setup_notebook()
     assert math.isclose(matplotlib.rcParams["figure.dpi"], 80)
+
+
+def test_method_bars_axis_shows_the_whole_error_bars():
+    fig = viz.method_bars(["ince", "gca_uot"], [0.5, -7.4], [4.0, 1.0], paper=[0.6, None])
+    lo, hi = fig.axes[0].get_ylim()
+    assert lo <= -8.4 and hi >= 4.5
