@@ -152,6 +152,9 @@ def image_grid(rows: Mapping[str, Any], *, columns: Sequence[str] | None = None,
     # (K, L) and (K, 1, L) are signals; (K, H, W) with H > 1 and (K, C, H, W) are images
     signals = {name: a.ndim == 2 or (a.ndim == 3 and a.shape[1] == 1) for name, a in arrs.items()}
     wide = any(signals.values())
+    # one y-range for every signal panel, so an offset or a rescaling is visible from row to row
+    sig = [np.asarray(a[:k], float) for name, a in arrs.items() if signals[name]]
+    ylim = (min(float(a.min()) for a in sig), max(float(a.max()) for a in sig)) if sig else None
     fig, axes = plt.subplots(len(arrs), k, figsize=(k * cell * (2.0 if wide else 1.0), len(arrs) * cell * 1.05),
                              squeeze=False)
     for i, (name, a) in enumerate(arrs.items()):
@@ -165,6 +168,8 @@ def image_grid(rows: Mapping[str, Any], *, columns: Sequence[str] | None = None,
             x = a[j]
             if signals[name]:
                 ax.plot(np.asarray(x).reshape(-1), lw=0.8, color="k")
+                pad = 0.05 * (ylim[1] - ylim[0]) + 1e-9
+                ax.set_ylim(ylim[0] - pad, ylim[1] + pad)
             else:
                 img = x.transpose(1, 2, 0) if x.ndim == 3 else x
                 img = img[..., 0] if img.ndim == 3 and img.shape[-1] == 1 else img

@@ -73,3 +73,12 @@ def test_wall_time_line() -> None:
     line = report.wall_time_line(res)
     assert line.startswith("main_results [full]: 2 runs, 90 s = 1.5 min of recorded compute")
     assert "0 run(s) computed now" in line and "1 run(s) loaded from the cache" in line
+
+
+def test_image_grid_signal_panels_share_one_y_range() -> None:
+    base = torch.sin(torch.linspace(0, 6, 40)).reshape(1, 1, 40).repeat(2, 1, 1)
+    fig = report.image_grid({"clean": base, "offset": base + 3.0})
+    lims = {ax.get_ylim() for ax in fig.axes if ax.lines}
+    assert len(lims) == 1  # an offset shows as a shift, not as an identical-looking curve
+    lo, hi = lims.pop()
+    assert lo < -0.9 and hi > 3.9

@@ -23,7 +23,8 @@ The INCE runs of the standard setting also probe their random-init encoder, and 
 gives the raw-signal row of the evaluation table.
 
 Budgets: ``full`` = 4 settings x (2 methods x 8 seeds + 4 methods x 3 seeds) = 112 runs (+1 raw-input
-run); ``quick`` = 2 settings x 2 methods x 2 seeds of a 2-epoch MLP on digits (8 runs).
+run); 79 minutes of recorded compute, one thread per run on a 2-core CPU shared by three to seven such
+processes (about 24 s of CPU a run); ``quick`` = 2 settings x 2 methods x 2 seeds of a 2-epoch MLP on digits (8 runs).
 """
 
 from __future__ import annotations
