@@ -18,8 +18,8 @@ Timings depend on the machine and its load: the results record the host, the thr
 the load average while they ran.
 
 Budgets: ``full`` = 6 rounds x 6 methods x 3 epochs of MNIST-1D (the first of each call dropped) and
-loss sizes 128-1024 x 3 repeats: 327 s (5.5 min) of recorded single-thread compute on the shared 2-core
-machine at load average about 6.5 (other training jobs running); ``quick`` = 2 rounds x 2 epochs of the digits MLP and loss
+loss sizes 128-1024 x 3 repeats: 151 s (2.5 min) of recorded compute with two threads on the 2-core
+machine, alone on it (load average 0.8 at the start); ``quick`` = 2 rounds x 2 epochs of the digits MLP and loss
 sizes 64-256 (seconds).
 """
 
