@@ -13,7 +13,9 @@ from tests.fakes import by_claim
 
 
 def test_full_plan_sizes_and_specs() -> None:
-    runs = X.plan("false_positive_pairs", "full")
+    plan = X.plan("false_positive_pairs", "full")
+    assert plan[-1].key == FP.RAW_KEY and plan[-1].spec == {"fn": "raw_input", "dataset": "mnist1d", "max_train": 8000}
+    runs = plan[:-1]
     # persistent: 5 p x (INCE, GCA-UOT x 8 seeds + 4 methods x 3 seeds); fresh at 0.4: INCE, GCA-UOT x 8 seeds
     assert len(runs) == 5 * (2 * 8 + 4 * 3) + 2 * 8
     assert len({r.key for r in runs}) == len(runs)
@@ -38,8 +40,8 @@ def test_full_plan_sizes_and_specs() -> None:
 
 def test_quick_plan_is_small() -> None:
     runs = X.plan("false_positive_pairs", "quick")
-    assert len(runs) == 4
-    assert all(r.spec["epochs"] == 1 and r.spec["max_train"] <= 1000 for r in runs)
+    assert len(runs) == 4 + 1 and runs[-1].key == FP.RAW_KEY  # + the raw-input baseline
+    assert all(r.spec["epochs"] == 1 and r.spec["max_train"] <= 1000 for r in runs[:-1])
 
 
 def _mass(ratio: float, epochs: int = 3) -> dict:
@@ -147,8 +149,11 @@ def test_probe_rejects_a_bad_batch_count() -> None:
 
 def test_quick_run_end_to_end(tmp_path) -> None:
     res = X.run("false_positive_pairs", "quick", root=tmp_path, progress=False)
-    assert res.computed == 4
+    assert res.computed == 4 + 1  # + the raw-input baseline
     s = res.summary
+    rows = {r["encoder"]: r for r in s["evaluation"]}
+    assert set(rows) == {"INCE", "GCA-UOT", "random init (INCE's seeds)", "raw input"}
+    assert rows["raw input"]["seeds"] == 1 and 10 < rows["raw input"]["probe_test_acc"]["mean"] < 100
     assert set(s["tables"]["persistent"]) == {"0.0", "0.4"}
     assert all(0 < s["tables"]["persistent"]["0.4"][m]["mean"] <= 100 for m in FP.QUICK_METHODS)
     curve = s["plan_mass"]["gca_uot"]["persistent"]["0.4"]

@@ -44,10 +44,11 @@ from .. import augment as _augment
 from ..plans import pair_mass
 from ..stats import judge, mean_std
 from ..train import FalsePositives, TrainConfig, build_loss, load_dataset, train
-from ._common import method_table, seeds, values_by_seed
+from .. import methods as _methods
+from ._common import evaluation_rows, method_table, raw_input_run, seeds, values_by_seed
 from ._core import Experiment, Run, computation, register
 
-__all__ = ["METHODS", "P_VALUES", "FRESH_P", "KEY", "PAPER", "methods", "p_values", "seed_list",
+__all__ = ["METHODS", "P_VALUES", "FRESH_P", "KEY", "RAW_KEY", "PAPER", "methods", "p_values", "seed_list",
            "PlanMassProbe", "false_positive_run", "key"]
 
 METHODS = ("ince", "rince", "gca_ince", "gca_rince", "uot", "gca_uot")
@@ -62,6 +63,7 @@ PROBE_BATCHES = 4
 #: Metrics of the evaluation protocol tabulated next to the full probe (:func:`gca_lab.train.evaluate`).
 PROTOCOL_METRICS = ("lowlabel10_test_acc", "lowlabel100_test_acc", "knn20_test_acc", "knn200_test_acc")
 KEY = "{mode}/p{p}/{method}/seed{seed}"
+RAW_KEY = "raw_input"  # the raw-signal row of the evaluation table
 BASELINE_METHOD = "ince"
 
 #: The poster's noisy-setting gaps GCA-UOT - INCE in points (NeurIPS 2024 poster, panel 'Results 2. Noisy
@@ -201,6 +203,7 @@ def _plan(budget: str) -> list[Run]:
             for mode, ps in modes:
                 for p in ps:
                     runs += [_run(mode, p, m, seed, base) for m in group]
+    runs.append(raw_input_run(RAW_KEY, **base))
     return runs
 
 
@@ -320,6 +323,9 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
             units="% of clean"))
     wall = sum(float(r.get("wall_time", 0.0)) for r in results.values())
     return {
+        "evaluation": evaluation_rows(results, key("persistent", 0.0, "{method}", "{seed}"), ms, sl,
+                                      init_method=BASELINE_METHOD, raw_key=RAW_KEY,
+                                      labels={m: _methods.label(m) for m in ms}),
         "tables": tables, "protocol_tables": protocol, "init_baseline": init, "plan_mass": plan_mass, "claims": claims, "methods": list(ms),
         "p_values": list(ps), "fresh_p": list(fresh_p(budget)), "seeds": sl,
         "seeds_by_method": {m: seed_list(budget, m) for m in ms}, "paper": dict(PAPER),
