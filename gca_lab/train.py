@@ -882,6 +882,12 @@ def train(
         fit(run, on_epoch_end)
         if config.probe and run.rank == 0:
             metrics.update(evaluate(run.model, run.dataset, config))
+        if created_group:
+            import torch.distributed as dist
+
+            # Rank 0 hosts the rendezvous store: if it tears the group down while another rank is still
+            # in its own teardown, that rank aborts ("terminate called without an active exception").
+            dist.barrier()
         return TrainResult(config=config.to_dict(), history=run.history, metrics=metrics, seed=config.seed,
                            versions=versions(), device=str(device), wall_time=time.perf_counter() - start,
                            model=run.model)

@@ -78,6 +78,7 @@ def _worker(rank: int, init: str, out_dir: str) -> None:
                 "b_grad": model.bias.grad.detach().clone(),
             }
         torch.save(results, os.path.join(out_dir, f"rank{rank}.pt"))
+        dist.barrier()  # rank 0 hosts the store: tearing it down while rank 1 still talks aborts rank 1
     finally:
         dist.destroy_process_group()
 

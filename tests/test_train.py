@@ -149,6 +149,7 @@ def _ddp_worker(rank: int, init: str, out_dir: str) -> None:
                     "labels": labels, "idx": idx, "losses": losses, "state": run.online.state_dict(),
                     "gen_order": run.gen_order.get_state(), "gen_aug": run.gen_aug.get_state(),
                     "path": str(checkpoint_path(config, rank, run.world))}, Path(out_dir) / f"rank{rank}.pt")
+        dist.barrier()  # rank 0 hosts the store: tearing it down while rank 1 still talks aborts rank 1
     finally:
         dist.destroy_process_group()
 
