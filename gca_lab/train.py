@@ -50,7 +50,8 @@ from ._io import atomic_save
 from ._validate import check_choice, check_int, check_nonnegative, check_positive
 
 __all__ = [
-    "TrainConfig", "TrainResult", "train", "build_loss", "evaluate", "config_hash", "METHOD_PARAMS",
+    "TrainConfig", "TrainResult", "train", "build_loss", "build_model", "initial_model", "load_dataset", "evaluate",
+    "config_hash", "protocol", "METHOD_PARAMS",
     # the parts train() composes
     "TrainState", "setup", "fit", "run_epoch", "train_step", "contrastive_step", "byol_step", "optimizer_step",
     "epoch_batches",
@@ -208,7 +209,6 @@ def protocol(config: TrainConfig) -> dict[str, Any]:
     default view parameter or an encoder width marks the affected results stale.
     """
     fields = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESULT_NEUTRAL_FIELDS}
-    fields["corruptions"] = list(config.corruptions)
     options = {k: v for k, v in config.data_options.items() if k in ("dim", "base")}
     shape = _data.input_shape(config.dataset, config.image_size, **options)
     views = _augment.TwoViews.for_input(config.dataset, shape, config.augment, config.strong).describe()
@@ -322,6 +322,13 @@ def build_model(config: TrainConfig, image_shape: tuple[int, ...]) -> _models.Co
     """Encoder + projection head of a config (seeded by the caller)."""
     encoder = _models.make_encoder(config.model, image_shape)
     return _models.ContrastiveModel(encoder, proj_hidden=config.proj_hidden, proj_out=config.proj_out)
+
+
+def initial_model(config: TrainConfig, image_shape: tuple[int, ...]) -> _models.ContrastiveModel:
+    """The model :func:`train` starts from: :func:`build_model` after ``torch.manual_seed(config.seed)``
+    (the random-init encoder that ``probe_init`` and the baselines of the experiments read)."""
+    torch.manual_seed(config.seed)
+    return build_model(config, image_shape)
 
 
 def lr_factor(step: int, total: int, *, warmup_steps: int = 0, schedule: str = "cosine") -> float:
@@ -513,8 +520,7 @@ def setup(
                          f"of {config.dataset}); lower --batch-size or raise --max-train")
     steps_per_epoch = n_train // config.batch_size
 
-    torch.manual_seed(config.seed)
-    model = build_model(config, dataset.image_shape).to(device)
+    model = initial_model(config, dataset.image_shape).to(device)
     if device.type == "cuda" and len(dataset.image_shape) == 3:
         model = model.to(memory_format=torch.channels_last)
     is_byol = _methods.get(config.method).family == "byol"

@@ -12,7 +12,7 @@ from ..train import TrainConfig
 from ._core import Run, computation
 
 __all__ = ["W1_FAMILY", "CONVENTION", "MNIST1D", "MNIST1D_SHORT", "EVAL_METRICS",
-           "stated_convention", "seeds", "train_run", "raw_input_run", "evaluation_rows", "values", "values_by_seed",
+           "stated_convention", "seeds", "train_run", "raw_input_run", "evaluation_rows", "values", "values_by_seed", "seeds_with",
            "method_table", "claim", "best_claim", "fmt_pm"]
 
 
@@ -76,8 +76,8 @@ def evaluation_rows(results: dict[str, dict[str, Any]], key: str, methods: Seque
     def row(name: str, k: str, prefix: str = "") -> dict[str, Any]:
         out: dict[str, Any] = {"encoder": name, "seeds": 0}
         for metric in EVAL_METRICS:
-            vals = list(values_by_seed(results, k, seed_list, prefix + metric).values()) if \
-                any(prefix + metric in results.get(k.format(seed=s), {}).get("metrics", {}) for s in seed_list) else []
+            have = seeds_with(results, k, seed_list, prefix + metric)
+            vals = list(values_by_seed(results, k, have, prefix + metric).values())
             out["seeds"] = max(out["seeds"], len(vals))
             out[metric] = dict(zip(("mean", "std"), mean_std(vals))) if vals else None
         return out
@@ -135,6 +135,12 @@ def values_by_seed(results: dict[str, dict[str, Any]], key: str, seed_list: Sequ
         if v:
             out[s] = v[0]
     return out
+
+
+def seeds_with(results: dict[str, dict[str, Any]], key: str, seed_list: Sequence[int], metric: str) -> list[int]:
+    """The seeds of ``seed_list`` whose run ``key.format(seed=s)`` exists and recorded ``metric`` (a metric
+    only some runs measure, such as the ``init_*`` ones of ``probe_init`` runs)."""
+    return [s for s in seed_list if metric in results.get(key.format(seed=s), {}).get("metrics", {})]
 
 
 def fmt_pm(vals: Sequence[float], digits: int = 2) -> str:

@@ -169,7 +169,8 @@ def run_hash(r: Run) -> str:
 def _config_of(r: Run) -> TrainConfig | None:
     if r.kind == "compute" and not ({"dataset", "model"} & set(r.spec)):
         return None
-    fields = {k: v for k, v in r.spec.items() if k in TRAIN_FIELDS}
+    # a training spec is a whole TrainConfig (an unknown field is an error); a computation's also holds its own options
+    fields = dict(r.spec) if r.kind == "train" else {k: v for k, v in r.spec.items() if k in TRAIN_FIELDS}
     if "corruptions" in fields:
         fields["corruptions"] = tuple(fields["corruptions"])
     return TrainConfig(**fields)
@@ -221,8 +222,7 @@ def _json_default(obj: Any) -> Any:
 
 def _execute(r: Run) -> dict[str, Any]:
     if r.kind == "train":
-        config = TrainConfig(**{**r.spec, "progress": False, "corruptions": tuple(r.spec.get("corruptions", ()))})
-        res = train(config)
+        res = train(dataclasses.replace(_config_of(r), progress=False))
         return {
             "metrics": res.metrics,
             "history": {"loss": res.history["loss"], "epoch_time": res.history["epoch_time"]},

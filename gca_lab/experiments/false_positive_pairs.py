@@ -45,7 +45,7 @@ from ..plans import pair_mass
 from ..stats import judge, mean_std
 from ..train import FalsePositives, TrainConfig, build_loss, load_dataset, train
 from .. import methods as _methods
-from ._common import evaluation_rows, method_table, raw_input_run, seeds, values_by_seed
+from ._common import evaluation_rows, method_table, raw_input_run, seeds, seeds_with, values_by_seed
 from ._core import Experiment, Run, computation, register
 
 __all__ = ["METHODS", "P_VALUES", "FRESH_P", "KEY", "RAW_KEY", "PAPER", "methods", "p_values", "seed_list",
@@ -261,11 +261,9 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
         if results and all(metric in r.get("metrics", {}) for r in results.values()):
             protocol[metric] = {str(p): method_table(results, key("persistent", p, "{method}", "{seed}"), ms, sl,
                                                      metric=metric) for p in ps}
-    init_keys = [key("persistent", 0.0, BASELINE_METHOD, s) for s in sl]
-    init = None
-    if any("init_probe_test_acc" in results.get(k, {}).get("metrics", {}) for k in init_keys):
-        init = method_table(results, key("persistent", 0.0, "{method}", "{seed}"), [BASELINE_METHOD], sl,
-                            metric="init_probe_test_acc")[BASELINE_METHOD]
+    init_seeds = seeds_with(results, key("persistent", 0.0, BASELINE_METHOD, "{seed}"), sl, "init_probe_test_acc")
+    init = method_table(results, key("persistent", 0.0, "{method}", "{seed}"), [BASELINE_METHOD], init_seeds,
+                        metric="init_probe_test_acc")[BASELINE_METHOD] if init_seeds else None
     plan_mass = {m: {"persistent": {str(p): _curves(results, "persistent", p, m, sl) for p in ps}} for m in ms}
     for m in MAIN_METHODS:
         if m in ms:

@@ -272,13 +272,12 @@ def init_reference_eval(*, ref_epochs: int, **fields: Any) -> dict[str, Any]:
     of the **random-init** encoder of :class:`gca_lab.train.TrainConfig` ``fields``: the encoder
     :func:`gca_lab.train.train` would start from (same seed), never pretrained. What that protocol reports
     without any contrastive pretraining."""
-    from ..train import TrainConfig, build_model, load_dataset
+    from ..train import TrainConfig, initial_model, load_dataset
 
     check_int("ref_epochs", ref_epochs, minimum=1)
     cfg = TrainConfig(**{**fields, "progress": False})
     ds = load_dataset(cfg)
-    torch.manual_seed(cfg.seed)  # as train.setup does before build_model
-    model = build_model(cfg, ds.image_shape)
+    model = initial_model(cfg, ds.image_shape)
     return {"reference_eval": reference_linear_eval(model.encoder, ds, epochs=ref_epochs, seed=cfg.seed)}
 
 

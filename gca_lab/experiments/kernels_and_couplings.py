@@ -72,14 +72,13 @@ def plans(*, seed: int, model: str, epochs: int, method: str = "gca_uot", datase
     metrics when ``probe_init``).
     """
     from ..augment import TwoViews
-    from ..train import TrainConfig, build_model, load_dataset, train
+    from ..train import TrainConfig, initial_model, load_dataset, train
 
     opts = {"convention": convention} if method in W1_FAMILY else {}
     cfg = TrainConfig(dataset=dataset, model=model, method=method, epochs=epochs, seed=seed, eps=eps,
                       n_iters=n_iters, rho=rho, progress=False, probe=probe, probe_init=probe_init, loss_options=opts)
     ds = load_dataset(cfg)
-    torch.manual_seed(seed)  # train() seeds the same way before building its model: same init weights
-    model0 = build_model(cfg, ds.image_shape)
+    model0 = initial_model(cfg, ds.image_shape)  # the weights train() starts from
     res = train(cfg)
     x, y = _class_sorted_batch(ds.test, n_classes, n_per_class)
     x1, x2 = TwoViews.for_dataset(ds, cfg.augment)(x, torch.Generator().manual_seed(1234 + seed))

@@ -34,7 +34,7 @@ from typing import Any
 from .. import data as _data
 from . import paper
 from ._common import (CONVENTION, MNIST1D, best_claim, claim, evaluation_rows, method_table, raw_input_run, seeds,
-                      train_run)
+                      seeds_with, train_run)
 from ._core import Experiment, Run, register
 
 DATASETS: dict[str, dict[str, Any]] = {
@@ -119,8 +119,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
         key = KEY.replace("{dataset}", d)
         t = {m: method_table(results, key, [m], seed_list(budget, d, m))[m] for m in ms}
         tables[d] = t
-        init_seeds = [s for s in sl if "init_probe_test_acc" in
-                      results.get(key.format(method=BASELINE_METHOD, seed=s), {}).get("metrics", {})]
+        init_seeds = seeds_with(results, key.replace("{method}", BASELINE_METHOD), sl, "init_probe_test_acc")
         init[d] = method_table(results, key, [BASELINE_METHOD], init_seeds,
                                metric="init_probe_test_acc")[BASELINE_METHOD] if init_seeds else None
         raw_key = RAW_KEY.format(dataset=d)
