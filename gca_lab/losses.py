@@ -136,7 +136,7 @@ import contextlib
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 import torch.nn.functional as F
@@ -387,6 +387,14 @@ class GCALoss(nn.Module):
     """
 
     name = "gca"
+    #: What the class computes, read by :mod:`gca_lab.methods` (never restated there): several
+    #: Sinkhorn rounds (``n_iters``), KL-relaxed marginals (``rho``), a RINCE / W1 term (``lam``, ``q``),
+    #: a transport plan (negatives to gather across processes), and the training step it takes.
+    iterative: ClassVar[bool] = False
+    unbalanced: ClassVar[bool] = False
+    w1: ClassVar[bool] = False
+    has_plan: ClassVar[bool] = True
+    family: ClassVar[str] = "contrastive"
 
     def __init__(
         self,
@@ -803,6 +811,7 @@ class InfoNCE(GCALoss):
     """
 
     name = "ince"
+    iterative, unbalanced, w1 = False, False, False
     # convention="reference": hs_ince of gca_loss_cifar.py (joint, clamped, max-cost self-pairs)
 
     def __init__(self, eps: float = 0.5, **kwargs: Any) -> None:
@@ -816,6 +825,7 @@ class NTXent(InfoNCE):
     """
 
     name = "simclr"
+    iterative, unbalanced, w1 = False, False, False
     # convention="reference": NT_Xent of gca_loss_cifar.py (clamped; its -1e5 self-pair logit is a mask)
     _reference_overrides = {"self_pairs": "mask"}
 
@@ -829,6 +839,7 @@ class GCAInfoNCE(GCALoss):
     """
 
     name = "gca_ince"
+    iterative, unbalanced, w1 = True, False, False
     # convention="reference": gca_ince of gca_loss_cifar.py, whose T rounds end on a column update
     _reference_overrides = {"end": "col"}
 
@@ -847,6 +858,7 @@ class RINCE(GCALoss):
     """
 
     name = "rince"
+    iterative, unbalanced, w1 = False, False, True
     # convention="reference": rince of gca_loss_imagenet.py = Chuang et al.'s RINCE on exp(cos/eps)
     _reference_overrides = {"cost": "-cos", "self_pairs": "mask", "clamp_similarity": False, "marginals": "one"}
 
@@ -861,6 +873,7 @@ class GCARINCE(GCALoss):
     """
 
     name = "gca_rince"
+    iterative, unbalanced, w1 = True, False, True
     # convention="reference": the Sinkhorn plan of gca_rince in gca_loss_cifar.py (masses 1/2N,
     # T rounds ending on a column) with the W1 term of its gca_uot (module docstring)
     _reference_overrides = {"end": "col"}
@@ -882,6 +895,7 @@ class GCAUOT(GCALoss):
     """
 
     name = "gca_uot"
+    iterative, unbalanced, w1 = True, True, True
     # convention="reference": gca_uot of gca_loss_cifar.py (masses 1/2N, T rounds ending on a column)
     _reference_overrides = {"end": "col"}
 
@@ -910,6 +924,7 @@ class UOT(GCAUOT):
     panel 'Time complexity')."""
 
     name = "uot"
+    iterative, unbalanced, w1 = False, True, True
 
     def __init__(self, eps: float = 0.5, rho: float = 0.2, **kwargs: Any) -> None:
         if "n_iters" in kwargs:
@@ -926,6 +941,7 @@ class IOT(GCALoss):
     """
 
     name = "iot"
+    iterative, unbalanced, w1 = True, False, False
     # convention="reference": iot of gca_loss_cifar.py (unclamped cosines, max-cost self-pairs)
     _reference_overrides = {"clamp_similarity": False}
 
@@ -944,6 +960,7 @@ class IOTUni(IOT):
     """
 
     name = "iot_uni"
+    iterative, unbalanced, w1 = True, False, False
 
     def __init__(self, eps: float = 0.5, n_iters: int = 10, lam_uniform: float = 0.2, **kwargs: Any) -> None:
         super().__init__(eps=eps, n_iters=n_iters, **kwargs)
@@ -969,6 +986,9 @@ class BYOLLoss(nn.Module):
     """
 
     name = "byol"
+    iterative, unbalanced, w1 = False, False, False
+    has_plan: ClassVar[bool] = False
+    family: ClassVar[str] = "byol"
 
     def __init__(self, convention: Convention = DEFAULT_CONVENTION) -> None:
         super().__init__()
