@@ -13,22 +13,30 @@ A claim "a beats b" is judged from the paired difference ``d_s = a_s - b_s``:
 
     mean ± t_{(1+c)/2, n-1} · sd(d) / sqrt(n)          (Student t, ``c`` = confidence, 0.95)
 
-and the interval's half-width is the *detectable effect*: the smallest true difference this
-many seeds can tell from zero at this noise. :func:`verdict` maps the interval and the paper's
-effect to one of :data:`VERDICTS` (reproduced, contradicted, not reproduced: the experiment could
-have seen the paper's effect and did not; inconclusive: it could not). :func:`judge` is the one
-function that builds a :class:`Claim` (every row of every claims table), for ordering claims through
-:func:`verdict` and for rule claims (identities, thresholds, correlations) through an explicit rule.
+and from the power of the paired t-test that produced it. The interval's half-width is only the
+effect that would be detected *half* the time; :func:`mde` gives the minimum detectable effect at
+80% power (MDE80) and :func:`power` the chance of detecting the paper's effect, both from the
+noncentral t distribution. :func:`verdict` maps the interval, MDE80 and the paper's effect to one of
+:data:`VERDICTS`; :func:`holm_adjust` applies Holm's step-down adjustment over an experiment's
+declared main claims; :func:`leave_one_out` says how many seeds a reproduced ordering survives
+losing. :func:`judge` is the one function that builds a :class:`Claim` (every row of every claims
+table), for ordering claims through :func:`verdict` and for rule claims (identities, thresholds,
+correlations) through an explicit rule; it also marks rows whose regime cannot test the claim
+("no valid test here", with the reason) and whether a row is a claim of the paper or a check of the
+code and protocol (:data:`KINDS`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 import torch
+
+from ._validate import check_int, check_interval, check_nonnegative, check_positive, check_real
 
 __all__ = [
     "PerSeed",
@@ -37,7 +45,16 @@ __all__ = [
     "mean_std",
     "paired_difference",
     "detectable_effect",
+    "p_value",
+    "power",
+    "mde",
+    "seeds_needed",
+    "holm",
+    "leave_one_out",
     "verdict",
+    "holm_adjust",
+    "KINDS",
+    "NO_TEST",
     "Claim",
     "judge",
     "spearman",
@@ -47,8 +64,21 @@ __all__ = [
 #: Per-seed results: ``{seed: value}`` (paired by seed), or a sequence already aligned by seed.
 PerSeed = Union[Mapping[Any, float], Sequence[float]]
 
+#: The verdict of a row whose regime cannot test the claim (its ``rule`` says why).
+NO_TEST = "no valid test here"
+
 #: The verdicts of :func:`verdict` and :func:`judge`.
-VERDICTS: tuple[str, ...] = ("reproduced", "not reproduced", "contradicted", "inconclusive")
+VERDICTS: tuple[str, ...] = ("reproduced", "not reproduced", "contradicted", "inconclusive", NO_TEST)
+
+#: What a claims-table row is: ``"paper"`` (a claim the paper makes about its methods) or ``"check"``
+#: (a check of our code or protocol: plan sums, code facts, "pretraining beats random init").
+KINDS: tuple[str, ...] = ("paper", "check")
+
+ALPHA = 0.05
+"""Two-sided level of every paired test (the 95% intervals)."""
+
+POWER = 0.8
+"""The power at which :func:`mde` states the minimum detectable effect (MDE80)."""
 
 
 def _float_list(name: str, values: Any) -> list[float]:
@@ -175,6 +205,155 @@ def detectable_effect(diff: PairedDiff) -> float:
     return diff.half_width
 
 
+def p_value(diff: PairedDiff) -> float:
+    """Two-sided p-value of the paired t-test of ``mean(d) = 0``: ``2 · P(T_{n-1} > |mean| sqrt(n) / s_d)``
+    (``scipy.stats.t``); 1.0 with one pair (no test), 0.0 for a non-zero mean of identical differences."""
+    if not isinstance(diff, PairedDiff):
+        raise TypeError(f"diff must be a PairedDiff, got {type(diff).__name__}")
+    if diff.n < 2:
+        return 1.0
+    if diff.std == 0.0:
+        return 1.0 if diff.mean == 0.0 else 0.0
+    from scipy.stats import t as student_t
+
+    return float(2 * student_t.sf(abs(diff.mean) * math.sqrt(diff.n) / diff.std, diff.n - 1))
+
+
+def _check_test_size(n: Any, sd: Any, alpha: Any) -> tuple[int, float, float]:
+    n = check_int("n", n, minimum=1)
+    sd = check_nonnegative("sd", sd)
+    alpha = check_interval("alpha", alpha, 0.0, 1.0, low_open=True, high_open=True)
+    return n, sd, alpha
+
+
+def power(effect: float, n: int, sd: float, *, alpha: float = ALPHA) -> float:
+    r"""Power of the two-sided paired t-test at level ``alpha`` to detect a true mean difference ``effect``
+    with ``n`` pairs whose differences have standard deviation ``sd``:
+
+        power = P(T' > t_c) + P(T' < -t_c),   T' ~ noncentral t(df = n - 1, nc = effect · sqrt(n) / sd),
+        t_c = t_{1 - alpha/2, n-1}                                        (``scipy.stats.nct``)
+
+    Plugging in the observed ``sd`` gives the power an experiment of this size and this noise has
+    (Cohen 1988, ch. 2; the usual a-posteriori design calculation); it says nothing about our own
+    observed mean, which the interval reports.
+
+    Args:
+        effect: the true difference (any sign; same units as ``sd``).
+        n: number of pairs (>= 1; with one pair there is no test and the power is 0).
+        sd: standard deviation of the paired differences (>= 0; with ``sd = 0`` any non-zero effect is
+            detected with certainty).
+        alpha: two-sided level in (0, 1) (default 0.05).
+
+    Returns:
+        the power in [alpha, 1] (0.0 for n = 1).
+    """
+    effect = check_real("effect", effect)
+    n, sd, alpha = _check_test_size(n, sd, alpha)
+    return _power(effect, n, sd, alpha)
+
+
+def _power(effect: float, n: int, sd: float, alpha: float) -> float:
+    if n < 2:
+        return 0.0
+    if sd == 0.0:
+        return 1.0 if effect != 0.0 else alpha
+    from scipy.stats import nct
+    from scipy.stats import t as student_t
+
+    # the test is symmetric in the sign of the effect; far in the tail scipy's nct returns nan for a
+    # probability that is 0 to double precision, and beyond nc = 60 the power is 1 to double precision
+    df, nc = n - 1, min(abs(effect) * math.sqrt(n) / sd, 60.0)
+    tc = float(student_t.ppf(1 - alpha / 2, df))
+    far, near = float(nct.sf(tc, df, nc)), float(nct.cdf(-tc, df, nc))
+    return min(1.0, (far if math.isfinite(far) else 1.0) + (near if math.isfinite(near) else 0.0))
+
+
+def mde(n: int, sd: float, *, power: float = POWER, alpha: float = ALPHA) -> float:
+    r"""Minimum detectable effect: the smallest true difference ``delta > 0`` that the two-sided paired
+    t-test at level ``alpha`` with ``n`` pairs of standard deviation ``sd`` detects with probability
+    ``power`` (default 0.8: MDE80), i.e. the root of :func:`power` ``(delta, n, sd) = power`` (noncentral t,
+    solved with ``scipy.optimize.brentq``).
+
+    It is larger than the interval's half-width ``t_{1-alpha/2, n-1} sd / sqrt(n)``, an effect detected
+    only about half the time: MDE80 = 1.38 half-widths at n = 8, 1.31 at n = 3 (close to the
+    approximation ``(t_{1-alpha/2} + t_{power}) sd / sqrt(n)`` for large ``n``).
+
+    Returns:
+        MDE in the units of ``sd``; ``inf`` for n = 1 (no test), 0.0 for ``sd = 0``.
+    """
+    n, sd, alpha = _check_test_size(n, sd, alpha)
+    target = check_interval("power", power, alpha, 1.0, low_open=True, high_open=True)
+    if n < 2:
+        return math.inf
+    if sd == 0.0:
+        return 0.0
+    from scipy.optimize import brentq
+
+    hi = sd
+    while _power(hi, n, sd, alpha) < target:
+        hi *= 2
+    return float(brentq(lambda e: _power(e, n, sd, alpha) - target, 0.0, hi, xtol=1e-10 * sd))
+
+
+def seeds_needed(effect: float, sd: float, *, power: float = POWER, alpha: float = ALPHA,
+                 max_n: int = 1000) -> int | None:
+    """The fewest pairs ``n >= 2`` whose MDE (:func:`mde`, at ``power``) is at most ``effect``, for paired
+    differences of standard deviation ``sd`` (e.g. measured on the committed seeds): how many seeds a
+    claim needs before its verdict can be "not reproduced". ``None`` if more than ``max_n``."""
+    effect = check_positive("effect", effect)
+    sd = check_nonnegative("sd", sd)
+    max_n = check_int("max_n", max_n, minimum=2)
+    if sd == 0.0:
+        return 2
+    lo, hi = 2, 2
+    while mde(hi, sd, power=power, alpha=alpha) > effect:
+        if hi >= max_n:
+            return None
+        lo, hi = hi, min(2 * hi, max_n)
+    while lo < hi:  # the MDE falls with n: bisect for the first n that reaches the effect
+        mid = (lo + hi) // 2
+        if mde(mid, sd, power=power, alpha=alpha) <= effect:
+            hi = mid
+        else:
+            lo = mid + 1
+    return hi
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    r"""Holm's step-down adjusted p-values (Holm 1979), in the order given: with the ``m`` p-values sorted
+    ascending, ``p_(1) <= ... <= p_(m)``,
+
+        p^adj_(j) = max_{k <= j} min(1, (m - k + 1) · p_(k)).
+
+    Rejecting every hypothesis with ``p^adj < alpha`` controls the family-wise error rate at ``alpha``
+    over the ``m`` claims (a notebook's declared main claims).
+    """
+    ps = _float_list("p_values", p_values)
+    for i, v in enumerate(ps):
+        if not 0.0 <= v <= 1.0:
+            raise ValueError(f"p_values[{i}] must be in [0, 1], got {v!r}")
+    m = len(ps)
+    order = sorted(range(m), key=lambda i: ps[i])
+    out, running = [0.0] * m, 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * ps[i]))
+        out[i] = running
+    return out
+
+
+def leave_one_out(a: PerSeed, b: PerSeed, *, confidence: float = 0.95) -> tuple[int, int]:
+    """Leave-one-seed-out check of an ordering ``a > b``: for each of the ``n`` paired seeds, the paired
+    interval of the other ``n - 1``; returns ``(k, n)``, the number of those intervals that still lie
+    above 0 and ``n``. A reproduced ordering with ``k < n`` rests on single seeds. Needs n >= 3."""
+    va, vb, seeds = _pair(a, b)
+    n = len(va)
+    if n < 3:
+        raise ValueError(f"leave_one_out needs at least 3 paired seeds, got {n}")
+    kept = sum(paired_difference(va[:i] + va[i + 1:], vb[:i] + vb[i + 1:], confidence=confidence).low > 0
+               for i in range(n))
+    return int(kept), n
+
+
 def _check_effect(name: str, value: Any) -> float | None:
     if value is None:
         return None
@@ -187,57 +366,73 @@ def _check_effect(name: str, value: Any) -> float | None:
     return value
 
 
-def verdict(diff: PairedDiff, paper_effect: float | None) -> str:
-    """The verdict on "a beats b" from the paired interval and the effect the paper reports:
-
-    - ``"reproduced"``: the interval lies above 0 (``low > 0``);
-    - ``"contradicted"``: the interval lies below 0 (``high < 0``);
-    - ``"not reproduced"``: the interval contains 0 and its half-width (the detectable effect) is at
-      most ``paper_effect``: an effect of the paper's size would have been seen, and was not;
-    - ``"inconclusive"``: the interval contains 0 and is wider than ``paper_effect`` (or the paper
-      gives no effect size, or there is a single seed): this experiment cannot tell.
-
-    The sign of the mean alone never decides: a negative mean whose interval contains 0 is
-    ``"not reproduced"`` only when the interval is narrow enough.
-
-    Args:
-        diff: the :class:`PairedDiff` of ``a - b``.
-        paper_effect: the paper's ``a - b`` (> 0, same units), or ``None`` if it reports none.
-
-    Returns:
-        one of :data:`VERDICTS`.
-    """
-    if not isinstance(diff, PairedDiff):
-        raise TypeError(f"diff must be a PairedDiff, got {type(diff).__name__}")
-    effect = _check_effect("paper_effect", paper_effect)
-    if diff.low > 0:
+def _verdict(low: float, high: float, mde80: float, effect: float | None, p_holm: float | None, alpha: float) -> str:
+    if low > 0 and (p_holm is None or p_holm < alpha):
         return "reproduced"
-    if diff.high < 0:
+    if high < 0:
         return "contradicted"
-    if effect is not None and diff.half_width <= effect:
+    if low <= 0 <= high and effect is not None and high < effect and mde80 <= effect:
         return "not reproduced"
     return "inconclusive"
 
 
+def verdict(diff: PairedDiff, paper_effect: float | None, *, p_holm: float | None = None) -> str:
+    """The verdict on "a beats b" from the paired interval, the MDE80 of its test and the paper's effect:
+
+    - ``"reproduced"``: the interval lies above 0 (``low > 0``) and, for a declared main claim, its
+      Holm-adjusted p-value ``p_holm`` (:func:`holm_adjust`) is below ``1 - confidence``;
+    - ``"contradicted"``: the interval lies below 0 (``high < 0``);
+    - ``"not reproduced"``: the interval contains 0, its upper bound is below ``paper_effect`` (the
+      paper's effect is excluded) **and** MDE80 (:func:`mde` at the observed sd) is at most
+      ``paper_effect``: the experiment would have seen the paper's effect 80% of the time, and did not;
+    - ``"inconclusive"``: anything else (an interval that still holds the paper's effect, too few seeds
+      for 80% power, no effect size from the paper, one seed, a main claim that fails Holm).
+
+    The sign of the mean alone never decides.
+
+    Args:
+        diff: the :class:`PairedDiff` of ``a - b``.
+        paper_effect: the paper's ``a - b`` (> 0, same units), or ``None`` if it reports none.
+        p_holm: the Holm-adjusted p-value when the claim is one of an experiment's main claims.
+
+    Returns:
+        one of :data:`VERDICTS` (never :data:`NO_TEST`, which only :func:`judge` gives).
+    """
+    if not isinstance(diff, PairedDiff):
+        raise TypeError(f"diff must be a PairedDiff, got {type(diff).__name__}")
+    effect = _check_effect("paper_effect", paper_effect)
+    return _verdict(diff.low, diff.high, mde(diff.n, diff.std), effect, p_holm, 1 - diff.confidence)
+
+
 @dataclass(frozen=True)
 class Claim:
-    """One claim of the paper checked against our results: a row of every claims table.
+    """One claim checked against our results: a row of every claims table.
 
-    Built only by :func:`judge`, so every verdict in the library comes from one place. Readable as
-    a row too (``claim["verdict"]``), which is how tables and the command line print it.
+    Built only by :func:`judge` (and re-judged by :func:`holm_adjust`), so every verdict in the library
+    comes from one place. Readable as a row too (``claim["verdict"]``).
 
     Attributes:
         claim: what is claimed, e.g. ``"GCA-UOT ≥ INCE (mnist1d)"``.
         paper: what the paper reports (text, with where it reports it).
-        paper_effect: the paper's effect in the claim's units (points, ...) for ordering claims,
-            ``None`` when the claim is a rule (identity, threshold, correlation) or the paper gives none.
         ours: our result as text (paired mean with its 95% interval, or the rule's measured value).
         verdict: one of :data:`VERDICTS`.
-        rule: how the verdict was reached, in words.
+        rule: how the verdict was reached, in words (for :data:`NO_TEST`: why the regime cannot test it).
+        paper_effect: the paper's effect in the claim's units (points, ...) for ordering claims,
+            ``None`` when the claim is a rule or the paper gives none.
         mean, low, high, n: the paired difference and its interval (``None`` for rule claims).
-        detectable: the interval's half-width, the smallest effect this experiment can detect
-            (``None`` for rule claims; ``inf`` with one seed).
+        detectable: the interval's half-width (``inf`` with one seed; ``None`` for rule claims).
         units: units of ``mean`` / ``paper_effect`` (default ``"points"``).
+        kind: ``"paper"`` (a claim of the paper) or ``"check"`` (of the code and protocol), :data:`KINDS`.
+        main: one of the experiment's declared main claims (Holm-adjusted together).
+        std: sd of the paired differences.
+        mde80: minimum effect detected with 80% power at this n and sd (:func:`mde`).
+        power: power to detect ``paper_effect`` (:func:`power`), ``None`` without one.
+        p: two-sided paired t-test p-value; p_holm: its Holm adjustment over the main claims.
+        loso: ``(k, n)`` of :func:`leave_one_out` (``None`` with fewer than 3 seeds).
+        seeds_for_mde: seeds that would bring MDE80 down to ``paper_effect`` at this sd (:func:`seeds_needed`).
+        paper_base: the paper's accuracy of ``b`` (%), for the share of error.
+        paper_share: ``paper_effect / (100 - paper_base)``, the share of the baseline's error the paper's
+            effect removes; ours_share: ``mean / (100 - mean of b)``, ours on the same scale.
     """
 
     claim: str
@@ -252,6 +447,18 @@ class Claim:
     n: int | None = None
     detectable: float | None = None
     units: str = "points"
+    kind: str = "paper"
+    main: bool = False
+    std: float | None = None
+    mde80: float | None = None
+    power: float | None = None
+    p: float | None = None
+    p_holm: float | None = None
+    loso: tuple[int, int] | None = None
+    seeds_for_mde: int | None = None
+    paper_base: float | None = None
+    paper_share: float | None = None
+    ours_share: float | None = None
 
     def __getitem__(self, key: str) -> Any:
         if key not in self.__dataclass_fields__:
@@ -264,9 +471,15 @@ class Claim:
     def keys(self) -> tuple[str, ...]:
         return tuple(self.__dataclass_fields__)
 
+    @property
+    def paired(self) -> bool:
+        """Whether the verdict comes from a paired difference (an interval), not a rule."""
+        return self.n is not None
 
-PAIRED_RULE = ("paired by seed, 95% t-interval: above 0 reproduced, below 0 contradicted; containing 0: "
-               "not reproduced if its half-width <= the paper's effect, else inconclusive")
+
+PAIRED_RULE = ("paired by seed, 95% t-interval: above 0 reproduced (main claims: Holm-adjusted), below 0 "
+               "contradicted; containing 0: not reproduced if its upper bound is below the paper's effect and "
+               "MDE80 <= the paper's effect, else inconclusive")
 
 
 def judge(
@@ -284,19 +497,27 @@ def judge(
     digits: int = 2,
     scale: float = 1.0,
     confidence: float = 0.95,
+    kind: str = "paper",
+    main: bool = False,
+    no_test: str | None = None,
+    paper_base: float | None = None,
 ) -> Claim:
     """The one function that gives a claim its verdict (every claims table, the README included).
 
     **Ordering claim** ("a beats b by about ``paper_effect``"): pass ``a`` and ``b`` (per-seed
     ``{seed: value}``, paired on the seeds both have, or sequences aligned by seed); the verdict is
-    :func:`verdict` of the paired difference ``a_s - b_s`` and ``paper_effect``. With no common
-    seed the claim is ``"inconclusive"`` (``ours = "not run"``).
+    :func:`verdict` of the paired difference ``a_s - b_s``, its MDE80 and ``paper_effect``; the claim
+    also carries the power at the paper's effect, the p-value, the leave-one-seed-out check and the
+    seeds that MDE80 <= ``paper_effect`` would need. With no common seed the claim is ``"inconclusive"``
+    (``ours = "not run"``).
 
-    **Rule claim** (an exact identity, a threshold, a correlation, a slope): pass ``holds`` (did
-    our measurement satisfy the rule), ``ours`` (the measured value as text) and ``rule`` (the
-    rule in words). Verdict: ``holds=True`` -> ``"reproduced"``; ``holds=False`` -> ``"contradicted"``
-    if ``opposite`` (the measurement shows the opposite of the claim) else ``"not reproduced"``;
-    ``holds=None`` (nothing to measure, e.g. a correlation of a constant) -> ``"inconclusive"``.
+    **Rule claim** (an exact identity, a threshold, a correlation, a slope): pass ``holds``, ``ours``
+    (the measured value as text) and ``rule`` (the rule in words). Verdict: ``holds=True`` ->
+    ``"reproduced"``; ``holds=False`` -> ``"contradicted"`` if ``opposite`` else ``"not reproduced"``;
+    ``holds=None`` (nothing to measure) -> ``"inconclusive"``.
+
+    **No valid test**: ``no_test`` (the reason, in words) gives the verdict :data:`NO_TEST` whatever the
+    numbers say; the numbers are still computed and shown, and ``rule`` becomes the reason.
 
     Args:
         claim, paper: the claim and what the paper reports (text).
@@ -306,19 +527,30 @@ def judge(
             wording of the paired rule (e.g. for a margin folded into ``a``).
         units, digits, scale: how ``ours`` prints (values times ``scale`` with ``digits`` decimals).
         confidence: interval level (0.95).
+        kind: ``"paper"`` or ``"check"`` (:data:`KINDS`).
+        main: a declared main claim of its experiment (adjusted by :func:`holm_adjust`).
+        no_test: why this regime cannot test the claim, or ``None``.
+        paper_base: the paper's accuracy of ``b`` in % (accuracy claims): adds the share of error.
 
     Returns:
         :class:`Claim`.
 
     Raises:
         ValueError / TypeError: both or neither of the two kinds given, a bad ``paper_effect``,
-        or per-seed values that are not finite numbers.
+        ``kind`` or ``paper_base``, or per-seed values that are not finite numbers.
     """
     if not isinstance(claim, str) or not claim:
         raise TypeError(f"claim must be a non-empty string, got {claim!r}")
     if not isinstance(paper, str):
         raise TypeError(f"paper must be a string, got {type(paper).__name__}")
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    if no_test is not None and (not isinstance(no_test, str) or not no_test):
+        raise TypeError(f"no_test must be a non-empty string (the reason) or None, got {no_test!r}")
     effect = _check_effect("paper_effect", paper_effect)
+    base = None if paper_base is None else check_interval("paper_base", paper_base, 0.0, 100.0, high_open=True)
+    share = None if effect is None or base is None else effect / (100.0 - base)
+    extra = dict(units=units, kind=kind, main=bool(main), paper_base=base, paper_share=share)
     paired = a is not None or b is not None
     if paired and holds is not None:
         raise ValueError("judge takes either a and b (an ordering claim) or holds (a rule claim), not both; "
@@ -331,18 +563,55 @@ def judge(
             raise TypeError(f"holds must be True, False or None, got {holds!r} ({type(holds).__name__})")
         v = "inconclusive" if holds is None else "reproduced" if holds else (
             "contradicted" if opposite else "not reproduced")
-        return Claim(claim, paper, ours, v, rule, effect, units=units)
+        if no_test is not None:
+            v, rule = NO_TEST, no_test
+        return Claim(claim, paper, ours, v, rule, effect, **extra)
     if a is None or b is None:
         raise ValueError("an ordering claim needs both a and b")
     if (isinstance(a, Mapping) and isinstance(b, Mapping) and not set(a) & set(b)) or len(a) == 0 or len(b) == 0:
-        return Claim(claim, paper, "not run", "inconclusive", rule or PAIRED_RULE, effect, units=units)
+        return Claim(claim, paper, "not run", NO_TEST if no_test else "inconclusive", no_test or rule or PAIRED_RULE,
+                     effect, **extra)
     d = paired_difference(a, b, confidence=confidence)
-    hw = d.half_width
     f = lambda x: f"{scale * x:+.{digits}f}"  # noqa: E731
     text = (f"{f(d.mean)} [{f(d.low)}, {f(d.high)}] (n={d.n})" if d.n > 1
             else f"{f(d.mean)} (n=1: no interval)")
-    return Claim(claim, paper, ours or text, verdict(d, effect), rule or PAIRED_RULE, effect,
-                 d.mean, d.low, d.high, d.n, hw, units)
+    mde80 = mde(d.n, d.std, alpha=1 - confidence)
+    pw = None if effect is None else _power(effect, d.n, d.std, 1 - confidence)
+    needed = None if effect is None or d.n < 2 else seeds_needed(effect, d.std, alpha=1 - confidence)
+    loso = leave_one_out(a, b, confidence=confidence) if d.n >= 3 else None
+    ours_share = None
+    if base is not None:
+        _, vb, _ = _pair(a, b)
+        ours_share = d.mean / (100.0 - sum(vb) / len(vb))
+    v = NO_TEST if no_test else _verdict(d.low, d.high, mde80, effect, None, 1 - confidence)
+    return Claim(claim, paper, ours or text, v, no_test or rule or PAIRED_RULE, effect, d.mean, d.low, d.high, d.n,
+                 d.half_width, std=d.std, mde80=mde80, power=pw, p=p_value(d), loso=loso, seeds_for_mde=needed,
+                 ours_share=ours_share, **extra)
+
+
+def holm_adjust(claims: Sequence[Claim], *, alpha: float = ALPHA) -> list[Claim]:
+    """``claims`` with Holm's adjustment (:func:`holm`) applied over the declared main claims (``main=True``,
+    paired, with a test): each gets ``p_holm`` and its verdict again from :func:`verdict`'s rule with it, so a
+    main ordering reads "reproduced" only if it survives the adjustment. Other claims are returned unchanged.
+
+    Args:
+        claims: one experiment's claims (the family over which the error rate is controlled).
+        alpha: the family-wise level (0.05).
+    """
+    claims = list(claims)
+    for i, c in enumerate(claims):
+        if not isinstance(c, Claim):
+            raise TypeError(f"claims[{i}] must be a Claim (built by judge), got {type(c).__name__}")
+    alpha = check_interval("alpha", alpha, 0.0, 1.0, low_open=True, high_open=True)
+    family = [i for i, c in enumerate(claims) if c.main and c.p is not None and c.verdict != NO_TEST]
+    if not family:
+        return claims
+    adjusted = holm([claims[i].p for i in family])
+    for i, ph in zip(family, adjusted):
+        c = claims[i]
+        claims[i] = dataclasses.replace(c, p_holm=ph,
+                                        verdict=_verdict(c.low, c.high, c.mde80, c.paper_effect, ph, alpha))
+    return claims
 
 
 def _finite_pairs(x: Any, y: Any, name: str) -> tuple[np.ndarray, np.ndarray]:

@@ -36,7 +36,7 @@ def test_paired_difference_and_verdict():
     assert one.low == -math.inf and one.high == math.inf
     assert S.verdict(one, 5.0) == "inconclusive"  # one seed: no interval, whatever the mean
     assert S.detectable_effect(one) == math.inf
-    assert set(S.VERDICTS) == {"reproduced", "not reproduced", "contradicted", "inconclusive"}
+    assert set(S.VERDICTS) == {"reproduced", "not reproduced", "contradicted", "inconclusive", "no valid test here"}
 
 
 def test_verdict_four_outcomes():
@@ -172,3 +172,129 @@ def test_loglog_slope_recovers_power_laws():
         S.loglog_slope([1.0], [1.0])
     with pytest.raises(ValueError, match="at least two"):
         S.loglog_slope([2.0, 2.0], [1.0, 3.0])
+
+
+# --- power, MDE80, Holm, leave-one-seed-out ---------------------------------------------------------------
+
+def _power_by_simulation(effect: float, n: int, sd: float, reps: int = 40000, seed: int = 0) -> float:
+    """Rejection rate of scipy's own paired t-test on simulated normal differences: an oracle that never
+    touches the noncentral t distribution."""
+    from scipy.stats import ttest_1samp
+
+    rng = np.random.default_rng(seed)
+    d = rng.normal(effect, sd, size=(reps, n))
+    return float(np.mean(ttest_1samp(d, 0.0, axis=1).pvalue < 0.05))
+
+
+@pytest.mark.parametrize("n", [3, 8])
+def test_power_matches_simulation_and_mde80_has_80_percent_power(n: int) -> None:
+    sd = 1.3
+    m = S.mde(n, sd)
+    assert S.power(m, n, sd) == pytest.approx(0.8, abs=1e-8)
+    # Monte Carlo standard error at 40,000 draws is about 0.002
+    assert _power_by_simulation(m, n, sd) == pytest.approx(0.8, abs=0.01)
+    assert _power_by_simulation(0.5 * m, n, sd) == pytest.approx(S.power(0.5 * m, n, sd), abs=0.01)
+    assert S.power(0.0, n, sd) == pytest.approx(0.05, abs=1e-12)  # no effect: the test's level
+
+
+def test_mde80_against_scipy_nct_and_the_half_width() -> None:
+    from scipy.stats import nct
+    from scipy.stats import t as student_t
+
+    for n, sd in ((3, 1.0), (8, 0.75), (20, 2.0)):
+        m = S.mde(n, sd)
+        tc = student_t.ppf(0.975, n - 1)
+        nc = m * math.sqrt(n) / sd
+        assert nct.sf(tc, n - 1, nc) + nct.cdf(-tc, n - 1, nc) == pytest.approx(0.8, abs=1e-8)
+    # the ratios to the interval's half-width the issue quotes: 1.38 at 8 seeds, 1.31 at 3
+    half = lambda n: student_t.ppf(0.975, n - 1) / math.sqrt(n)  # noqa: E731
+    assert S.mde(8, 1.0) / half(8) == pytest.approx(1.38, abs=0.005)
+    assert S.mde(3, 1.0) / half(3) == pytest.approx(1.31, abs=0.005)
+    assert S.mde(1, 1.0) == math.inf and S.mde(5, 0.0) == 0.0 and S.power(1.0, 1, 1.0) == 0.0
+    with pytest.raises(ValueError, match="sd must be in"):
+        S.mde(5, -1.0)
+    with pytest.raises(ValueError, match="n must be >= 1"):
+        S.power(1.0, 0, 1.0)
+
+
+def test_seeds_needed_is_the_first_n_with_mde_below_the_effect() -> None:
+    n = S.seeds_needed(0.6, 1.0)
+    assert S.mde(n, 1.0) <= 0.6 < S.mde(n - 1, 1.0)
+    assert S.seeds_needed(0.6, 0.0) == 2 and S.seeds_needed(1e-3, 1.0, max_n=50) is None
+    with pytest.raises(ValueError, match="effect must be in"):
+        S.seeds_needed(0.0, 1.0)
+
+
+def test_holm_textbook_examples() -> None:
+    # Holm (1979) step-down: sorted 0.005, 0.01, 0.03, 0.04 times 4, 3, 2, 1 = 0.02, 0.03, 0.06, 0.04 -> monotone 0.06
+    assert S.holm([0.01, 0.04, 0.03, 0.005]) == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    # the issue's example: GCA-UOT - INCE p = 0.048 is the smallest of three main claims -> 0.144
+    assert S.holm([0.048, 0.13, 0.7]) == pytest.approx([0.144, 0.26, 0.7])
+    assert S.holm([0.9, 0.8]) == [1.0, 1.0]  # 2 x 0.8 capped at 1, and monotone
+    with pytest.raises(ValueError, match=r"p_values\[0\] must be in \[0, 1\]"):
+        S.holm([1.5])
+
+
+def test_p_value_matches_scipy_ttest() -> None:
+    from scipy.stats import ttest_rel
+
+    a, b = [1.0, 2.5, 0.3, 1.7, 2.2], [0.5, 1.0, 0.9, 0.1, 1.0]
+    assert S.p_value(S.paired_difference(a, b)) == pytest.approx(ttest_rel(a, b).pvalue, rel=1e-10)
+
+
+def test_verdict_rules_with_mde80_and_holm() -> None:
+    b = {s: 10.0 for s in range(8)}
+    # interval contains 0 and its upper bound is below the paper's effect, but MDE80 is above it: inconclusive
+    diffs = [0.3, -0.5, 0.6, -0.2, 0.1, 0.4, -0.4, 0.05]
+    c = S.judge("a ≥ b", "+", a={s: 10 + d for s, d in enumerate(diffs)}, b=b, paper_effect=0.42)
+    assert c.low < 0 < c.high < 0.42 < c.mde80
+    assert c.verdict == "inconclusive" and c.power < 0.8
+    assert c.seeds_for_mde is not None and c.seeds_for_mde > 8
+    bigger = S.judge("a ≥ b", "+", a={s: 10 + d for s, d in enumerate(diffs)}, b=b, paper_effect=c.mde80 + 0.01)
+    assert bigger.verdict == "not reproduced" and bigger.power > 0.8
+    # an interval that still holds the paper's effect is never "not reproduced"
+    wide = S.judge("a ≥ b", "+", a={s: 10 + 3 * d for s, d in enumerate(diffs)}, b=b, paper_effect=1.0)
+    assert wide.low < 0 < 1.0 < wide.high and wide.verdict == "inconclusive"
+    # Holm: a main claim with p = 0.048 among three main claims is not reproduced after adjustment
+    rng = np.random.default_rng(1)
+    base = {s: 70.0 for s in range(8)}
+    d = rng.normal(0, 1, 8)
+    d = d - d.mean() + 0.63  # mean 0.63
+    up = S.judge("u", "+", a={s: 70 + x for s, x in enumerate(d)}, b=base, paper_effect=0.6, main=True)
+    other = S.judge("o", "+", a={s: 70 + x - 0.5 for s, x in enumerate(d)}, b=base, paper_effect=0.35, main=True)
+    check = S.judge("chk", "-", a={s: 80.0 + 0.1 * s for s in range(8)}, b=base, kind="check")
+    adj = S.holm_adjust([up, other, check])
+    assert up.p < 0.05 and up.verdict == "reproduced"
+    assert adj[0].p_holm == pytest.approx(min(1.0, 2 * up.p)) and adj[0].verdict != "reproduced"
+    assert adj[2] is check  # not a main claim: untouched
+    assert S.holm_adjust([up])[0].verdict == "reproduced"  # a family of one: p_holm = p
+
+
+def test_leave_one_seed_out_and_share_of_error() -> None:
+    b = {s: 78.0 for s in range(6)}
+    a = {0: 78.1, 1: 78.2, 2: 78.15, 3: 78.12, 4: 78.18, 5: 78.14}  # every seed agrees
+    assert S.leave_one_out(a, b) == (6, 6)
+    # one far seed widens every interval that keeps it: only the one without it stays above 0
+    carried = {**a, 5: 80.0}
+    assert S.leave_one_out(carried, b) == (1, 6)
+    fragile = {0: 77.9, 1: 78.6, 2: 78.4, 3: 78.5, 4: 78.7, 5: 78.3}
+    k, n = S.leave_one_out(fragile, b)
+    # by hand: drop each seed and recompute the interval
+    kk = sum(S.paired_difference([fragile[s] for s in range(6) if s != i], [78.0] * 5).low > 0 for i in range(6))
+    assert (k, n) == (kk, 6)
+    with pytest.raises(ValueError, match="at least 3"):
+        S.leave_one_out({0: 1.0, 1: 2.0}, {0: 0.0, 1: 0.0})
+    c = S.judge("a ≥ b", "+0.60", a=a, b=b, paper_effect=0.6, paper_base=92.0)
+    assert c.paper_share == pytest.approx(0.6 / 8.0) and c.ours_share == pytest.approx(c.mean / 22.0)
+    assert c.loso == (6, 6)
+
+
+def test_no_valid_test_keeps_the_numbers_and_gives_the_reason() -> None:
+    b = {s: 10.0 for s in range(4)}
+    c = S.judge("a ≥ b", "+1", a={s: 12.0 + 0.1 * s for s in range(4)}, b=b, paper_effect=1.0,
+                no_test="pretraining stays below raw pixels")
+    assert c.verdict == S.NO_TEST and c.rule == "pretraining stays below raw pixels" and c.low > 0
+    r = S.judge("slope", "O(B^2)", holds=False, ours="0.9", rule="slope in [1.7, 2.3]", no_test="overhead dominates")
+    assert (r.verdict, r.rule) == (S.NO_TEST, "overhead dominates")
+    with pytest.raises(ValueError, match="kind must be one of"):
+        S.judge("x", "p", holds=True, ours="o", rule="r", kind="claim")
