@@ -1,30 +1,51 @@
-"""What every figure notebook shows around its figures: the claims table, the findings block, error-bar
-half-widths, image grids and the wall-time line (one template for notebooks 05-12).
+"""What every figure notebook shows around its figures: the claims tables, the findings block, the seed
+plan, error-bar half-widths, image grids and the wall-time line (one template for notebooks 05-12).
 
 Notebooks call these and narrate; the numbers come from :mod:`gca_lab.experiments` summaries and
-the verdicts from :func:`gca_lab.stats.judge` only. A claims table has the columns
+the verdicts from :func:`gca_lab.stats.judge` only. Claims are shown in two tables, claims of the
+paper and checks of the code and protocol (:data:`gca_lab.stats.KINDS`), each with its own count and
+the columns
 
-    claim | paper | paper effect | ours (95% interval) | detectable effect | verdict
+    claim | paper effect (abs, share of error) | ours (paired difference, 95% interval) | MDE80 |
+    power at the paper's effect | verdict
 
-where "detectable effect" is the half-width of our paired 95% interval: the smallest true
-difference these seeds could tell from zero (:func:`gca_lab.stats.verdict`).
+where MDE80 is the true difference the paired test detects 80% of the time at this many seeds and this
+noise, and the power is the chance it detects the paper's effect (:func:`gca_lab.stats.mde`,
+:func:`gca_lab.stats.power`). Every table goes to the notebook through :func:`table`, which shows every
+cell's full text (wrapped, never cut with "...").
 """
 
 from __future__ import annotations
 
+import html
 import math
 from collections import Counter
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .stats import VERDICTS, Claim
+from .stats import KINDS, NO_TEST, VERDICTS, Claim, fmt_pm
 
-__all__ = ["COLUMNS", "EVAL_COLUMNS", "claims_rows", "claims_table", "evaluation_table", "findings", "half_width", "image_grid", "wall_time_line",
-           "verdict_counts"]
+__all__ = ["COLUMNS", "EVAL_COLUMNS", "KIND_TITLES", "SCALE_NOTE", "claims_rows", "claims_table", "evaluation_table",
+           "findings", "fmt_pm", "half_width", "image_grid", "seed_plan", "table", "wall_time_line", "verdict_counts"]
 
 #: Columns of every claims table (notebooks and README).
-COLUMNS = ("claim", "paper", "paper effect", "ours (95% interval)", "detectable effect", "verdict")
+COLUMNS = ("claim", "paper effect (abs, share of error)", "ours (paired difference, 95% interval)", "MDE80",
+           "power at the paper's effect", "verdict")
+
+#: The title of each kind of row (:data:`gca_lab.stats.KINDS`).
+KIND_TITLES = {"paper": "Claims of the paper", "check": "Checks of the code and protocol"}
+
+SCALE_NOTE = (
+    "**Which scale the verdicts use.** Each paper effect is shown in absolute points and as the share of the "
+    "baseline's error it removes (the paper's CIFAR-10 gaps sit near 92% accuracy, so +0.60 points removes 7.5% "
+    "of INCE's error; at our 78% the same share would be about 1.7 points). The verdicts weigh the **absolute "
+    "points**: the paired test, its interval and MDE80 are in points, and since our baselines have more error "
+    "than the paper's, the absolute effect is the smaller of the two targets, so a 'not reproduced' on that "
+    "scale also holds on the share-of-error scale, while the converse would assume that gains scale with the "
+    "error, which nothing here tests.")
+"""Why the verdicts weigh the paper's effect in absolute points rather than as a share of error (notebooks
+and README show this one text)."""
 
 
 def _claims(claims: Iterable[Claim]) -> list[Claim]:
@@ -43,23 +64,94 @@ def _number(x: float | None, units: str) -> str:
     return f"{x:.2f} {units}"
 
 
+def _share(x: float | None) -> str:
+    return "" if x is None else f", {100 * x:.1f}% of error"
+
+
+def _effect_text(c: Claim) -> str:
+    if c.paper_effect is None:
+        return c.paper
+    return f"{c.paper_effect:+.2f} {c.units}{_share(c.paper_share)} (paper: {c.paper})"
+
+
+def _ours_text(c: Claim) -> str:
+    text = c.ours + (f" ({100 * c.ours_share:+.1f}% of error)" if c.ours_share is not None else "")
+    if c.p_holm is not None:
+        text += f"; Holm-adjusted p = {c.p_holm:.3f} over the main claims (p = {c.p:.3f})"
+    if c.loso is not None and c.verdict == "reproduced":
+        text += f"; leave one seed out: {c.loso[0]} of {c.loso[1]} intervals stay above 0"
+    return text
+
+
+def _verdict_text(c: Claim) -> str:
+    return f"{NO_TEST}: {c.rule}" if c.verdict == NO_TEST else c.verdict
+
+
 def claims_rows(claims: Iterable[Claim]) -> list[dict[str, str]]:
-    """Each claim as a row of :data:`COLUMNS` (strings): the paper's effect and our detectable effect in the
-    claim's units (``—`` for rule claims, which state their rule in the ``paper`` / ``ours`` text)."""
+    """Each claim as a row of :data:`COLUMNS` (strings): the paper's effect in the claim's units and as a
+    share of the baseline's error, our paired difference with its interval (Holm-adjusted p for main claims,
+    the leave-one-seed-out count for reproduced orderings), MDE80 and the power at the paper's effect
+    (``—`` for rule claims, which state their rule in the ``paper`` / ``ours`` text), and the verdict
+    (with the reason for "no valid test here")."""
     rows = []
     for c in _claims(claims):
-        effect = _number(c.paper_effect, c.units) if c.paper_effect is not None else "—"
-        rows.append(dict(zip(COLUMNS, (c.claim, c.paper, effect, c.ours, _number(c.detectable, c.units), c.verdict))))
+        pw = "—" if c.power is None else f"{c.power:.2f}"
+        rows.append(dict(zip(COLUMNS, (c.claim, _effect_text(c), _ours_text(c), _number(c.mde80, c.units), pw,
+                                       _verdict_text(c)))))
     return rows
 
 
-def claims_table(claims: Iterable[Claim]):
-    """The claims table as a ``pandas.DataFrame`` with :data:`COLUMNS` (index: 1, 2, ...)."""
+def claims_table(claims: Iterable[Claim], kind: str | None = None):
+    """The claims table as a ``pandas.DataFrame`` with :data:`COLUMNS` (index: 1, 2, ...): every claim, or
+    only those of ``kind`` (``"paper"`` or ``"check"``, :data:`gca_lab.stats.KINDS`). Show it with
+    :func:`table`."""
     import pandas as pd
 
-    df = pd.DataFrame(claims_rows(claims), columns=list(COLUMNS))
+    cs = _claims(claims)
+    if kind is not None:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS} or None, got {kind!r}")
+        cs = [c for c in cs if c.kind == kind]
+    df = pd.DataFrame(claims_rows(cs), columns=list(COLUMNS))
     df.index = range(1, len(df) + 1)
     return df
+
+
+class _Table:
+    """A table shown as HTML with every cell's full text, wrapped (``_repr_html_``), and as plain text."""
+
+    def __init__(self, df: Any, caption: str | None) -> None:
+        self.df, self.caption = df, caption
+
+    def _repr_html_(self) -> str:
+        import pandas as pd
+
+        with pd.option_context("display.max_colwidth", None):
+            body = self.df.to_html(escape=True, border=0, classes="gca-table")
+        cap = f"<p><b>{html.escape(self.caption)}</b></p>" if self.caption else ""
+        style = ("<style>table.gca-table td, table.gca-table th {white-space: normal; word-break: normal; "
+                 "overflow-wrap: anywhere; text-align: left; vertical-align: top; max-width: 32em}</style>")
+        return cap + style + body
+
+    def __repr__(self) -> str:
+        import pandas as pd
+
+        with pd.option_context("display.max_colwidth", None, "display.width", 10_000, "display.max_columns", None):
+            text = self.df.to_string()
+        return f"{self.caption}\n{text}" if self.caption else text
+
+
+def table(df: Any, caption: str | None = None) -> _Table:
+    """The one way a notebook shows a claims or evaluation table: a display object whose HTML shows every
+    cell's full text, wrapping long cells instead of cutting them with "..." (pandas' default column width
+    would), with an optional bold caption. ``display(report.table(df))``."""
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas.DataFrame, got {type(df).__name__}")
+    if caption is not None and not isinstance(caption, str):
+        raise TypeError(f"caption must be a string or None, got {type(caption).__name__}")
+    return _Table(df, caption)
 
 
 #: Column titles of an evaluation table, by metric (:data:`gca_lab.experiments._common.EVAL_METRICS`).
@@ -71,17 +163,18 @@ EVAL_COLUMNS = {"probe_test_acc": "linear probe", "lowlabel10_test_acc": "10 lab
 def evaluation_table(rows: Iterable[Mapping[str, Any]]):
     """An evaluation table (rows of :func:`gca_lab.experiments._common.evaluation_rows`) as a
     ``pandas.DataFrame``: one row per encoder (methods, random init, raw input), one column per metric of
-    :data:`EVAL_COLUMNS` as ``"mean ± std"`` in % (``—`` where not measured), and the seed count."""
+    :data:`EVAL_COLUMNS` as ``"mean ± std"`` in % (``—`` where not measured), and the seed count. Show it
+    with :func:`table`."""
     import pandas as pd
 
-    table = []
+    out = []
     for r in rows:
         line = {"encoder": r["encoder"], "seeds": r["seeds"]}
         for metric, title in EVAL_COLUMNS.items():
             v = r.get(metric)
             line[title] = "—" if v is None else (f"{v['mean']:.2f}" if r["seeds"] <= 1 else f"{v['mean']:.2f} ± {v['std']:.2f}")
-        table.append(line)
-    return pd.DataFrame(table, columns=["encoder", *EVAL_COLUMNS.values(), "seeds"]).set_index("encoder")
+        out.append(line)
+    return pd.DataFrame(out, columns=["encoder", *EVAL_COLUMNS.values(), "seeds"]).set_index("encoder")
 
 
 def verdict_counts(claims: Iterable[Claim]) -> dict[str, int]:
@@ -90,22 +183,56 @@ def verdict_counts(claims: Iterable[Claim]) -> dict[str, int]:
     return {v: n[v] for v in VERDICTS if n[v]}
 
 
+def _counts_text(cs: Sequence[Claim]) -> str:
+    return ", ".join(f"{n} × {v}" for v, n in verdict_counts(cs).items()) or "none"
+
+
+def _finding(c: Claim) -> str:
+    tail = ""
+    if c.mde80 is not None:
+        tail = f"; MDE80 {_number(c.mde80, c.units)}"
+        if c.paper_effect is not None:
+            tail += f" vs the paper's {_number(c.paper_effect, c.units)} (power {c.power:.2f})"
+    verdict = f"{NO_TEST} ({c.rule})" if c.verdict == NO_TEST else c.verdict
+    return f"- **{c.claim}**: {verdict} (ours {_ours_text(c)}{tail}; paper {c.paper})."
+
+
 def findings(claims: Iterable[Claim], *, budget: str, n_seeds: int | None = None):
-    """The "What we found" block (an ``IPython.display.Markdown``): verdict counts, then one line per
-    claim with our paired difference, its detectable effect and the paper's effect."""
+    """The "What we found" block (an ``IPython.display.Markdown``): the claims of the paper and the checks of
+    the code and protocol, each with its own verdict counts, then one line per claim with our paired
+    difference, MDE80 and the power at the paper's effect."""
     from IPython.display import Markdown
 
     cs = _claims(claims)
-    counts = ", ".join(f"{n} × {v}" for v, n in verdict_counts(cs).items())
     seeds = f", {n_seeds} seed(s)" if n_seeds is not None else ""
+    parts = [f"**What we found** ({budget} budget{seeds})."]
+    for kind in KINDS:
+        group = [c for c in cs if c.kind == kind]
+        if group:
+            parts.append(f"**{KIND_TITLES[kind]}** ({len(group)}): {_counts_text(group)}.\n\n"
+                         + "\n".join(_finding(c) for c in group))
+    return Markdown("\n\n".join(parts))
+
+
+def seed_plan(claims: Iterable[Claim]):
+    """The seed plan (an ``IPython.display.Markdown``): for each paired claim of the paper with a paper effect
+    (the declared main claims first), the seeds it has, its MDE80 and how many seeds would bring MDE80 down to
+    the paper's effect at the committed paired sd (:func:`gca_lab.stats.seeds_needed`): the plan for the next
+    full run. Empty text when no claim qualifies."""
+    from IPython.display import Markdown
+
+    cs = [c for c in _claims(claims) if c.kind == "paper" and c.paired and c.paper_effect is not None
+          and c.n is not None and c.n >= 2]
+    cs.sort(key=lambda c: not c.main)
     lines = []
     for c in cs:
-        power = ""
-        if c.detectable is not None:
-            power = f"; detectable effect {_number(c.detectable, c.units)}"
-            power += f" vs the paper's {_number(c.paper_effect, c.units)}" if c.paper_effect is not None else ""
-        lines.append(f"- **{c.claim}**: {c.verdict} (ours {c.ours}{power}; paper {c.paper}).")
-    return Markdown(f"**What we found** ({budget} budget{seeds}): {counts or 'no claims'}.\n\n" + "\n".join(lines))
+        need = ("more than 1,000" if c.seeds_for_mde is None else str(c.seeds_for_mde))
+        status = "reached" if c.mde80 <= c.paper_effect else f"needs {need} seeds"
+        lines.append(f"- {'**main** ' if c.main else ''}{c.claim}: {c.n} seeds, paired sd {c.std:.2f} {c.units}, "
+                     f"MDE80 {_number(c.mde80, c.units)} vs the paper's {_number(c.paper_effect, c.units)}: {status}.")
+    head = ("**Seed plan** (from the committed paired variance; MDE80 <= the paper's effect is what a "
+            "'not reproduced' needs):")
+    return Markdown(head + "\n\n" + "\n".join(lines) if lines else "**Seed plan**: no paired claim with a paper effect.")
 
 
 def half_width(item: Claim | Mapping[str, Any] | Any) -> float:

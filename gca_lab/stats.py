@@ -43,6 +43,7 @@ __all__ = [
     "PairedDiff",
     "VERDICTS",
     "mean_std",
+    "fmt_pm",
     "paired_difference",
     "detectable_effect",
     "p_value",
@@ -115,6 +116,14 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     if len(v) == 1:
         return mean, 0.0
     return mean, math.sqrt(sum((x - mean) ** 2 for x in v) / (len(v) - 1))
+
+
+def fmt_pm(values: Sequence[float], digits: int = 2) -> str:
+    """``"mean ± std (n=..)"`` of per-seed values (:func:`mean_std`); ``"n/a"`` for none."""
+    if values is None or len(values) == 0:
+        return "n/a"
+    m, s = mean_std(list(values))
+    return f"{m:.{digits}f} ± {s:.{digits}f} (n={len(values)})"
 
 
 @dataclass(frozen=True)

@@ -101,3 +101,33 @@ def test_claims_pair_runs_by_seed_when_a_run_is_missing() -> None:
     row = by_claim(summary)["GCA-UOT ≥ INCE (mnist1d)"]
     assert row["n"] == 7 and row["mean"] == pytest.approx(1.0) and row["low"] == pytest.approx(1.0)
     assert summary["tables"]["mnist1d"]["gca_uot"]["by_seed"].keys() == {0, 2, 3, 4, 5, 6, 7}
+
+
+def test_claims_and_checks_main_claims_and_an_encoder_below_raw_pixels() -> None:
+    base = {m: 90.0 + i * 0.1 for i, m in enumerate(paper.METHODS)}
+    base["gca_uot"] = 95.0
+    results = _fabricated(base)
+    # Fashion-MNIST: the pretrained encoders stay below a linear probe on raw pixels (95.5%)
+    results[MR.RAW_KEY.format(dataset="fashion_mnist")] = {"metrics": {"probe_test_acc": 0.955}}
+    summary = X.get("main_results").summarize(results, "full")
+    rows = by_claim(summary)
+    fm = rows["GCA-UOT ≥ INCE (fashion_mnist)"]
+    assert fm["verdict"] == "no valid test here" and "below a linear probe on the raw input (95.5%)" in fm["rule"]
+    assert fm["low"] > 0  # it would read "reproduced": the regime, not the numbers, takes the verdict away
+    assert rows["pretraining beats a linear probe on the raw input (INCE, fashion_mnist)"]["verdict"] == "contradicted"
+    kinds = {c.claim: c.kind for c in summary["claims"]}
+    assert kinds["pretraining beats the random-init encoder (INCE, mnist1d)"] == "check"
+    assert kinds["GCA-UOT ≥ INCE (mnist1d)"] == "paper"
+    main = [c.claim for c in summary["claims"] if c.main]
+    assert main == ["GCA-UOT ≥ INCE (mnist1d)", "GCA-INCE ≥ INCE (mnist1d)", "GCA-RINCE ≥ RINCE (mnist1d)"]
+    assert all(c.p_holm is not None and c.p_holm >= c.p for c in summary["claims"] if c.main)
+    # the paper's effect as a share of INCE's CIFAR-10 error (92.01%)
+    assert rows["GCA-UOT ≥ INCE (mnist1d)"]["paper_share"] == pytest.approx(0.60 / (100 - 92.01))
+
+
+def test_gca_rince_row_needs_both_rince_runs() -> None:
+    # the old summary tested for "rince" and read "gca_rince": without GCA-RINCE runs it failed
+    base = {m: 90.0 for m in paper.METHODS}
+    results = {k: v for k, v in _fabricated(base).items() if "/gca_rince/" not in k}
+    rows = by_claim(X.get("main_results").summarize(results, "full"))
+    assert "GCA-RINCE ≥ RINCE (mnist1d)" not in rows and "GCA-UOT ≥ INCE (mnist1d)" in rows

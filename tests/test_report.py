@@ -28,25 +28,70 @@ def _claims() -> list[stats.Claim]:
 def test_claims_table_has_the_template_columns_and_the_verdicts() -> None:
     df = report.claims_table(_claims())
     assert tuple(df.columns) == report.COLUMNS
+    assert report.COLUMNS == ("claim", "paper effect (abs, share of error)", "ours (paired difference, 95% interval)",
+                              "MDE80", "power at the paper's effect", "verdict")
     assert list(df.index) == [1, 2, 3, 4]
     assert list(df["verdict"]) == ["reproduced", "not reproduced", "reproduced", "inconclusive"]
-    assert df.loc[1, "paper effect"] == "1.00 points"
-    assert df.loc[2, "detectable effect"].endswith(" points") and float(df.loc[2, "detectable effect"].split()[0]) < 1
-    assert df.loc[3, "paper effect"] == "—" and df.loc[3, "detectable effect"] == "—"
-    assert df.loc[4, "detectable effect"] == "∞ (one seed)"
+    assert df.loc[1, "paper effect (abs, share of error)"] == "+1.00 points (paper: +1.00 (C10))"
+    c = _claims()[1]
+    assert df.loc[2, "MDE80"] == f"{c.mde80:.2f} points" and c.mde80 < 1
+    assert df.loc[2, "power at the paper's effect"] == f"{c.power:.2f}"
+    assert df.loc[3, "paper effect (abs, share of error)"] == "O(B^2)" and df.loc[3, "MDE80"] == "—"
+    assert df.loc[4, "MDE80"] == "∞ (one seed)"
+    assert "leave one seed out: 5 of 5 intervals stay above 0" in df.loc[1, "ours (paired difference, 95% interval)"]
     assert report.verdict_counts(_claims()) == {"reproduced": 2, "not reproduced": 1, "inconclusive": 1}
+
+
+def test_claims_split_by_kind_share_of_error_and_no_valid_test() -> None:
+    b = {s: 78.0 for s in range(4)}
+    cs = [stats.judge("m ≥ b", "+0.60 (C10)", a={s: 78.5 + 0.1 * s for s in range(4)}, b=b, paper_effect=0.6,
+                      paper_base=92.0),
+          stats.judge("pretraining beats raw", "(not reported)", a={s: 80.0 + s for s in range(4)}, b=b, kind="check"),
+          stats.judge("n ≥ b", "+1", a={s: 78.0 + s for s in range(4)}, b=b, paper_effect=1.0,
+                      no_test="brightness does not lower accuracy")]
+    paper = report.claims_table(cs, kind="paper")
+    check = report.claims_table(cs, kind="check")
+    assert list(paper["claim"]) == ["m ≥ b", "n ≥ b"] and list(check["claim"]) == ["pretraining beats raw"]
+    assert paper.loc[1, "paper effect (abs, share of error)"].startswith("+0.60 points, 7.5% of error")
+    assert "% of error)" in paper.loc[1, "ours (paired difference, 95% interval)"]
+    assert paper.loc[2, "verdict"] == "no valid test here: brightness does not lower accuracy"
+    md = report.findings(cs, budget="full").data
+    assert "**Claims of the paper** (2): 1 × reproduced, 1 × no valid test here." in md
+    assert "**Checks of the code and protocol** (1): 1 × reproduced." in md
+    plan = report.seed_plan(cs).data
+    assert "m ≥ b: 4 seeds" in plan and "n ≥ b" in plan
+    with pytest.raises(ValueError, match="kind must be one of"):
+        report.claims_table(cs, kind="claims")
+
+
+def test_table_shows_full_text_wrapped() -> None:
+    import pandas as pd
+
+    long = "pretraining beats the random-init encoder (INCE, mnist1d) " * 4
+    df = pd.DataFrame({"claim": [long, long + "x"], "verdict": ["reproduced", "inconclusive"]})
+    t = report.table(df, caption="Claims of the paper")
+    h = t._repr_html_()
+    assert long.strip() in h and "..." not in h and "…" not in h
+    assert "white-space: normal" in h and "<b>Claims of the paper</b>" in h
+    assert long.strip() in repr(t) and "..." not in repr(t)
+    full = report.table(report.claims_table(_claims()))._repr_html_()
+    assert "..." not in full
+    with pytest.raises(TypeError, match="df must be a pandas.DataFrame"):
+        report.table([1, 2])
 
 
 def test_findings_and_half_width() -> None:
     md = report.findings(_claims(), budget="full", n_seeds=5).data
-    assert md.startswith("**What we found** (full budget, 5 seed(s)): 2 × reproduced, 1 × not reproduced, 1 × inconclusive.")
-    assert "detectable effect" in md and "vs the paper's 1.00 points" in md
+    assert md.startswith("**What we found** (full budget, 5 seed(s)).")
+    assert "**Claims of the paper** (4): 2 × reproduced, 1 × not reproduced, 1 × inconclusive." in md
+    assert "MDE80" in md and "vs the paper's 1.00 points (power" in md
     c = _claims()
     assert report.half_width(c[1]) == pytest.approx(c[1].detectable)
     assert report.half_width(c[2]) == 0.0 and report.half_width(c[3]) == 0.0  # rule claim, one seed
     assert report.half_width({"low": 1.0, "high": 3.0}) == 1.0
     d = stats.paired_difference([1.0, 2.0, 3.0], [0.0, 0.0, 0.0])
     assert report.half_width(d) == pytest.approx(d.half_width)
+    assert report.fmt_pm([1.0, 3.0]) == "2.00 ± 1.41 (n=2)" and report.fmt_pm([]) == "n/a"
 
 
 def test_table_rejects_rows_that_are_not_claims() -> None:

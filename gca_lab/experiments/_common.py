@@ -13,7 +13,7 @@ from ._core import Run, computation
 
 __all__ = ["W1_FAMILY", "CONVENTION", "MNIST1D", "MNIST1D_SHORT", "EVAL_METRICS",
            "stated_convention", "seeds", "train_run", "raw_input_run", "evaluation_rows", "values", "values_by_seed", "seeds_with",
-           "method_table", "claim", "best_claim", "fmt_pm"]
+           "method_table", "claim", "best_claim", "regime_check"]
 
 
 def seeds(budget: str, full: int = 5, quick: int = 1) -> list[int]:
@@ -143,14 +143,6 @@ def seeds_with(results: dict[str, dict[str, Any]], key: str, seed_list: Sequence
     return [s for s in seed_list if metric in results.get(key.format(seed=s), {}).get("metrics", {})]
 
 
-def fmt_pm(vals: Sequence[float], digits: int = 2) -> str:
-    """``"mean +- std (n=..)"``."""
-    if not vals:
-        return "n/a"
-    m, s = mean_std(list(vals))
-    return f"{m:.{digits}f} ± {s:.{digits}f} (n={len(vals)})"
-
-
 def method_table(results: dict[str, dict[str, Any]], key: str, methods: Sequence[str], seed_list: Sequence[int],
                  metric: str = "probe_test_acc") -> dict[str, dict[str, Any]]:
     """Per method: values (in seed order), ``by_seed`` (``{seed: value}``), mean and std of ``metric``;
@@ -164,20 +156,33 @@ def method_table(results: dict[str, dict[str, Any]], key: str, methods: Sequence
     return table
 
 
-def claim(label: str, a: PerSeed, b: PerSeed, paper: str, paper_effect: float | None) -> Claim:
+def claim(label: str, a: PerSeed, b: PerSeed, paper: str, paper_effect: float | None, **kw: Any) -> Claim:
     """An ordering claim ``a >= b`` (per-seed ``{seed: value}``, paired on the seeds both have): the
-    paired difference over seeds with its 95% interval, its detectable effect, and the verdict of
-    :func:`gca_lab.stats.judge` against ``paper_effect`` (the paper's ``a - b``, same units; ``None``
-    if the paper reports none)."""
-    return judge(label, paper, a=a, b=b, paper_effect=paper_effect)
+    paired difference over seeds with its 95% interval, MDE80, the power at ``paper_effect`` and the
+    verdict of :func:`gca_lab.stats.judge` (the paper's ``a - b``, same units; ``None`` if the paper
+    reports none). ``kw`` goes to :func:`gca_lab.stats.judge` (``kind``, ``main``, ``no_test``,
+    ``paper_base``)."""
+    return judge(label, paper, a=a, b=b, paper_effect=paper_effect, **kw)
 
 
 def best_claim(label: str, by_method: dict[str, dict[int, float]], means: dict[str, float], method: str,
-               paper: str, paper_effect: float | None) -> Claim:
+               paper: str, paper_effect: float | None, **kw: Any) -> Claim:
     """"``method`` is the best": ``method`` against the strongest other method (by mean; the
     runner-up when ``method`` leads), paired by seed. Picking the opponent by its mean favours the
-    opponent, so a ``reproduced`` here is not an artefact of the choice."""
+    opponent, so a ``reproduced`` here is not an artefact of the choice. ``kw`` as in :func:`claim`."""
     others = [m for m in means if m != method and by_method.get(m)]
     rival = max(others, key=lambda m: means[m])
-    c = judge(label, paper, a=by_method[method], b=by_method[rival], paper_effect=paper_effect)
+    c = judge(label, paper, a=by_method[method], b=by_method[rival], paper_effect=paper_effect, **kw)
     return dataclasses.replace(c, ours=f"{c.ours} vs {rival}")
+
+
+def regime_check(label: str, strong: PerSeed, weak: PerSeed) -> str | None:
+    """``None`` when ``strong`` lies above ``weak`` (paired 95% interval above 0), else the reason a claim
+    that needs that regime has "no valid test here": ``label`` completed with the paired difference. Used
+    for a noisy setting that must lower accuracy and for pretraining that must beat the raw input."""
+    from ..stats import paired_difference
+
+    d = paired_difference(strong, weak)
+    if d.n >= 2 and d.low > 0:
+        return None
+    return f"{label} ({d.mean:+.2f} [{d.low:+.2f}, {d.high:+.2f}], n={d.n})"

@@ -126,6 +126,33 @@ def _plan(budget: str) -> list[Run]:
     ]
 
 
+PAPER_MODEL = "resnet18"
+"""The encoder of the poster's timings: the epoch overhead of a loss is its share of an epoch, so it compares
+with the poster's only on the same encoder."""
+
+COMPUTE_BOUND_B = 2048
+"""The smallest largest batch size at which a loss-time slope tests ``O(B^2)``: at ``B <= 1024`` per-call
+overheads dominate a CPU loss call (the slopes at larger sizes are in ``benchmarks/README.md``)."""
+
+
+def epoch_no_test(budget: str) -> str | None:
+    """Why the epoch-overhead claims have no valid test in this budget (``None`` on the paper's encoder)."""
+    model = BUDGETS[budget]["epochs"]["model"]
+    if model == PAPER_MODEL:
+        return None
+    return (f"the {model} encoder of this budget is tiny next to the poster's ResNet-18, so the loss is a far larger "
+            "share of an epoch: the overhead measured here is the loss's, not the method's cost in the paper's regime")
+
+
+def slope_no_test(sizes: list[int]) -> str | None:
+    """Why a loss-time slope over ``sizes`` cannot test ``O(B^2)`` (``None`` once it reaches
+    :data:`COMPUTE_BOUND_B`)."""
+    if max(sizes) >= COMPUTE_BOUND_B:
+        return None
+    return (f"B ≤ {max(sizes)}: fixed per-call overheads dominate the loss time at these sizes, so the slope says "
+            "nothing about the O(B^2) term (benchmarks/README.md measures it at larger B)")
+
+
 def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     out: dict[str, Any] = {"paper": paper.TIME, "claims": rows}
@@ -148,8 +175,9 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
                       a=[100 * OVERHEAD_BOUND] * len(ratios), b=[100 * r for r in ratios],
                       paper_effect=round(100 * (OVERHEAD_BOUND - p_over), 2), units="%",
                       rule=f"margin {100 * OVERHEAD_BOUND:.0f}% − overhead per round, 95% t-interval over rounds: "
-                           "above 0 reproduced, below 0 contradicted; containing 0: not reproduced if its "
-                           "half-width <= the paper's margin, else inconclusive")
+                           "above 0 reproduced, below 0 contradicted; containing 0: not reproduced if its upper "
+                           "bound is below the paper's margin and MDE80 <= it, else inconclusive",
+                      no_test=epoch_no_test(budget))
             # the overhead (fraction) and its interval, read back from the margin's
             ov = {"values": ratios, "mean": OVERHEAD_BOUND - c.mean / 100,
                   "low": OVERHEAD_BOUND - c.high / 100, "high": OVERHEAD_BOUND - c.low / 100}
@@ -176,7 +204,8 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
                 rows.append(judge(f"{paper.LABELS[m]} loss time ~ B^2 (log-log slope in [1.7, 2.3])",
                                   "O(B^2) per Sinkhorn step (arXiv 2502.20141, complexity analysis)", holds=bool(1.7 <= s <= 2.3),
                                   ours=f"slope {s:.2f} over B = {sizes[0]}..{sizes[-1]}",
-                                  rule="least-squares log-log slope of the median loss time in [1.7, 2.3]"))
+                                  rule="least-squares log-log slope of the median loss time in [1.7, 2.3]",
+                                  no_test=slope_no_test(sizes)))
         out["loss_machine"] = lt.get("machine")
     return out
 

@@ -331,7 +331,7 @@ def effect(a: dict[int, float], b: dict[int, float], label: str,
     ``a`` and ``b`` are ``{seed: value}``."""
     if not set(a) & set(b):
         return {"ours": "n/a", "meaning": "not run"}
-    c = judge(label, paper, a=a, b=b)
+    c = judge(label, paper, a=a, b=b, kind="check")
     meaning = "single seed: no interval" if c.n < 2 else MEANING[c.verdict]
     return {"ours": c.ours, "mean": c.mean, "low": c.low, "high": c.high, "n": c.n, "meaning": meaning,
             "detectable": c.detectable, "claim": c}
@@ -347,17 +347,18 @@ def _rule_claims(lv0: dict[str, Any]) -> list[Claim]:
                           holds=ref_same, ours=f"{len({round(v, 9) for v in rl['reference']})} distinct value(s) at "
                           f"λ = {', '.join(f'{x:g}' for x in rl['lams'])}; true RINCE: "
                           f"{len({round(v, 9) for v in rl['true']})}",
-                          rule="identical loss values (to 1e-9) across λ"))
+                          rule="identical loss values (to 1e-9) across λ", kind="check"))
     if "rince_grad_cos_to_ince" in lv0:
         g = lv0["rince_grad_cos_to_ince"]
         rows.append(judge("reference 'rince' gradient is parallel to the clamped joint INCE's",
                           "docs/reference_implementation.md, item 4", holds=bool(g > 1 - 1e-6), ours=f"cosine {g:.6f}",
-                          rule="cosine between the two gradients > 1 − 1e-6"))
+                          rule="cosine between the two gradients > 1 − 1e-6", kind="check"))
     if "gca_ince" in lv0.get("marginals", {}):
         dm = lv0["marginals"]["gca_ince"]["diff"]
         rows.append(judge("GCA-INCE does not depend on the marginal scale (KL terms)",
                           "docs/reference_implementation.md, item 15", holds=bool(abs(dm) < 1e-9),
-                          ours=f"difference {dm:.1e}", rule="|loss(mass 1) − loss(mass 1/n)| < 1e-9"))
+                          ours=f"difference {dm:.1e}", rule="|loss(mass 1) − loss(mass 1/n)| < 1e-9",
+                          kind="check"))
     return rows
 
 
@@ -413,10 +414,10 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
     init_probe = values_by_seed(results, KEY.replace("{method}", "default"), sl, "init_probe_test_acc")
     if set(ref) & set(init_ref):
         claims.append(judge("under the reference's evaluation, pretraining beats the random-init encoder",
-                            "(not reported; the paper's evaluation)", a=ref, b=init_ref))
+                            "(not reported; the paper's evaluation)", a=ref, b=init_ref, kind="check"))
     if set(by_seed["default"]) & set(init_probe):
         claims.append(judge("under the frozen probe, pretraining beats the random-init encoder",
-                            "(not reported)", a=by_seed["default"], b=init_probe))
+                            "(not reported)", a=by_seed["default"], b=init_probe, kind="check"))
     return {
         "rows": rows, "claims": [*_rule_claims(lv0), *claims], "by_seed": by_seed,
         "accuracy": {v: list(d.values()) for v, d in by_seed.items() if d}, "labels": LABELS,

@@ -153,11 +153,11 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
     rows.append(judge("GCA-INCE plan rows and columns sum to 1 ± 1e-4", "doubly stochastic (arXiv 2502.20141, the GCA-INCE projection)",
                       holds=bool(ok), rule="worst row and column error of the converged plan over seeds and states <= 1e-4",
                       ours=f"max error {max(worst['gca_ince_converged_row_err'], worst['gca_ince_converged_col_err']):.1e} "
-                           f"(converged); columns after 10 rounds {worst['gca_ince_col_err']:.1e}"))
+                           f"(converged); columns after 10 rounds {worst['gca_ince_col_err']:.1e}", kind="check"))
     spread = min(results[k]["marginals"][st]["ince_col_spread"] for k in keys for st in STATES)
     rows.append(judge("INCE plan column sums are not uniform (spread > 0)", "row-normalized only",
                       holds=bool(spread > 0), ours=f"min spread {spread:.3f}",
-                      rule="smallest column-sum spread over seeds and states > 0"))
+                      rule="smallest column-sum spread over seeds and states > 0", kind="check"))
     mono = True
     devs = []
     for k in keys:
@@ -171,16 +171,18 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
     out["uot_dev_mean"] = [sum(v[i] for v in devs) / len(devs) for i in range(len(devs[0]))]
     rows.append(judge("GCA-UOT marginal deviation grows as rho shrinks", "KL-relaxed marginals (arXiv 2502.20141, the GCA-UOT objective)",
                       holds=bool(mono), rule="deviation non-increasing in rho for every seed and state",
-                      ours="rho " + ", ".join(f"{float(r):g}: {v:.3f}" for r, v in zip(out["uot_dev_rhos"], out["uot_dev_mean"]))))
+                      ours="rho " + ", ".join(f"{float(r):g}: {v:.3f}" for r, v in zip(out["uot_dev_rhos"], out["uot_dev_mean"])),
+                      kind="check"))
     for p in ("gca_uot", "gca_ince", "ince"):
         tr = ratios["trained"][p]
         rows.append(judge(f"{p} plan block ratio > 1 after training", "class-like diagonal blocks",
                           holds=bool(min(tr) > 1), opposite=bool(max(tr) < 1), rule="block ratio > 1 for every seed "
                           "(contradicted if < 1 for every seed)",
-                          ours=f"{table['trained'][p]['mean']:.2f} ± {table['trained'][p]['std']:.2f} (n={len(tr)})"))
+                          ours=f"{table['trained'][p]['mean']:.2f} ± {table['trained'][p]['std']:.2f} (n={len(tr)})",
+                          kind="check"))
         rows.append(claim(f"{p} block ratio larger after training than at init",
                           dict(zip(keys, ratios["trained"][p])), dict(zip(keys, ratios["init"][p])),
-                          "sharper blocks after training (poster)", None))
+                          "sharper blocks after training (poster)", None, kind="check"))
     return out
 
 
