@@ -26,7 +26,7 @@ import numpy as np
 
 from .stats import KINDS, NO_TEST, VERDICTS, Claim, fmt_pm
 
-__all__ = ["COLUMNS", "EVAL_COLUMNS", "KIND_TITLES", "SCALE_NOTE", "claims_rows", "claims_table", "evaluation_table",
+__all__ = ["COLUMNS", "EVAL_COLUMNS", "KIND_TITLES", "scale_note", "claims_rows", "claims_table", "evaluation_table",
            "findings", "fmt_pm", "half_width", "image_grid", "seed_plan", "table", "wall_time_line", "verdict_counts"]
 
 #: Columns of every claims table (notebooks and README).
@@ -36,16 +36,23 @@ COLUMNS = ("claim", "paper effect (abs, share of error)", "ours (paired differen
 #: The title of each kind of row (:data:`gca_lab.stats.KINDS`).
 KIND_TITLES = {"paper": "Claims of the paper", "check": "Checks of the code and protocol"}
 
-SCALE_NOTE = (
-    "**Which scale the verdicts use.** Each paper effect is shown in absolute points and as the share of the "
-    "baseline's error it removes (the paper's CIFAR-10 gaps sit near 92% accuracy, so +0.60 points removes 7.5% "
-    "of INCE's error; at our 78% the same share would be about 1.7 points). The verdicts weigh the **absolute "
-    "points**: the paired test, its interval and MDE80 are in points, and since our baselines have more error "
-    "than the paper's, the absolute effect is the smaller of the two targets, so a 'not reproduced' on that "
-    "scale also holds on the share-of-error scale, while the converse would assume that gains scale with the "
-    "error, which nothing here tests.")
-"""Why the verdicts weigh the paper's effect in absolute points rather than as a share of error (notebooks
-and README show this one text)."""
+def scale_note(claim: Claim) -> str:
+    """Why the verdicts weigh the paper's effect in absolute points rather than as a share of error, with the
+    numbers of ``claim`` (an accuracy claim judged with ``paper_base``, e.g. GCA-UOT ≥ INCE): the one text the
+    README and the figure notebooks show."""
+    if not isinstance(claim, Claim) or claim.paper_share is None or claim.ours_base is None:
+        raise ValueError("claim must be a Claim judged with paper_base (an accuracy claim with a paper effect), "
+                         f"got {claim!r}")
+    same = claim.paper_share * (100.0 - claim.ours_base)
+    return (
+        "**Which scale the verdicts use.** Each paper effect is shown in absolute points and as the share of the "
+        f"baseline's error it removes: in *{claim.claim}* the paper's {claim.paper_effect:+.2f} points at "
+        f"{claim.paper_base:.1f}% accuracy remove {100 * claim.paper_share:.1f}% of the error; at our "
+        f"{claim.ours_base:.1f}% the same share would be {same:.2f} points. The verdicts weigh the **absolute "
+        "points**: the paired test, its interval and MDE80 are in points, and where our baselines have more error "
+        "than the paper's the absolute effect is the smaller target, so a 'not reproduced' on that scale also "
+        "holds on the share-of-error scale, while the converse would assume that gains scale with the error, "
+        "which nothing here tests.")
 
 
 def _claims(claims: Iterable[Claim]) -> list[Claim]:

@@ -441,7 +441,8 @@ class Claim:
         seeds_for_mde: seeds that would bring MDE80 down to ``paper_effect`` at this sd (:func:`seeds_needed`).
         paper_base: the paper's accuracy of ``b`` (%), for the share of error.
         paper_share: ``paper_effect / (100 - paper_base)``, the share of the baseline's error the paper's
-            effect removes; ours_share: ``mean / (100 - mean of b)``, ours on the same scale.
+            effect removes; ours_base: the mean of ``b`` over the paired seeds (%); ours_share:
+            ``mean / (100 - ours_base)``, ours on the same scale.
     """
 
     claim: str
@@ -467,6 +468,7 @@ class Claim:
     seeds_for_mde: int | None = None
     paper_base: float | None = None
     paper_share: float | None = None
+    ours_base: float | None = None
     ours_share: float | None = None
 
     def __getitem__(self, key: str) -> Any:
@@ -588,14 +590,15 @@ def judge(
     pw = None if effect is None else _power(effect, d.n, d.std, 1 - confidence)
     needed = None if effect is None or d.n < 2 else seeds_needed(effect, d.std, alpha=1 - confidence)
     loso = leave_one_out(a, b, confidence=confidence) if d.n >= 3 else None
-    ours_share = None
+    ours_base = ours_share = None
     if base is not None:
         _, vb, _ = _pair(a, b)
-        ours_share = d.mean / (100.0 - sum(vb) / len(vb))
+        ours_base = sum(vb) / len(vb)
+        ours_share = d.mean / (100.0 - ours_base)
     v = NO_TEST if no_test else _verdict(d.low, d.high, mde80, effect, None, 1 - confidence)
     return Claim(claim, paper, ours or text, v, no_test or rule or PAIRED_RULE, effect, d.mean, d.low, d.high, d.n,
                  d.half_width, std=d.std, mde80=mde80, power=pw, p=p_value(d), loso=loso, seeds_for_mde=needed,
-                 ours_share=ours_share, **extra)
+                 ours_base=ours_base, ours_share=ours_share, **extra)
 
 
 def holm_adjust(claims: Sequence[Claim], *, alpha: float = ALPHA) -> list[Claim]:

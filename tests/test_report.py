@@ -127,3 +127,35 @@ def test_image_grid_signal_panels_share_one_y_range() -> None:
     assert len(lims) == 1  # an offset shows as a shift, not as an identical-looking curve
     lo, hi = lims.pop()
     assert lo < -0.9 and hi > 3.9
+
+
+def test_scale_note_computes_its_numbers() -> None:
+    b = {s: 78.0 + 0.1 * s for s in range(4)}
+    c = stats.judge("GCA-UOT ≥ INCE", "+0.60", a={s: v + 0.5 for s, v in b.items()}, b=b, paper_effect=0.6,
+                    paper_base=92.0)
+    note = report.scale_note(c)
+    assert "+0.60 points at 92.0% accuracy remove 7.5% of the error" in note
+    assert f"at our {sum(b.values()) / 4:.1f}% the same share would be {0.075 * (100 - sum(b.values()) / 4):.2f} points" in note
+    with pytest.raises(ValueError, match="paper_base"):
+        report.scale_note(_claims()[0])
+
+
+def test_committed_verdicts_follow_the_rules() -> None:
+    """Every committed claim obeys the verdict rules of issue 18: no "not reproduced" with MDE80 above the
+    paper's effect or an interval that still holds it; every reproduced main claim survives Holm."""
+    from gca_lab import experiments as E
+
+    seen = 0
+    for name in E.EXPERIMENTS:
+        for c in E.load(name, "full").summary["claims"]:
+            seen += 1
+            assert c.kind in stats.KINDS
+            if c.verdict == "not reproduced" and c.paired:
+                assert c.mde80 <= c.paper_effect and c.high < c.paper_effect, c.claim
+            if c.verdict == "reproduced" and c.main:
+                assert c.p_holm < 0.05 and c.low > 0, c.claim
+            if c.verdict == stats.NO_TEST:
+                assert c.rule, c.claim
+            if c.paired and c.n >= 2:
+                assert c.mde80 > c.detectable  # MDE80 is always above the half-width
+    assert seen > 50

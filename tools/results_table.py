@@ -1,12 +1,13 @@
-"""Write the README's results table from the committed results (``data/results/*-full.json``).
+"""Write the README's results tables from the committed results (``data/results/*-full.json``).
 
-    python tools/results_table.py           # rewrite the table in README.md
-    python tools/results_table.py --check   # exit 1 if README.md's table is not the generated one
+    python tools/results_table.py           # rewrite the tables in README.md
+    python tools/results_table.py --check   # exit 1 if README.md's tables are not the generated ones
 
-Every row is a claim of an experiment's summary, judged by ``gca_lab.stats.judge`` and laid out by
-``gca_lab.report.claims_rows`` (paper figure/table | notebook | claim | paper | paper effect | ours with
-its 95% interval | detectable effect | verdict), followed by the verdict counts; nothing in the table is
-typed by hand.
+Two tables, each with its own verdict counts: the claims of the paper, and the checks of the code and
+protocol (``gca_lab.stats.KINDS``). Every row is a claim of an experiment's summary, judged by
+``gca_lab.stats.judge`` and laid out by ``gca_lab.report.claims_rows`` (paper figure/table | notebook |
+claim | paper effect in points and as share of error | ours with its 95% interval | MDE80 | power at the
+paper's effect | verdict); nothing in the tables is typed by hand.
 """
 
 from __future__ import annotations
@@ -19,32 +20,43 @@ ROOT = Path(__file__).resolve().parents[1]
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
 def table() -> str:
-    """The markdown table of every experiment with committed full results."""
+    """The markdown tables (claims of the paper, then checks) of every experiment with committed full results."""
     from gca_lab import experiments as E
-    from gca_lab import report
+    from gca_lab import report, stats
 
     header = ["paper figure / table", "notebook", *report.COLUMNS]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    missing, claims = [], []
+    rows: dict[str, list[str]] = {k: [] for k in stats.KINDS}
+    claims: dict[str, list] = {k: [] for k in stats.KINDS}
+    missing = []
     for name, exp in E.EXPERIMENTS.items():
         try:
             res = E.load(name, "full")
         except (FileNotFoundError, ValueError):
             missing.append(name)
             continue
-        claims += res.summary.get("claims", [])
-        for row in report.claims_rows(res.summary.get("claims", [])):
+        for c in res.summary.get("claims", []):
+            row = report.claims_rows([c])[0]
             cells = [exp.figure, f"[{exp.notebook}](notebooks/{exp.notebook})",
-                     *[row[c] for c in report.COLUMNS[:-1]], f"**{row['verdict']}**"]
-            lines.append("| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |")
-    lines.append("")
-    lines.append(f"{len(claims)} claims: " + ", ".join(f"{n} {v}" for v, n in report.verdict_counts(claims).items())
-                 + ".")
+                     *[row[col] for col in report.COLUMNS[:-1]], f"**{row['verdict']}**"]
+            rows[c.kind].append("| " + " | ".join(_cell(x) for x in cells) + " |")
+            claims[c.kind].append(c)
+    # the scale note quotes the headline comparison: the first main claim of main_results (GCA-UOT ≥ INCE)
+    headline = E.load("main_results", "full").summary["claims"] if "main_results" not in missing else []
+    scale = next((c for c in headline if c.main and c.paper_share is not None and c.ours_base is not None), None)
+    out = [report.scale_note(scale), ""] if scale is not None else []
+    for kind in stats.KINDS:
+        counts = ", ".join(f"{n} {v}" for v, n in report.verdict_counts(claims[kind]).items())
+        out += [f"### {report.KIND_TITLES[kind]} ({len(claims[kind])}: {counts})", "",
+                "| " + " | ".join(header) + " |", "|" + "---|" * len(header), *rows[kind], ""]
     if missing:
-        lines.append("")
-        lines.append("Not yet run at the full budget: " + ", ".join(f"`{m}`" for m in missing) + ".")
-    return "\n".join(lines)
+        out.append("Not yet run at the full budget: " + ", ".join(f"`{m}`" for m in missing) + ".")
+        out.append("")
+    return "\n".join(out).rstrip()
 
 
 def render(readme: str) -> str:
