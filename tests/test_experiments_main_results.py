@@ -131,3 +131,29 @@ def test_gca_rince_row_needs_both_rince_runs() -> None:
     results = {k: v for k, v in _fabricated(base).items() if "/gca_rince/" not in k}
     rows = by_claim(X.get("main_results").summarize(results, "full"))
     assert "GCA-RINCE ≥ RINCE (mnist1d)" not in rows and "GCA-UOT ≥ INCE (mnist1d)" in rows
+
+
+def test_every_summary_is_a_typed_record_with_a_mapping_view() -> None:
+    import dataclasses
+
+    from gca_lab.experiments._common import Summary
+
+    for name in X.EXPERIMENTS:
+        s = X.load(name, "full").summary
+        assert isinstance(s, Summary) and dataclasses.is_dataclass(s), name
+        assert s["claims"] is s.claims and "claims" in s
+        assert set(s) == {f.name for f in dataclasses.fields(s) if getattr(s, f.name) is not None}
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            s.claims = []  # type: ignore[misc]
+    partial = X.get("cost_of_alignment").summarize({}, "full")
+    assert partial.slopes is None and "slopes" not in partial and partial.get("slopes") is None
+    with pytest.raises(KeyError):
+        partial["slopes"]
+
+
+def test_run_key_fills_only_the_parts_given() -> None:
+    from gca_lab.experiments._common import run_key
+
+    assert run_key(MR.KEY, dataset="mnist1d") == "mnist1d/{method}/seed{seed}"
+    assert run_key(run_key(MR.KEY, dataset="mnist1d"), method="ince").format(seed=3) == "mnist1d/ince/seed3"
+    assert run_key("seed{seed}", method="ince") == "seed{seed}"  # a part the template does not name is ignored

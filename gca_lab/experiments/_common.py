@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import dataclasses
+import re
+from collections.abc import Iterator, Mapping
 from typing import Any, Sequence
 
 from .. import methods as _methods
@@ -11,9 +13,36 @@ from ..stats import Claim, PerSeed, judge, mean_std
 from ..train import TrainConfig
 from ._core import Run, computation
 
-__all__ = ["W1_FAMILY", "CONVENTION", "MNIST1D", "MNIST1D_SHORT", "EVAL_METRICS",
+__all__ = ["Summary", "run_key", "W1_FAMILY", "CONVENTION", "MNIST1D", "MNIST1D_SHORT", "EVAL_METRICS",
            "stated_convention", "seeds", "train_run", "raw_input_run", "evaluation_rows", "values", "values_by_seed", "seeds_with",
            "method_table", "claim", "best_claim", "regime_check"]
+
+
+class Summary(Mapping):
+    """Base of every experiment's summary: a frozen dataclass whose fields are what its notebook reads
+    (``S.claims``, ``S.tables``), typed and documented in the subclass, and a read-only mapping over the
+    fields that were computed (``S["claims"]``, ``S.get("slopes")``, ``"evaluation" in S``): a field left
+    ``None`` (a part of the experiment not run in this budget) is absent from the mapping view."""
+
+    def __getitem__(self, key: str) -> Any:
+        if key not in self.__dataclass_fields__ or getattr(self, key) is None:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self) -> Iterator[str]:
+        return (k for k in self.__dataclass_fields__ if getattr(self, k) is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def run_key(template: str, **parts: Any) -> str:
+    """A run key from a key template: fills the placeholders named in ``parts`` and leaves the others for a
+    later call, e.g. ``run_key("{dataset}/{method}/seed{seed}", dataset="mnist1d")`` is
+    ``"mnist1d/{method}/seed{seed}"``, what :func:`method_table` fills per method and seed. The one way a key is
+    built (``str.format`` needs every placeholder at once); a part the template does not name is ignored, so
+    one template can serve keys with and without it (a figure with a single method)."""
+    return re.sub(r"\{(\w+)\}", lambda m: str(parts[m.group(1)]) if m.group(1) in parts else m.group(0), template)
 
 
 def seeds(budget: str, full: int = 5, quick: int = 1) -> list[int]:
@@ -83,10 +112,10 @@ def evaluation_rows(results: dict[str, dict[str, Any]], key: str, methods: Seque
         return out
 
     for m in methods:
-        rows.append(row(labels.get(m, m), key.replace("{method}", m)))
+        rows.append(row(labels.get(m, m), run_key(key, method=m)))
     if init_method is not None:
         rows.append(row(f"random init ({labels.get(init_method, init_method)}'s seeds)",
-                        key.replace("{method}", init_method), "init_"))
+                        run_key(key, method=init_method), "init_"))
     if raw_key is not None and raw_key in results:
         raw = results[raw_key]["metrics"]
         rows.append({"encoder": "raw input", "seeds": 1,
@@ -149,7 +178,7 @@ def method_table(results: dict[str, dict[str, Any]], key: str, methods: Sequence
     ``key`` is formatted with ``method`` and ``seed``; missing runs are left out."""
     table = {}
     for m in methods:
-        by_seed = values_by_seed(results, key.replace("{method}", m), seed_list, metric)
+        by_seed = values_by_seed(results, run_key(key, method=m), seed_list, metric)
         vals = list(by_seed.values())
         mean, std = mean_std(vals) if vals else (float("nan"), float("nan"))
         table[m] = {"values": vals, "by_seed": by_seed, "mean": mean, "std": std}

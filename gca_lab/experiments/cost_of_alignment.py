@@ -35,9 +35,9 @@ from typing import Any
 import torch
 
 from .. import methods as _methods
-from ..stats import judge, loglog_slope, mean_std
+from ..stats import Claim, judge, loglog_slope, mean_std
 from . import paper
-from ._common import CONVENTION, MNIST1D, W1_FAMILY
+from ._common import CONVENTION, MNIST1D, W1_FAMILY, Summary
 from ._core import Experiment, Run, computation, register
 
 METHODS = ("ince", "gca_ince", "rince", "gca_rince", "uot", "gca_uot")
@@ -153,7 +153,31 @@ def slope_no_test(sizes: list[int]) -> str | None:
             "nothing about the O(B^2) term (benchmarks/README.md measures it at larger B)")
 
 
-def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
+@dataclasses.dataclass(frozen=True)
+class CostOfAlignmentSummary(Summary):
+    """What notebook 08 reads (each timing part None when it did not run).
+
+    Attributes:
+        paper: the poster's epoch times (:data:`paper.TIME`).
+        claims: the claims of the paper.
+        epoch_table: ``{method: {"mean", "std", "median", "n"}}`` of epoch times (s).
+        per_round: ``{method: [median epoch time per round]}``.
+        overhead: ``{gca method: {"values", "mean", "low", "high"}}`` over its base (fractions).
+        machine, loss_machine: the host and its load while the timings ran.
+        slopes: ``{method: log-log slope of the loss time against B}``.
+    """
+
+    paper: dict[str, list[float]]
+    claims: list[Claim]
+    epoch_table: dict[str, dict[str, float]] | None = None
+    per_round: dict[str, list[float]] | None = None
+    overhead: dict[str, dict[str, Any]] | None = None
+    machine: dict[str, Any] | None = None
+    slopes: dict[str, float] | None = None
+    loss_machine: dict[str, Any] | None = None
+
+
+def _summarize(results: dict[str, dict[str, Any]], budget: str) -> CostOfAlignmentSummary:
     rows: list[dict[str, Any]] = []
     out: dict[str, Any] = {"paper": paper.TIME, "claims": rows}
     if "epochs" in results:
@@ -207,7 +231,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
                                   rule="least-squares log-log slope of the median loss time in [1.7, 2.3]",
                                   no_test=slope_no_test(sizes)))
         out["loss_machine"] = lt.get("machine")
-    return out
+    return CostOfAlignmentSummary(**out)
 
 
 register(Experiment(

@@ -53,11 +53,12 @@ MLP, ``d`` in {-0.5, 0, 0.5}, one seed, with its calibration and raw-input run (
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
+from ..stats import Claim, holm_adjust, judge, spearman
 from . import paper
-from ..stats import holm_adjust, judge, spearman
-from ._common import MNIST1D_SHORT, claim, evaluation_rows, method_table, raw_input_run, seeds, train_run
+from ._common import MNIST1D_SHORT, Summary, claim, evaluation_rows, method_table, raw_input_run, seeds, train_run
 from ._core import Experiment, Run, computation, register
 
 SWEEP = {"quick": [-0.5, 0.0, 0.5], "full": [-0.5, -0.2, -0.1, -0.05, 0.0, 0.05, 0.1, 0.2, 0.5]}
@@ -133,7 +134,37 @@ def _calibration_by_seed(results: dict[str, dict[str, Any]], seed_list_: list[in
     return {s: 100.0 * results[CAL_KEY.format(seed=s)][key] for s in seed_list_ if CAL_KEY.format(seed=s) in results}
 
 
-def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DomainPriorsSummary(Summary):
+    """What notebook 10 reads.
+
+    Attributes:
+        sweep: the α − β values that ran.
+        domain, class_probe: ``{α−β: {"values", "by_seed", "mean", "std"}}`` of the domain probe and the
+            class probe (%).
+        calibration: ``{"raw_domain_acc" | "init_domain_acc" | ...: {seed: acc}}`` (raw input, random init).
+        evaluation: the evaluation-table rows. protocol, seeds: what ran. paper: the paper's Fig. 1 (B).
+        claims: the claims of the paper and the checks.
+        domain_names: the domains' names (None before the calibration ran).
+        spearman, spearman_all_runs, class_range: the sweep's statistics (None with fewer than 2 points).
+    """
+
+    sweep: list[float]
+    domain: dict[float, dict[str, Any]]
+    class_probe: dict[float, dict[str, Any]]
+    calibration: dict[str, dict[int, float]]
+    evaluation: list[dict[str, Any]]
+    protocol: dict[str, Any]
+    seeds: list[int]
+    paper: dict[str, list[float]]
+    claims: list[Claim]
+    domain_names: list[str] | None = None
+    spearman: float | None = None
+    spearman_all_runs: float | None = None
+    class_range: float | None = None
+
+
+def _summarize(results: dict[str, dict[str, Any]], budget: str) -> DomainPriorsSummary:
     sweep, sl = SWEEP[budget], seed_list(budget)
     names = [point(d) for d in sweep]
     dom_t = method_table(results, KEY, names, sl, "domain_probe_test_acc")
@@ -147,7 +178,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
     evaluation = evaluation_rows(results, KEY, [point(d) for d in xs], sl, init_method=point(0.0) if 0.0 in xs else None,
                                  raw_key=RAW_KEY, labels=labels)
     rows: list[Any] = []
-    out: dict[str, Any] = {"sweep": xs, "domain": dom, "class": cls, "calibration": cal, "evaluation": evaluation,
+    out: dict[str, Any] = {"sweep": xs, "domain": dom, "class_probe": cls, "calibration": cal, "evaluation": evaluation,
                            "protocol": fields(budget), "seeds": sl, "paper": paper.DOMAIN_PRIOR, "claims": rows,
                            "domain_names": next((r["domain_names"] for k, r in results.items()
                                                  if k.startswith("calibration/")), None)}
@@ -185,7 +216,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
             rows.append(claim("the trained encoder (α−β = 0) decodes the domain above the raw input", trained,
                               cal["raw_domain_acc"], "(not reported)", None, kind="check"))
     out["claims"] = holm_adjust(rows)
-    return out
+    return DomainPriorsSummary(**out)
 
 
 register(Experiment(

@@ -27,6 +27,7 @@ Budgets: ``full`` = 9 settings x 3 seeds = 27 runs (+ the loss computation and t
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import torch
@@ -34,7 +35,7 @@ import torch
 from ..methods import make_loss
 from ..stats import Claim, holm_adjust, judge, mean_std, spearman
 from . import paper
-from ._common import MNIST1D_SHORT, claim, evaluation_rows, raw_input_run, seeds, train_run, values
+from ._common import MNIST1D_SHORT, Summary, claim, evaluation_rows, raw_input_run, seeds, train_run, values
 from ._core import Experiment, Run, computation, register
 
 ITERS = (1, 3, 5, 10, 20)
@@ -214,7 +215,31 @@ def eps_paired_claims(results: dict[str, dict[str, Any]], ep: Sequence[float], s
     return rows
 
 
-def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class EpsilonIterationsSummary(Summary):
+    """What notebook 07 reads.
+
+    Attributes:
+        panels: ``{"iters" | "eps": {"x", "accuracy", "compactness"}}``, each curve ``{"mean", "std", "values"}``.
+        claims: the claims of the paper and the checks.
+        loss_vs_iters: the loss-vs-T computation (or None).
+        spearman_compactness_accuracy: Spearman rho per panel.
+        paper: the poster's curves. seeds, protocol: what ran. evaluation: the evaluation-table rows.
+        wall_time_s, n_runs: recorded compute.
+    """
+
+    panels: dict[str, dict[str, Any]]
+    claims: list[Claim]
+    loss_vs_iters: dict[str, Any] | None
+    spearman_compactness_accuracy: dict[str, float]
+    paper: dict[str, dict[str, list[float]]]
+    seeds: list[int]
+    evaluation: list[dict[str, Any]]
+    protocol: dict[str, Any]
+    wall_time_s: float
+    n_runs: int
+
+def _summarize(results: dict[str, dict[str, Any]], budget: str) -> EpsilonIterationsSummary:
     sl = seed_list(budget)
     it = [t for t in iters(budget) if any(iters_key(t, s) in results for s in sl)]
     ep = [e for e in epsilons(budget) if any(eps_run_key(e, s, budget) in results for s in sl)]
@@ -269,11 +294,11 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
                                "reference code's −0.003 %); the cross layout is shown for contrast", kind="check"))
     rows = holm_adjust(rows)
     wall = sum(float(r.get("wall_time", 0.0)) for r in results.values())
-    return {"panels": panels, "claims": rows, "loss_vs_iters": loss, "spearman_compactness_accuracy": rho,
-            "paper": {"iters": paper.ITERATIONS, "eps": paper.EPSILON}, "seeds": sl,
-            "evaluation": _evaluation(results, budget, it, ep, sl),
-            "protocol": dict(QUICK if budget == "quick" else FULL),
-            "wall_time_s": wall, "n_runs": len(results)}
+    return EpsilonIterationsSummary(panels=panels, claims=rows, loss_vs_iters=loss, spearman_compactness_accuracy=rho,
+                                    paper={"iters": paper.ITERATIONS, "eps": paper.EPSILON}, seeds=sl,
+                                    evaluation=_evaluation(results, budget, it, ep, sl),
+                                    protocol=dict(QUICK if budget == "quick" else FULL),
+                                    wall_time_s=wall, n_runs=len(results))
 
 
 def _evaluation(results: dict[str, dict[str, Any]], budget: str, it: Sequence[int], ep: Sequence[float],

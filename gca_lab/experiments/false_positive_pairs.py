@@ -36,17 +36,18 @@ signals (4 runs, seconds).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from .. import augment as _augment
 from ..plans import pair_mass
-from ..stats import holm_adjust, judge, mean_std
+from ..stats import Claim, holm_adjust, judge, mean_std
 from ..train import FalsePositives, TrainConfig, build_loss, load_dataset, train
 from .. import methods as _methods
 from . import paper as _paper
-from ._common import evaluation_rows, method_table, raw_input_run, seeds, seeds_with, values_by_seed
+from ._common import Summary, evaluation_rows, method_table, raw_input_run, run_key, seeds, seeds_with, values_by_seed
 from ._core import Experiment, Run, computation, register
 
 __all__ = ["METHODS", "P_VALUES", "FRESH_P", "KEY", "RAW_KEY", "PAPER", "methods", "p_values", "seed_list",
@@ -248,13 +249,46 @@ def _drop(results: dict[str, dict[str, Any]], method: str, p_hi: float, sl: list
     return {s: hi[s] - lo[s] for s in sl if s in lo and s in hi}
 
 
-def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class FalsePositivePairsSummary(Summary):
+    """What notebook 12 reads.
+
+    Attributes:
+        evaluation: the evaluation-table rows at p = 0 (every method, random init, raw input).
+        tables: ``{mode: {str(p): {method: {"values", "by_seed", "mean", "std"}}}}`` of the probe (%).
+        protocol_tables: the same per evaluation metric beyond the probe, where every run recorded it.
+        init_baseline: the random-init encoder's probe row (or None).
+        plan_mass: ``{method: {mode: {str(p): curves}}}`` of the plan mass on false and clean pairs.
+        claims: the claims of the paper and the checks.
+        methods, p_values, fresh_p, seeds, seeds_by_method, protocol: what ran.
+        paper: the poster's gaps (:data:`PAPER`).
+        wall_time_s, n_runs, run_wall_time_s: recorded compute.
+    """
+
+    evaluation: list[dict[str, Any]]
+    tables: dict[str, dict[str, dict[str, dict[str, Any]]]]
+    protocol_tables: dict[str, dict[str, Any]]
+    init_baseline: dict[str, Any] | None
+    plan_mass: dict[str, dict[str, Any]]
+    claims: list[Claim]
+    methods: list[str]
+    p_values: list[float]
+    fresh_p: list[float]
+    seeds: list[int]
+    seeds_by_method: dict[str, list[int]]
+    paper: dict[str, float]
+    protocol: dict[str, Any]
+    wall_time_s: float
+    n_runs: int
+    run_wall_time_s: dict[str, float]
+
+def _summarize(results: dict[str, dict[str, Any]], budget: str) -> FalsePositivePairsSummary:
     ms, ps, sl = methods(budget), p_values(budget), seed_list(budget)
     conditions = [("persistent", p) for p in ps] + [("fresh", p) for p in fresh_p(budget)]
     tables: dict[str, dict[str, Any]] = {}
     for mode, p in conditions:
         tables.setdefault(mode, {})[str(p)] = method_table(
-            results, KEY.replace("{mode}", mode).replace("{p}", str(p)),
+            results, run_key(KEY, mode=mode, p=p),
             ms if mode == "persistent" else [m for m in ms if m in MAIN_METHODS], sl)
     # The evaluation protocol beyond the full probe (low-label probes, kNN), where every run recorded it.
     protocol: dict[str, dict[str, Any]] = {}
@@ -323,16 +357,16 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
             units="% of clean"))
     claims = holm_adjust(claims)
     wall = sum(float(r.get("wall_time", 0.0)) for r in results.values())
-    return {
-        "evaluation": evaluation_rows(results, key("persistent", 0.0, "{method}", "{seed}"), ms, sl,
+    return FalsePositivePairsSummary(
+        evaluation=evaluation_rows(results, key("persistent", 0.0, "{method}", "{seed}"), ms, sl,
                                       init_method=BASELINE_METHOD, raw_key=RAW_KEY,
                                       labels={m: _methods.label(m) for m in ms}),
-        "tables": tables, "protocol_tables": protocol, "init_baseline": init, "plan_mass": plan_mass, "claims": claims, "methods": list(ms),
-        "p_values": list(ps), "fresh_p": list(fresh_p(budget)), "seeds": sl,
-        "seeds_by_method": {m: seed_list(budget, m) for m in ms}, "paper": dict(PAPER),
-        "protocol": dict(QUICK if budget == "quick" else FULL), "wall_time_s": wall, "n_runs": len(results),
-        "run_wall_time_s": {k: float(r.get("wall_time", math.nan)) for k, r in results.items()},
-    }
+        tables=tables, protocol_tables=protocol, init_baseline=init, plan_mass=plan_mass, claims=claims, methods=list(ms),
+        p_values=list(ps), fresh_p=list(fresh_p(budget)), seeds=sl,
+        seeds_by_method={m: seed_list(budget, m) for m in ms}, paper=dict(PAPER),
+        protocol=dict(QUICK if budget == "quick" else FULL), wall_time_s=wall, n_runs=len(results),
+        run_wall_time_s={k: float(r.get("wall_time", math.nan)) for k, r in results.items()},
+    )
 
 
 register(Experiment(

@@ -47,6 +47,7 @@ default runs also probe their random-init encoder);
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -57,8 +58,8 @@ from .. import methods as _methods
 from .._validate import check_int, check_positive
 from ..evaluate import module_device
 from ..stats import Claim, judge
-from ._common import (CONVENTION, MNIST1D_SHORT, evaluation_rows, raw_input_run, seeds, stated_convention, train_run,
-                      values_by_seed)
+from ._common import (CONVENTION, MNIST1D_SHORT, Summary, evaluation_rows, raw_input_run, run_key, seeds,
+                      stated_convention, train_run, values_by_seed)
 from ._core import Experiment, Run, computation, register
 
 BUDGETS = {
@@ -362,11 +363,43 @@ def _rule_claims(lv0: dict[str, Any]) -> list[Claim]:
     return rows
 
 
-def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ImplementationChoicesSummary(Summary):
+    """What notebook 11 reads.
+
+    Attributes:
+        rows: one row per reference choice (its loss effect, accuracy effect and plain-words meaning).
+        claims: the checks (code facts of docs/reference_implementation.md and the accuracy effects).
+        by_seed, accuracy: ``{variant: {seed: acc}}`` and ``{variant: [acc, ...]}`` of the probe (%).
+        labels: each variant's label.
+        loss_values, loss_convention, convention: the loss-values run and its convention.
+        seeds, protocol: what ran.
+        reference_eval, init_reference_eval: the reference's fine-tuned evaluation, trained and at init.
+        evaluation: the evaluation-table rows.
+        wall_time_s, n_runs: recorded compute.
+    """
+
+    rows: list[dict[str, Any]]
+    claims: list[Claim]
+    by_seed: dict[str, dict[int, float]]
+    accuracy: dict[str, list[float]]
+    labels: dict[str, str]
+    loss_values: dict[str, Any]
+    loss_convention: str | None
+    convention: str
+    seeds: list[int]
+    protocol: dict[str, Any]
+    reference_eval: dict[str, Any]
+    init_reference_eval: dict[int, Any]
+    evaluation: list[dict[str, Any]]
+    wall_time_s: float
+    n_runs: int
+
+def _summarize(results: dict[str, dict[str, Any]], budget: str) -> ImplementationChoicesSummary:
     cfg = BUDGETS[budget]
     sl = seed_list(budget)
     names = ["default", *cfg["variants"]]
-    by_seed = {v: values_by_seed(results, KEY.replace("{method}", v), sl) for v in names}
+    by_seed = {v: values_by_seed(results, run_key(KEY, method=v), sl) for v in names}
     has = {v for v, d in by_seed.items() if d}
     lv = {k: v for k, v in results.get("loss_values", {}).items() if k.startswith("noise=")}
     lv0 = lv.get("noise=1", {})
@@ -411,25 +444,25 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
         "the reference's fine-tuned, test-selected evaluation reports more than the frozen probe")
     init_ref = {s: 100 * results[INIT_KEY.format(seed=s)]["reference_eval"]["best_test_acc"] for s in sl
                 if INIT_KEY.format(seed=s) in results}
-    init_probe = values_by_seed(results, KEY.replace("{method}", "default"), sl, "init_probe_test_acc")
+    init_probe = values_by_seed(results, run_key(KEY, method="default"), sl, "init_probe_test_acc")
     if set(ref) & set(init_ref):
         claims.append(judge("under the reference's evaluation, pretraining beats the random-init encoder",
                             "(not reported; the paper's evaluation)", a=ref, b=init_ref, kind="check"))
     if set(by_seed["default"]) & set(init_probe):
         claims.append(judge("under the frozen probe, pretraining beats the random-init encoder",
                             "(not reported)", a=by_seed["default"], b=init_probe, kind="check"))
-    return {
-        "rows": rows, "claims": [*_rule_claims(lv0), *claims], "by_seed": by_seed,
-        "accuracy": {v: list(d.values()) for v, d in by_seed.items() if d}, "labels": LABELS,
-        "loss_values": lv, "loss_convention": results.get("loss_values", {}).get("convention"),
-        "convention": CONVENTION, "seeds": sl, "protocol": {**cfg["base"], "method": METHOD},
-        "reference_eval": {k: results[k]["reference_eval"] for k in (KEY.format(method="default", seed=s) for s in sl)
+    return ImplementationChoicesSummary(
+        rows=rows, claims=[*_rule_claims(lv0), *claims], by_seed=by_seed,
+        accuracy={v: list(d.values()) for v, d in by_seed.items() if d}, labels=LABELS,
+        loss_values=lv, loss_convention=results.get("loss_values", {}).get("convention"),
+        convention=CONVENTION, seeds=sl, protocol={**cfg["base"], "method": METHOD},
+        reference_eval={k: results[k]["reference_eval"] for k in (KEY.format(method="default", seed=s) for s in sl)
                            if k in results},
-        "init_reference_eval": {s: results[INIT_KEY.format(seed=s)]["reference_eval"] for s in sl
+        init_reference_eval={s: results[INIT_KEY.format(seed=s)]["reference_eval"] for s in sl
                                 if INIT_KEY.format(seed=s) in results},
-        "evaluation": evaluation_rows(results, KEY, names, sl, init_method="default", raw_key=RAW_KEY, labels=LABELS),
-        "wall_time_s": sum(float(r.get("wall_time", 0.0)) for r in results.values()), "n_runs": len(results),
-    }
+        evaluation=evaluation_rows(results, KEY, names, sl, init_method="default", raw_key=RAW_KEY, labels=LABELS),
+        wall_time_s=sum(float(r.get("wall_time", 0.0)) for r in results.values()), n_runs=len(results),
+    )
 
 
 register(Experiment(

@@ -25,6 +25,7 @@ of recorded single-thread compute on the shared 2-core machine at load average a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -32,8 +33,8 @@ import torch
 from .. import losses as _losses
 from ..evaluate import embed
 from ..plans import marginal_errors, plan_block_ratio
-from ..stats import judge, mean_std
-from ._common import CONVENTION, MNIST1D_SHORT, W1_FAMILY, claim, evaluation_rows, raw_input_run, seeds
+from ..stats import Claim, judge, mean_std
+from ._common import CONVENTION, MNIST1D_SHORT, W1_FAMILY, Summary, claim, evaluation_rows, raw_input_run, seeds
 from ._core import Experiment, Run, computation, register
 
 PLANS = ("kernel", "ince", "gca_ince", "gca_uot")
@@ -132,16 +133,39 @@ def _plan(budget: str) -> list[Run]:
     return runs
 
 
-def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class KernelsAndCouplingsSummary(Summary):
+    """What notebook 09 reads.
+
+    Attributes:
+        block_ratio: ``{state: {plan: {"mean", "std"}}}`` (state: init or trained).
+        claims: the checks of the plans.
+        run_keys: the runs summarized. probe_test_acc: ``{key: acc}`` of their probes.
+        evaluation: the evaluation-table rows (None where no run probed).
+        marginals_worst: the worst marginal errors over seeds and states.
+        uot_dev_rhos, uot_dev_mean: GCA-UOT's marginal deviation against rho.
+    """
+
+    block_ratio: dict[str, dict[str, dict[str, float]]]
+    claims: list[Claim]
+    run_keys: list[str]
+    probe_test_acc: dict[str, float | None]
+    evaluation: list[dict[str, Any]] | None = None
+    marginals_worst: dict[str, float] | None = None
+    uot_dev_rhos: list[str] | None = None
+    uot_dev_mean: list[float] | None = None
+
+
+def _summarize(results: dict[str, dict[str, Any]], budget: str) -> KernelsAndCouplingsSummary:
     seed_list = seeds(budget, full=BUDGETS["full"]["n_seeds"], quick=BUDGETS["quick"]["n_seeds"])
     keys = [f"seed{s}" for s in seed_list if f"seed{s}" in results]
     rows: list[dict[str, Any]] = []
     ratios = {st: {p: [results[k]["block_ratio"][st][p] for k in keys] for p in PLANS} for st in STATES}
     table = {st: {p: dict(zip(("mean", "std"), mean_std(v))) for p, v in d.items() if v} for st, d in ratios.items()}
-    out: dict[str, Any] = {"block_ratio": table, "claims": rows, "keys": keys,
+    out: dict[str, Any] = {"block_ratio": table, "claims": rows, "run_keys": keys,
                            "probe_test_acc": {k: results[k].get("probe_test_acc") for k in keys}}
     if not keys:
-        return out
+        return KernelsAndCouplingsSummary(**out)
     if any("metrics" in results[k] and results[k]["metrics"] for k in keys):
         out["evaluation"] = evaluation_rows(results, "seed{seed}", ["gca_uot"], seed_list,
                                             init_method="gca_uot" if BUDGETS[budget].get("probe_init") else None,
@@ -183,7 +207,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
         rows.append(claim(f"{p} block ratio larger after training than at init",
                           dict(zip(keys, ratios["trained"][p])), dict(zip(keys, ratios["init"][p])),
                           "sharper blocks after training (poster)", None, kind="check"))
-    return out
+    return KernelsAndCouplingsSummary(**out)
 
 
 register(Experiment(

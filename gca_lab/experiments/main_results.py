@@ -28,14 +28,15 @@ processes (a 30-epoch MNIST-1D run costs about 54 s of CPU, a Fashion-MNIST run 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import data as _data
-from ..stats import holm_adjust
+from ..stats import Claim, holm_adjust
 from . import paper
-from ._common import (CONVENTION, MNIST1D, best_claim, claim, evaluation_rows, method_table, raw_input_run,
-                      regime_check, seeds, seeds_with, train_run)
+from ._common import (CONVENTION, MNIST1D, Summary, best_claim, claim, evaluation_rows, method_table,
+                      raw_input_run, regime_check, run_key, seeds, seeds_with, train_run)
 from ._core import Experiment, Run, register
 
 DATASETS: dict[str, dict[str, Any]] = {
@@ -110,17 +111,47 @@ def _plan(budget: str) -> list[Run]:
     return runs
 
 
-def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class MainResultsSummary(Summary):
+    """What notebook 05 reads, per dataset ``d`` of :attr:`datasets`.
+
+    Attributes:
+        tables: ``{d: {method: {"values", "by_seed", "mean", "std"}}}`` of the frozen probe (%).
+        claims: the claims of the paper and the checks (:class:`gca_lab.stats.Claim`).
+        paper: the poster's standard-setting numbers (:data:`paper.STANDARD`).
+        datasets, methods, seeds, protocol: what ran, per dataset (seeds per method).
+        evaluation: ``{d: rows}`` of :func:`gca_lab.experiments._common.evaluation_rows`.
+        init_baseline: ``{d: table row or None}`` of the random-init encoder.
+        gains_vs_ince: ``{d: {method: Claim}}``, every method minus INCE, paired by seed.
+        skipped: datasets whose files are missing here (results from the committed cache).
+        wall_time_s, n_runs: recorded compute and the number of runs.
+    """
+
+    tables: dict[str, dict[str, dict[str, Any]]]
+    claims: list[Claim]
+    paper: dict[str, dict[str, float]]
+    datasets: list[str]
+    methods: dict[str, list[str]]
+    seeds: dict[str, dict[str, list[int]]]
+    protocol: dict[str, dict[str, Any]]
+    evaluation: dict[str, list[dict[str, Any]]]
+    init_baseline: dict[str, dict[str, Any] | None]
+    gains_vs_ince: dict[str, dict[str, Claim]]
+    skipped: dict[str, str]
+    wall_time_s: float
+    n_runs: int
+
+def _summarize(results: dict[str, dict[str, Any]], budget: str) -> MainResultsSummary:
     ds = [d for d in datasets(budget) if any(k.startswith(f"{d}/") for k in results)]
     tables, init, evaluation, rows = {}, {}, {}, []
     gains: dict[str, dict[str, Any]] = {}
     for d in ds:
         ms = methods(budget, d)
         sl = seed_list(budget, d)
-        key = KEY.replace("{dataset}", d)
+        key = run_key(KEY, dataset=d)
         t = {m: method_table(results, key, [m], seed_list(budget, d, m))[m] for m in ms}
         tables[d] = t
-        init_seeds = seeds_with(results, key.replace("{method}", BASELINE_METHOD), sl, "init_probe_test_acc")
+        init_seeds = seeds_with(results, run_key(key, method=BASELINE_METHOD), sl, "init_probe_test_acc")
         init[d] = method_table(results, key, [BASELINE_METHOD], init_seeds,
                                metric="init_probe_test_acc")[BASELINE_METHOD] if init_seeds else None
         raw_key = RAW_KEY.format(dataset=d)
@@ -166,14 +197,14 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
                              gap(m, "ince") if gap(m, "ince") > 0 else None) for m in ms if m != "ince"}
     rows = holm_adjust(rows)
     wall = sum(float(r.get("wall_time", 0.0)) for r in results.values())
-    return {
-        "tables": tables, "claims": rows, "paper": paper.STANDARD, "datasets": ds,
-        "methods": {d: list(methods(budget, d)) for d in ds},
-        "seeds": {d: {m: seed_list(budget, d, m) for m in methods(budget, d)} for d in ds},
-        "protocol": {d: _fields(budget, d) for d in ds}, "evaluation": evaluation,
-        "init_baseline": init, "gains_vs_ince": gains, "skipped": skipped(budget),
-        "wall_time_s": wall, "n_runs": len(results),
-    }
+    return MainResultsSummary(
+        tables=tables, claims=rows, paper=paper.STANDARD, datasets=ds,
+        methods={d: list(methods(budget, d)) for d in ds},
+        seeds={d: {m: seed_list(budget, d, m) for m in methods(budget, d)} for d in ds},
+        protocol={d: _fields(budget, d) for d in ds}, evaluation=evaluation,
+        init_baseline=init, gains_vs_ince=gains, skipped=skipped(budget),
+        wall_time_s=wall, n_runs=len(results),
+    )
 
 
 register(Experiment(

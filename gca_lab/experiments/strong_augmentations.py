@@ -29,12 +29,13 @@ processes (about 24 s of CPU a run); ``quick`` = 2 settings x 2 methods x 2 seed
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from ..stats import holm_adjust, mean_std
+from ..stats import Claim, holm_adjust, mean_std
 from . import paper
-from ._common import (CONVENTION, MNIST1D_SHORT, best_claim, claim, evaluation_rows, method_table, raw_input_run,
-                      regime_check, seeds, train_run, values)
+from ._common import (CONVENTION, MNIST1D_SHORT, Summary, best_claim, claim, evaluation_rows, method_table,
+                      raw_input_run, regime_check, run_key, seeds, train_run, values)
 from ._core import Experiment, Run, register
 
 STRONG = ("large_erase", "strong_crop", "brightness")
@@ -110,12 +111,45 @@ def _per_seed_gap(results: dict[str, dict[str, Any]], setting: str, sl: list[int
     return out
 
 
-def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class StrongAugmentationsSummary(Summary):
+    """What notebook 06 reads.
+
+    Attributes:
+        tables: ``{setting: {method: {"values", "by_seed", "mean", "std"}}}`` (standard: the probe; strong
+            settings: the strong-augmented probe, :func:`metric_of`), in %.
+        corrupt, corrupt_strong: held-out corruption accuracy of the standard- and strong-trained models.
+        claims: the claims of the paper and the checks.
+        gaps: GCA-UOT − INCE per seed by setting (and ``"noisy_mean"``), in seed order.
+        paper, paper_gap: the poster's noisy numbers and its GCA-UOT − INCE gaps.
+        settings, methods, seeds, corruptions, seeds_by_method, protocol: what ran.
+        evaluation: the evaluation-table rows of the standard setting.
+        wall_time_s, n_runs: recorded compute and the number of runs.
+    """
+
+    tables: dict[str, dict[str, dict[str, Any]]]
+    corrupt: dict[str, dict[str, dict[str, Any]]]
+    corrupt_strong: dict[str, dict[str, dict[str, Any]]]
+    claims: list[Claim]
+    gaps: dict[str, list[float]]
+    paper: dict[str, dict[str, float]]
+    paper_gap: dict[str, dict[str, float]]
+    settings: list[str]
+    methods: list[str]
+    seeds: list[int]
+    corruptions: list[str]
+    seeds_by_method: dict[str, list[int]]
+    protocol: dict[str, Any]
+    evaluation: list[dict[str, Any]]
+    wall_time_s: float
+    n_runs: int
+
+def _summarize(results: dict[str, dict[str, Any]], budget: str) -> StrongAugmentationsSummary:
     ss = [s for s in settings(budget) if any(k.startswith(f"{s}/") for k in results)]
     ms = methods(budget)
     sl = seed_list(budget)
-    tables = {s: method_table(results, KEY.replace("{setting}", s), ms, sl, metric=metric_of(s)) for s in ss}
-    corrupt = {c: method_table(results, KEY.replace("{setting}", "standard"), ms, sl, metric=f"corrupt/{c}")
+    tables = {s: method_table(results, run_key(KEY, setting=s), ms, sl, metric=metric_of(s)) for s in ss}
+    corrupt = {c: method_table(results, run_key(KEY, setting="standard"), ms, sl, metric=f"corrupt/{c}")
                for c in corruptions(budget) if "standard" in ss}
     # Corruption accuracy of the strong-trained models (mean over the strong settings, per seed).
     corrupt_strong: dict[str, dict[str, Any]] = {}
@@ -169,17 +203,17 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
                                    paper_base=c10[runner_up]))
     rows = holm_adjust(rows)
     wall = sum(float(r.get("wall_time", 0.0)) for r in results.values())
-    return {
-        "tables": tables, "corrupt": corrupt, "corrupt_strong": corrupt_strong, "claims": rows,
+    return StrongAugmentationsSummary(
+        tables=tables, corrupt=corrupt, corrupt_strong=corrupt_strong, claims=rows,
         # gaps per seed, as lists in seed order (what the notebook plots)
-        "gaps": {k: list(v.values()) for k, v in {**gaps, "noisy_mean": noisy_gap}.items()},
-        "paper": paper.NOISY, "paper_gap": PAPER_GAP,
-        "settings": ss, "methods": list(ms), "seeds": sl, "corruptions": list(corruptions(budget)),
-        "seeds_by_method": {m: seed_list(budget, m) for m in ms}, "protocol": dict(QUICK if budget == "quick" else FULL),
-        "evaluation": evaluation_rows(results, KEY.replace("{setting}", "standard"), ms, sl, init_method="ince",
+        gaps={k: list(v.values()) for k, v in {**gaps, "noisy_mean": noisy_gap}.items()},
+        paper=paper.NOISY, paper_gap=PAPER_GAP,
+        settings=ss, methods=list(ms), seeds=sl, corruptions=list(corruptions(budget)),
+        seeds_by_method={m: seed_list(budget, m) for m in ms}, protocol=dict(QUICK if budget == "quick" else FULL),
+        evaluation=evaluation_rows(results, run_key(KEY, setting="standard"), ms, sl, init_method="ince",
                                       raw_key=RAW_KEY, labels=paper.LABELS) if "standard" in ss else [],
-        "wall_time_s": wall, "n_runs": len(results),
-    }
+        wall_time_s=wall, n_runs=len(results),
+    )
 
 
 register(Experiment(
