@@ -825,3 +825,77 @@ def bar_panels(
 
 
 __all__.append("bar_panels")
+
+
+def paired_effects(effects: Mapping[str, _stats.Claim], *, colors: Mapping[str, str] | None = None,
+                   paper: Mapping[str, float] | None = None, paper_label: str = "paper (CIFAR-10)", title: str | None = None,
+                   xlabel: str = "difference to INCE (percentage points)", width: float = 7.5):
+    """The main figure of a method comparison: each method's paired difference to the baseline with its 95%
+    interval (ours: filled circle and whisker) beside the paper's difference (hollow diamond), one row per
+    comparison, the zero line marked.
+
+    Args:
+        effects: ``{row label: Claim}``, ordering claims of :func:`gca_lab.stats.judge` (``mean``, ``low``,
+            ``high`` of ``a − b`` in points; ``paper_effect`` the paper's, or None where it reports none).
+            Rows are drawn top to bottom in the mapping's order; a claim without a paired difference (not
+            run, a rule claim) shows only the paper's marker.
+        colors: optional ``{row label: colour}`` (e.g. :func:`gca_lab.methods.color` of the row's method);
+            grey by default.
+        paper: optional ``{row label: the paper's difference}`` in points, any sign (a claim's
+            ``paper_effect`` is only set for positive effects); rows not in it use ``paper_effect``.
+        paper_label, xlabel, title: legend entry of the paper's markers, axis label, figure title.
+        width: figure width in inches at dpi 100 (at most 8.5, a JupyterLab cell at 100 % zoom).
+
+    Returns:
+        the matplotlib Figure (text at least 9 pt; one legend entry for ours and one for the paper).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    if not isinstance(effects, Mapping) or not effects:
+        raise ValueError(f"effects must be a non-empty mapping {{label: Claim}}, got {type(effects).__name__}")
+    for k, c in effects.items():
+        if not isinstance(c, _stats.Claim):
+            raise TypeError(f"effects[{k!r}] must be a gca_lab.stats.Claim, got {type(c).__name__}")
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not 3.0 <= width <= 8.5:
+        raise ValueError(f"width must be in [3, 8.5] inches (a notebook cell at dpi 100), got {width!r}")
+    colors, paper = dict(colors or {}), dict(paper or {})
+    labels = list(effects)
+    n = len(labels)
+    fig, ax = plt.subplots(figsize=(float(width), 1.3 + 0.55 * n), dpi=100)
+    ys = np.arange(n)[::-1].astype(float)
+    span = [0.0]
+    for y, label in zip(ys, labels):
+        c, col = effects[label], colors.get(label, "0.35")
+        finite = c.mean is not None and c.low is not None and math.isfinite(c.low) and math.isfinite(c.high)
+        if finite:
+            ax.errorbar(c.mean, y + 0.12, xerr=[[c.mean - c.low], [c.high - c.mean]], fmt="o", color=col, ms=7,
+                        capsize=4, lw=1.6)
+            span += [c.low, c.high]
+        elif c.mean is not None:
+            ax.plot(c.mean, y + 0.12, "o", color=col, ms=7)
+            span.append(c.mean)
+        theirs = paper.get(label, c.paper_effect)
+        if theirs is not None:
+            ax.plot(theirs, y - 0.12, "D", mfc="white", mec=col, mew=1.8, ms=7)
+            span.append(theirs)
+    lo, hi = min(span), max(span)
+    pad = 0.08 * (hi - lo) if hi > lo else 0.5
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.axvline(0.0, color="black", lw=1.0, zorder=0)
+    ax.set_yticks(ys)
+    ax.set_yticklabels(labels, fontsize=10)
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.tick_params(axis="x", labelsize=10)
+    ax.set_xlabel(xlabel, fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    handles = [Line2D([], [], marker="o", color="0.35", lw=1.6, ms=7, label="ours (paired mean, 95% interval)"),
+               Line2D([], [], marker="D", ls="none", mfc="white", mec="0.35", mew=1.8, ms=7, label=paper_label)]
+    ax.legend(handles=handles, fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+__all__.append("paired_effects")
