@@ -26,7 +26,7 @@ import numpy as np
 
 from .stats import KINDS, NO_TEST, VERDICTS, Claim, fmt_pm
 
-__all__ = ["COLUMNS", "EVAL_COLUMNS", "KIND_TITLES", "scale_note", "claims_rows", "claims_table", "evaluation_table",
+__all__ = ["COLUMNS", "EVAL_COLUMNS", "KIND_TITLES", "scale_note", "claims_rows", "claims_table", "claims_tables", "evaluation_table",
            "findings", "fmt_pm", "half_width", "image_grid", "seed_plan", "table", "wall_time_line", "verdict_counts"]
 
 #: Columns of every claims table (notebooks and README).
@@ -159,6 +159,19 @@ def table(df: Any, caption: str | None = None) -> _Table:
     if caption is not None and not isinstance(caption, str):
         raise TypeError(f"caption must be a string or None, got {type(caption).__name__}")
     return _Table(df, caption)
+
+
+def claims_tables(claims: Iterable[Claim]) -> list[_Table]:
+    """The two tables every figure notebook ends with, ready for ``display``: the claims of the paper, then the
+    checks of the code and protocol, each captioned with its own verdict counts (a kind with no claim is left
+    out)."""
+    cs = _claims(claims)
+    out = []
+    for kind in KINDS:
+        group = [c for c in cs if c.kind == kind]
+        if group:
+            out.append(table(claims_table(group), caption=f"{KIND_TITLES[kind]} ({len(group)}: {_counts_text(group)})"))
+    return out
 
 
 #: Column titles of an evaluation table, by metric (:data:`gca_lab.experiments._common.EVAL_METRICS`).

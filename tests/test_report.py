@@ -58,6 +58,10 @@ def test_claims_split_by_kind_share_of_error_and_no_valid_test() -> None:
     md = report.findings(cs, budget="full").data
     assert "**Claims of the paper** (2): 1 × reproduced, 1 × no valid test here." in md
     assert "**Checks of the code and protocol** (1): 1 × reproduced." in md
+    tables = report.claims_tables(cs)
+    assert [t.caption for t in tables] == ["Claims of the paper (2: 1 × reproduced, 1 × no valid test here)",
+                                           "Checks of the code and protocol (1: 1 × reproduced)"]
+    assert "no valid test here: brightness does not lower accuracy" in tables[0]._repr_html_()
     plan = report.seed_plan(cs).data
     assert "m ≥ b: 4 seeds" in plan and "n ≥ b" in plan
     with pytest.raises(ValueError, match="kind must be one of"):
