@@ -238,11 +238,11 @@ def seed_plan(claims: Iterable[Claim]):
     """The seed plan (an ``IPython.display.Markdown``): for each paired claim of the paper with a paper effect
     (the declared main claims first), the seeds it has, its MDE80 and how many seeds would bring MDE80 down to
     the paper's effect at the committed paired sd (:func:`gca_lab.stats.seeds_needed`): the plan for the next
-    full run. Empty text when no claim qualifies."""
+    full run. Rows with no valid test are left out. Empty text when no claim qualifies."""
     from IPython.display import Markdown
 
     cs = [c for c in _claims(claims) if c.kind == "paper" and c.paired and c.paper_effect is not None
-          and c.n is not None and c.n >= 2]
+          and c.n is not None and c.n >= 2 and c.verdict != NO_TEST]  # more seeds cannot make a regime valid
     cs.sort(key=lambda c: not c.main)
     lines = []
     for c in cs:

@@ -880,7 +880,7 @@ def paired_effects(effects: Mapping[str, _stats.Claim], *, colors: Mapping[str, 
             ax.plot(theirs, y - 0.12, "D", mfc="white", mec=col, mew=1.8, ms=7)
             span.append(theirs)
     lo, hi = min(span), max(span)
-    pad = 0.08 * (hi - lo) if hi > lo else 0.5
+    pad = 0.1 * (hi - lo) if hi > lo else 0.5
     ax.set_xlim(lo - pad, hi + pad)
     ax.axvline(0.0, color="black", lw=1.0, zorder=0)
     ax.set_yticks(ys)
