@@ -206,7 +206,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> KernelsAndCou
                           kind="check"))
         rows.append(claim(f"{p} block ratio larger after training than at init",
                           dict(zip(keys, ratios["trained"][p])), dict(zip(keys, ratios["init"][p])),
-                          "sharper blocks after training (poster)", None, kind="check"))
+                          "sharper blocks after training (poster)", None, kind="check", units="(block ratio)"))
     return KernelsAndCouplingsSummary(**out)
 
 
