@@ -199,7 +199,8 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> DomainPriorsS
         lo, hi = xs[0], xs[-1]
         rows.append(claim(f"domain-probe accuracy: α−β = {hi:+.2f} ≥ {lo:+.2f}", dom[hi]["by_seed"],
                           dom[lo]["by_seed"], f"+{PAPER_DOMAIN_RANGE:.1f} points (α−β = +0.5 vs −0.5)",
-                          round(PAPER_DOMAIN_RANGE, 2), main=True))
+                          round(PAPER_DOMAIN_RANGE, 2), main=True,
+                          paper_base=100 * paper.DOMAIN_PRIOR["domain_acc"][0]))
         cmeans = [cls[d]["mean"] for d in xs]
         rng = max(cmeans) - min(cmeans)
         out["class_range"] = rng
