@@ -66,3 +66,13 @@ def test_paired_effects_rejects_bad_input() -> None:
         viz.paired_effects({"x": (0.1, 0.2)})
     with pytest.raises(ValueError, match=r"width must be in \[3, 8.5\]"):
         viz.paired_effects(_effects(), width=12)
+
+
+def test_paired_effects_text_does_not_overlap() -> None:
+    fig = viz.paired_effects(_effects(), title="main")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in _visible_text(fig)]
+    for i, (a, ba) in enumerate(boxes):
+        for b, bb in boxes[i + 1:]:
+            assert not ba.overlaps(bb), (a, b)
