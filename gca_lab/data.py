@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import _paths
+from ._seeds import stream_seed
 from ._validate import check_choice, check_int, check_interval, check_positive, check_tensor
 
 __all__ = [
@@ -518,6 +519,15 @@ def available() -> list[str]:
     return sorted(DATASETS) + ["multidomain"]
 
 
+def check_dataset_name(name: str) -> str:
+    """``name`` if it is a dataset a run can name (:func:`available`, or ``"multidomain_<base>"``);
+    ``ValueError`` listing them otherwise."""
+    known = available()
+    if not isinstance(name, str) or (name not in known and not name.startswith("multidomain_")):
+        raise ValueError(f"dataset={name!r} is unknown; choose one of {', '.join(known)} or multidomain_<base>")
+    return name
+
+
 _NATIVE_SHAPES: dict[str, tuple[int, ...]] = {
     "digits": (1, 8, 8), "fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32), "cifar100": (3, 32, 32),
     "svhn": (3, 32, 32), "mnist1d": (1, 40),
@@ -951,7 +961,7 @@ def multidomain(
                          f"(style='default', the domains {SIGNAL_DOMAIN_NAMES})")
     ds = load(base, root, seed=seed, **load_kwargs)
     n_dom = len(SIGNAL_DOMAIN_NAMES if signals else DOMAIN_NAMES)
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + 17)
+    gen = torch.Generator().manual_seed(stream_seed(seed, 17))
 
     def render(split: Split, stream: int) -> Split:
         rng = _rng(seed, 10 + stream)
