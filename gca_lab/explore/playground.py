@@ -34,6 +34,8 @@ __all__ = ["PlaygroundSettings", "PlaygroundRun", "compute_training_run",
 #: The methods the playground offers: every contrastive method of the registry (BYOL has no eps / plan).
 PLAYGROUND_METHODS: tuple[str, ...] = _methods.names(has_plan=True)
 
+_TRAIN = _train.TrainConfig()  # the loss and optimizer defaults the playground shares with every run
+
 
 @dataclass(frozen=True)
 class PlaygroundSettings:
@@ -54,15 +56,15 @@ class PlaygroundSettings:
     """
 
     method: str = "gca_uot"
-    eps: float = 0.5
-    rho: float = 0.2
-    n_iters: int = 10
+    eps: float = _TRAIN.eps
+    rho: float = _TRAIN.rho
+    n_iters: int = _TRAIN.n_iters
     false_positives: float = 0.0
     epochs: int = 10
     n_samples: int = 6000
     batch_size: int = 128
-    lr: float = 1e-3
-    seed: int = 0
+    lr: float = _TRAIN.lr
+    seed: int = _TRAIN.seed
     device: str = "auto"
     data_root: str | None = None
 
