@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import datasets as _datasets
 from ._validate import check_choice, check_int, check_interval, check_nonnegative, check_positive, check_tensor
 
 __all__ = [
@@ -655,19 +656,16 @@ def corrupt(x: Tensor, name: str, severity: int = 3, *, generator: Generator | N
 
 KINDS = ("standard", "light", "none")
 
-_NO_FLIP = ("digits", "multidomain_digits")
-
 
 def _describe(views: object) -> dict[str, object]:
     return {"class": type(views).__name__, **{k: v for k, v in sorted(vars(views).items()) if k != "image_shape"}}
 
 
 def default_flip(dataset: str) -> bool:
-    """Whether horizontal flips suit ``dataset``: off for digits (a flipped digit is another glyph),
-    on for natural images and clothes (cifar, svhn, fashion_mnist)."""
-    if not isinstance(dataset, str):
-        raise TypeError(f"dataset must be a str, got {type(dataset).__name__}")
-    return dataset not in _NO_FLIP
+    """Whether horizontal flips suit ``dataset`` (any name of :func:`gca_lab.datasets.parse`): the registry's
+    ``flip``, off for digits (a flipped digit is another glyph), on for natural images and clothes (cifar,
+    svhn, fashion_mnist)."""
+    return _datasets.info(dataset).flip
 
 
 class TwoViews:

@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import _paths
+from . import datasets as _registry
 from ._seeds import stream_seed
 from ._validate import check_choice, check_int, check_interval, check_positive, check_tensor
 
@@ -73,7 +74,7 @@ FASHION_MNIST_CLASSES = (
 CIFAR10_CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 )
-DOMAIN_NAMES = ("original", "inverted", "sketch", "noisy-blurred")
+DOMAIN_NAMES = _registry.REGISTRY["digits"].domains  # every image dataset's default domain renderings
 
 
 # --------------------------------------------------------------------------------------------------
@@ -438,7 +439,7 @@ def _raw_synthetic(root: Path, **kwargs: Any) -> RawData:  # seed is injected by
 # --------------------------------------------------------------------------------------------------
 
 MNIST1D_LENGTH = 40
-MNIST1D_OPTIONS = ("n_samples", "generation_seed")
+MNIST1D_OPTIONS = _registry.REGISTRY["mnist1d"].options
 _MNIST1D_CACHE_VERSION = 1
 
 
@@ -509,50 +510,23 @@ DATASETS: dict[str, Callable[..., RawData]] = {
     "synthetic": _raw_synthetic,
     "mnist1d": _raw_mnist1d,
 }
-"""Registry: dataset name -> raw loader. ``load`` also accepts ``"multidomain"`` (see :func:`multidomain`)."""
-
-_SYNTHETIC_OPTIONS = ("n_classes", "dim", "concentration", "n_per_class")
+"""Dataset name -> raw loader, one per name of the registry :data:`gca_lab.datasets.REGISTRY` (shapes, kinds,
+options and domains live there). ``load`` also accepts ``"multidomain"`` and ``"multidomain_<base>"``."""
+if set(DATASETS) != set(_registry.REGISTRY):  # pragma: no cover - a loader without a registry entry
+    raise ImportError(f"gca_lab.data loaders {sorted(DATASETS)} and gca_lab.datasets.REGISTRY "
+                      f"{sorted(_registry.REGISTRY)} must name the same datasets")
 
 
 def available() -> list[str]:
-    """Names accepted by :func:`load` (``"multidomain"`` included)."""
-    return sorted(DATASETS) + ["multidomain"]
-
-
-def check_dataset_name(name: str) -> str:
-    """``name`` if it is a dataset a run can name (:func:`available`, or ``"multidomain_<base>"``);
-    ``ValueError`` listing them otherwise."""
-    known = available()
-    if not isinstance(name, str) or (name not in known and not name.startswith("multidomain_")):
-        raise ValueError(f"dataset={name!r} is unknown; choose one of {', '.join(known)} or multidomain_<base>")
-    return name
-
-
-_NATIVE_SHAPES: dict[str, tuple[int, ...]] = {
-    "digits": (1, 8, 8), "fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32), "cifar100": (3, 32, 32),
-    "svhn": (3, 32, 32), "mnist1d": (1, 40),
-}
+    """Names accepted by :func:`load` (``"multidomain"`` included): :func:`gca_lab.datasets.names`."""
+    return _registry.names()
 
 
 def input_shape(name: str, size: int | None = None, **options: Any) -> tuple[int, ...]:
     """The shape of one sample of ``load(name, size=size, **options)`` (or of ``"multidomain_<base>"``),
-    without loading anything: ``(C, H, W)`` for images (``H = W = size`` when given), ``(C, L)`` for
-    signals (MNIST-1D: ``(1, 40)``), ``(dim,)`` for ``synthetic`` (``options["dim"]``, default 16).
-
-    What a run's protocol is built from on machines that lack a dataset's files (see
-    :func:`gca_lab.train.protocol`)."""
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, got {type(name).__name__}")
-    base = name[len("multidomain_"):] if name.startswith("multidomain_") else name
-    if base == "multidomain":
-        base = str(options.get("base", "digits"))
-    check_choice("name", base, sorted(DATASETS))
-    if base == "synthetic":
-        return (int(options.get("dim", 16)),)
-    shape = _NATIVE_SHAPES[base]
-    if size is not None and len(shape) == 3:
-        return (shape[0], int(size), int(size))
-    return shape
+    without loading anything (:func:`gca_lab.datasets.input_shape`): what a run's protocol is built from on
+    machines that lack a dataset's files (see :func:`gca_lab.train.protocol`)."""
+    return _registry.input_shape(name, size, **options)
 
 
 def missing_files(name: str, root: str | Path | None = None) -> str | None:
@@ -570,13 +544,10 @@ def missing_files(name: str, root: str | Path | None = None) -> str | None:
         ``None`` when the files are present, else the ``FileNotFoundError`` message of the loader
         (which files, where it looked, how to get them).
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, got {type(name).__name__}")
-    if name.startswith("multidomain_"):
-        name = name[len("multidomain_"):]
-    elif name == "multidomain":
-        name = "digits"
-    check_choice("name", name, sorted(DATASETS))
+    base, _ = _registry.parse(name, param="name")
+    if not base.files:
+        return None
+    name = base.name
     root = _paths.data_dir() if root is None else Path(root)
     try:
         if name == "fashion_mnist":
@@ -668,12 +639,11 @@ def load(
         ValueError: unknown ``name`` (the message lists the known names) or a bad argument.
         FileNotFoundError: missing dataset files (the message says which and how to get them).
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, one of {available()}; got {type(name).__name__}")
-    check_choice("name", name, available())
-    if name == "multidomain":
+    base, multi = _registry.parse(name, kwargs, param="name")
+    if multi:
+        kwargs.pop("base", None)
         return multidomain(
-            root=root, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
+            base.name, root=root, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
             max_train=max_train, max_val=max_val, max_test=max_test, size=size, **kwargs,
         )
     seed = check_int("seed", seed, minimum=0)
@@ -690,7 +660,7 @@ def load(
         raise TypeError(f"root must be a str, pathlib.Path or None, got {type(root).__name__}")
 
     # Generated datasets take options; files on disk take none.
-    allowed = {"synthetic": _SYNTHETIC_OPTIONS, "mnist1d": MNIST1D_OPTIONS}.get(name, ())
+    allowed = _registry.REGISTRY[name].options
     unknown = sorted(set(kwargs) - set(allowed))
     if unknown:
         raise TypeError(f"unknown option(s) {unknown} for dataset {name!r}; "
@@ -851,7 +821,7 @@ def domain_transform(
     return (_gaussian_blur(x, blur_sigma) + noise_std * noise).clamp_(0.0, 1.0)
 
 
-SIGNAL_DOMAIN_NAMES = ("original", "ripple", "smooth", "quantized")
+SIGNAL_DOMAIN_NAMES = _registry.REGISTRY["mnist1d"].domains
 SIGNAL_RIPPLE_AMPLITUDE = 0.5
 SIGNAL_RIPPLE_PERIOD = 4.0
 SIGNAL_SMOOTH_WIDTH = 5

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from .. import __version__, _paths, quick_mode
+from .. import datasets as _datasets
 from .._env import env_flag
 from .._io import atomic_write_json
 from .._validate import check_choice
@@ -140,11 +141,28 @@ def _apply_overrides(runs: list[Run], overrides: dict[str, Any]) -> list[Run]:
                          f"such as dataset, model, epochs, batch_size, device")
     out = []
     for r in runs:
-        if r.kind == "train":
+        if not _override_applies(r, overrides):
+            out.append(r)
+        elif r.kind == "train":
             out.append(Run(r.key, r.kind, {**r.spec, **overrides}))
         else:
             out.append(Run(r.key, r.kind, {**r.spec, **{k: v for k, v in overrides.items() if k in r.spec}}))
     return out
+
+
+def _override_applies(r: Run, overrides: dict[str, Any]) -> bool:
+    """A ``dataset`` override replaces the runs on the same kind of input only (``--dataset cifar10`` turns
+    the image column into CIFAR-10 and leaves the MNIST-1D signals column as it is: the registry's
+    ``kind``, :data:`gca_lab.datasets.REGISTRY`); the other overrides then apply to those runs alone."""
+    if "dataset" not in overrides:
+        return True
+    current = r.spec.get("dataset", "digits" if r.kind == "train" else None)
+    if not isinstance(current, str):
+        return r.kind == "train"
+    try:
+        return _datasets.info(current).kind == _datasets.info(overrides["dataset"]).kind
+    except ValueError:  # a computation's own option, not a dataset name
+        return True
 
 
 def plan(name: str, budget: str | None = None, **overrides: Any) -> list[Run]:

@@ -17,7 +17,8 @@ __all__ = ["load_dataset", "build_model", "initial_model", "make_optimizer", "pr
 
 
 def load_dataset(config: TrainConfig) -> _data.Dataset:
-    """The dataset of a config (``multidomain_<base>`` renders the four-domain set from ``base``)."""
+    """The dataset of a config (:func:`gca_lab.data.load`; ``multidomain_<base>`` renders the four-domain
+    set from ``base``)."""
     kwargs: dict[str, Any] = {"seed": config.data_seed, "root": config.data_root}
     if config.image_size is not None:
         kwargs["size"] = config.image_size
@@ -26,8 +27,6 @@ def load_dataset(config: TrainConfig) -> _data.Dataset:
     if config.max_test is not None:
         kwargs["max_test"] = config.max_test
     kwargs.update(config.data_options)  # extra dataset options, e.g. style="subtle" for multidomain_<base>
-    if config.dataset.startswith("multidomain_"):
-        return _data.multidomain(config.dataset[len("multidomain_"):], **kwargs)
     return _data.load(config.dataset, **kwargs)
 
 

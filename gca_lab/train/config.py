@@ -23,7 +23,7 @@ from typing import Any
 from torch import nn
 
 from .. import augment as _augment
-from .. import data as _data
+from .. import datasets as _datasets
 from .. import methods as _methods
 from .. import models as _models
 from .._validate import check_choice, check_int, check_nonnegative, check_positive
@@ -34,9 +34,6 @@ __all__ = [
     "LOSS_NEUTRAL_OPTIONS", "config_hash", "result_fields", "weights_key", "loss_kwargs",
     "resolved_loss_options", "build_loss",
 ]
-
-# Datasets whose inputs are not images, so that the held-out image corruptions cannot apply.
-_NOT_IMAGES = {"mnist1d": "1-D signals (N, 1, 40)", "synthetic": "vectors (N, dim)"}
 
 #: Which loss hyperparameters each method takes (the others are ignored): read off the registry.
 METHOD_PARAMS: dict[str, tuple[str, ...]] = {name: m.params for name, m in _methods.METHODS.items()}
@@ -138,7 +135,7 @@ class TrainConfig:
 
 
 def _check_data_and_views(config: TrainConfig) -> None:
-    _data.check_dataset_name(config.dataset)
+    base, _ = _datasets.parse(config.dataset, config.data_options if isinstance(config.data_options, dict) else {})
     check_choice("model", config.model, tuple(_models.ENCODERS))
     check_choice("augment", config.augment, _augment.KINDS)
     check_false_positives(config.false_positives, config.false_positive_mode)
@@ -146,11 +143,12 @@ def _check_data_and_views(config: TrainConfig) -> None:
         check_choice("strong", config.strong, tuple(_augment.STRONG))
     for name in config.corruptions:
         check_choice("corruptions", name, tuple(_augment.CORRUPTIONS))
-    if config.corruptions and config.dataset in _NOT_IMAGES:
+    if config.corruptions and base.kind != "images":
         # checked here, not after training: the corruptions are image operations (B, C, H, W) in [0, 1]
+        images = ", ".join(n for n, d in _datasets.REGISTRY.items() if d.kind == "images")
         raise ValueError(f"corruptions={tuple(config.corruptions)} apply to images only; dataset="
-                         f"{config.dataset!r} holds {_NOT_IMAGES[config.dataset]}. Use an image dataset "
-                         "(digits, fashion_mnist, cifar10, cifar100, svhn) or no corruptions")
+                         f"{config.dataset!r} holds {base.kind} {base.shape}. Use an image dataset "
+                         f"({images}) or no corruptions")
     if not isinstance(config.data_options, dict):
         raise TypeError(f"data_options must be a dict, got {type(config.data_options).__name__}")
 
