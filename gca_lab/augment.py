@@ -1102,31 +1102,8 @@ class SignalViews:
     ``standard`` is modelled on MNIST-1D's own generator (``mnist1d.transform.transform``), which puts
     on its ten templates a circular translation, a dilation (crop-and-resize), an amplitude scale, a
     linear "shear" trend (``trend = 2.4`` is its range in standardized units) and correlated
-    background noise (``smooth_noise = 0.6``, likewise). These views beat the earlier defaults
-    (``shift = trend = smooth_noise = 0``, the rest as in the table) by 3.4 points (paired over seeds
-    0-4, 95 % interval 2.1 to 4.7) with a smaller seed spread, and became the default. Measured with
-    InfoNCE (the run of ``python -m gca_lab train --dataset mnist1d --method ince --epochs 30``: eps
-    0.5, batch 256, Adam 1e-3, 20,000 signals, frozen linear probe of
-    :class:`gca_lab.models.ConvNet1d` features; one thread per run), seed 0 unless stated:
-
-    - the earlier defaults: seeds 0-4: 74.88 / 73.98 / 72.25 / 74.98 / 75.40 %, mean 74.30 %,
-      std 1.26, random init 48.18 %, weighted 20-NN 68.9 %;
-    - ``noise_std = 0.3`` instead of 0.1: 73.42 %;
-    - ``trend = 2.4, smooth_noise = 0.6``: 75.40 % (weighted 20-NN 70.0 -> 73.3 %);
-    - and ``shift = 0.25`` (today's ``standard``): seeds 0-4: 77.95 / 78.75 / 76.53 / 77.28 /
-      78.17 %, mean 77.74 %, std 0.86, random init 48.18 %, weighted 20-NN 73.1 %;
-    - the same with ``shift = 0.5``: 76.62 / 76.28 % (seeds 0 / 1).
-
-    The command itself with the generator views (two threads, seed 0): 77.68 % (random init
-    49.95 %), 111 s wall, 71 s CPU, at a load average of 5 on the 2-core machine.
-    Without the trend and smooth noise, circular shifts hurt (the earlier defaults otherwise):
-    ``shift = 0.1 / 0.25 / 0.5`` lowered the probe from 73 % to 69 / 65 / 60 % (measured before,
-    as was a wider crop range (0.5, 1.5): 71 %). Much of the remaining gap to the 89 % of a
-    prototype lies in the loss temperature (the command's ``eps = 0.5`` is the authors' CIFAR
-    value), not in the views: ``eps = 0.2`` with the earlier views gave 79.55 % (seed 0). The Greydanus 2020 CNN (3 x conv1d 25 channels, kernel 5,
-    stride 2, padding 1, ReLU, no BatchNorm, flattened 100 features) with the table's views scored
-    72.97 % (seed 0, earlier views), below :class:`gca_lab.models.ConvNet1d` (wider stages, 64 / 128 / 128, were
-    too slow for the command's two-minute budget and were not finished).
+    background noise (``smooth_noise = 0.6``, likewise). How these views were chosen, with the
+    accuracies measured: docs/measurements.md, "MNIST-1D views".
 
     Args:
         signal_shape: ``(C, L)`` (``Dataset.image_shape`` of MNIST-1D).

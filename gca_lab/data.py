@@ -625,11 +625,8 @@ def load(
             scaled, translated and noised into signals of length 40, standardized to mean 0 and
             std 1 over the pool; generated offline by ``mnist1d.data.make_dataset`` with the
             package's default arguments, cached in ``root/cache/``; signals are ``(N, 1, 40)``).
-            20,000 signals (14,000 / 2,000 / 4,000) rather than the package's 5,000: the larger
-            test split halves the seed-to-seed spread of the probe, and the larger train split
-            gives 30 epochs enough steps (measured: InfoNCE probe 74.2 +- 1.1 % over 4 seeds
-            against 70.5 +- 1.6 % over 5 seeds with 10,000 signals). ``multidomain``: see
-            :func:`multidomain`.
+            20,000 signals (14,000 / 2,000 / 4,000) rather than the package's 5,000 (why, measured:
+            docs/measurements.md, "MNIST-1D pool size"). ``multidomain``: see :func:`multidomain`.
 
     Returns:
         A :class:`Dataset` on the CPU; images ``(N, C, H, W)`` float32 in ``[0, 1]``, vectors ``(N, D)``,
@@ -659,41 +656,11 @@ def load(
     if not isinstance(root, (str, Path)):
         raise TypeError(f"root must be a str, pathlib.Path or None, got {type(root).__name__}")
 
-    # Generated datasets take options; files on disk take none.
-    allowed = _registry.REGISTRY[name].options
-    unknown = sorted(set(kwargs) - set(allowed))
-    if unknown:
-        raise TypeError(f"unknown option(s) {unknown} for dataset {name!r}; "
-                        + (f"allowed: {list(allowed)}" if allowed else "it takes none"))
-    if size is not None and name in ("synthetic", "mnist1d"):
-        shape = "is vector data" if name == "synthetic" else f"signals have length {MNIST1D_LENGTH}"
-        raise ValueError(f"size={size} applies to image data only; {name!r} {shape}")
-    if name == "synthetic":
-        raw = _raw_synthetic(Path(root), seed=seed, **kwargs)
-    elif name == "mnist1d":
-        raw = _raw_mnist1d(Path(root), **kwargs)
-    else:
-        raw = DATASETS[name](Path(root))
-    x_pool, y_pool, x_test, y_test, class_names = raw
-
-    rng = _rng(seed, 0)
-    if x_test is None:
-        if val_fraction + test_fraction >= 1.0:
-            raise ValueError(
-                f"val_fraction + test_fraction must be < 1, got {val_fraction} + {test_fraction}"
-            )
-        val_idx, te_idx, tr_idx = _stratified_split(y_pool, (val_fraction, test_fraction), rng)
+    x_pool, y_pool, x_test, y_test, class_names = _read_raw(name, Path(root), seed, size, kwargs)
+    tr_idx, val_idx, te_idx = _split_indices(y_pool, y_test, seed, val_fraction, test_fraction,
+                                             (max_train, max_val, max_test))
+    if x_test is None:  # no official test split: test rows come from the pool
         x_test, y_test = x_pool, y_pool
-    else:
-        val_idx, tr_idx = _stratified_split(y_pool, (val_fraction,), rng)
-        te_idx = rng.permutation(y_test.size)
-
-    if max_train is not None:
-        tr_idx = tr_idx[_stratified_subsample(y_pool[tr_idx], max_train, _rng(seed, 1))]
-    if max_val is not None:
-        val_idx = val_idx[_stratified_subsample(y_pool[val_idx], max_val, _rng(seed, 2))]
-    if max_test is not None:
-        te_idx = te_idx[_stratified_subsample(y_test[te_idx], max_test, _rng(seed, 3))]
 
     def split(x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> Split:
         return Split(_to_tensor(x, idx, size), torch.from_numpy(np.ascontiguousarray(y[idx])).to(torch.int64))
@@ -709,6 +676,49 @@ def load(
         domain_names=("all",),
         class_names=tuple(class_names),
     )
+
+
+def _read_raw(name: str, root: Path, seed: int, size: int | None, options: dict[str, Any]) -> RawData:
+    """The raw arrays of a registered dataset, after checking its options (generated datasets take the
+    registry's ``options``; files on disk take none) and that ``size`` applies (images only)."""
+    info = _registry.REGISTRY[name]
+    unknown = sorted(set(options) - set(info.options))
+    if unknown:
+        raise TypeError(f"unknown option(s) {unknown} for dataset {name!r}; "
+                        + (f"allowed: {list(info.options)}" if info.options else "it takes none"))
+    if size is not None and info.kind != "images":
+        shape = "is vector data" if info.kind == "vectors" else f"signals have length {info.shape[-1]}"
+        raise ValueError(f"size={size} applies to image data only; {name!r} {shape}")
+    if name == "synthetic":
+        return _raw_synthetic(root, seed=seed, **options)  # the split seed is also its data seed
+    return DATASETS[name](root, **options)
+
+
+def _split_indices(y_pool: np.ndarray, y_test: np.ndarray | None, seed: int, val_fraction: float,
+                   test_fraction: float, caps: tuple[int | None, int | None, int | None]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(train, val, test)`` row indices of :func:`load`: a stratified split of the pool (val and, without
+    an official test split ``y_test``, test), then each split capped by a stratified subsample. Each draw
+    has its own stream of ``seed`` (0: the split, 1-3: the caps), so a cap never moves another split."""
+    rng = _rng(seed, 0)
+    if y_test is None:
+        if val_fraction + test_fraction >= 1.0:
+            raise ValueError(
+                f"val_fraction + test_fraction must be < 1, got {val_fraction} + {test_fraction}"
+            )
+        val_idx, te_idx, tr_idx = _stratified_split(y_pool, (val_fraction, test_fraction), rng)
+        y_test = y_pool
+    else:
+        val_idx, tr_idx = _stratified_split(y_pool, (val_fraction,), rng)
+        te_idx = rng.permutation(y_test.size)
+    max_train, max_val, max_test = caps
+    if max_train is not None:
+        tr_idx = tr_idx[_stratified_subsample(y_pool[tr_idx], max_train, _rng(seed, 1))]
+    if max_val is not None:
+        val_idx = val_idx[_stratified_subsample(y_pool[val_idx], max_val, _rng(seed, 2))]
+    if max_test is not None:
+        te_idx = te_idx[_stratified_subsample(y_test[te_idx], max_test, _rng(seed, 3))]
+    return tr_idx, val_idx, te_idx
 
 
 # --------------------------------------------------------------------------------------------------
