@@ -581,6 +581,21 @@ def _check_max(name: str, value: int | None) -> int | None:
     return None if value is None else check_int(name, value, minimum=1)
 
 
+def _check_load_args(seed: int, val_fraction: float, test_fraction: float, size: int | None,
+                     root: str | Path | None) -> tuple[int, float, float, int | None, Path]:
+    """The split arguments of :func:`load`, checked; ``root`` resolved (default :func:`gca_lab._paths.data_dir`)."""
+    seed = check_int("seed", seed, minimum=0)
+    val_fraction = check_interval("val_fraction", val_fraction, 0.0, 1.0, high_open=True)
+    test_fraction = check_interval("test_fraction", test_fraction, 0.0, 1.0, high_open=True)
+    if size is not None:
+        size = check_int("size", size, minimum=1)
+    if root is None:
+        root = _paths.data_dir()
+    if not isinstance(root, (str, Path)):
+        raise TypeError(f"root must be a str, pathlib.Path or None, got {type(root).__name__}")
+    return seed, val_fraction, test_fraction, size, Path(root)
+
+
 def load(
     name: str,
     root: str | Path | None = None,
@@ -601,15 +616,12 @@ def load(
     Datasets with an official split (``fashion_mnist``, ``cifar10``, ``cifar100``, ``svhn``) keep it;
     val is carved from the official train set (``val_fraction`` of it, per class) and ``test_fraction``
     is ignored. Then ``max_train`` / ``max_val`` / ``max_test`` cap each split by a stratified, seeded
-    subsample (the CPU is slow; e.g. ``max_train=10_000`` for Fashion-MNIST).
-
-    The split depends only on ``seed`` (a local ``numpy.random.Generator``; global RNG state is neither
-    read nor changed), and the caps draw from separate streams, so changing ``max_train`` never changes
-    val or test.
+    subsample. The split depends only on ``seed`` (a local ``numpy.random.Generator``, never the global
+    state); the caps draw from separate streams, so changing ``max_train`` never changes val or test.
 
     Args:
-        name: one of :func:`available` (``digits``, ``fashion_mnist``, ``cifar10``, ``cifar100``,
-            ``svhn``, ``synthetic``, ``mnist1d``, ``multidomain``).
+        name: one of :func:`available` (the registry :data:`gca_lab.datasets.REGISTRY`, ``multidomain``)
+            or ``multidomain_<base>``.
         root: folder holding the dataset files (see ``data/README.md``); default
             :func:`gca_lab._paths.data_dir` (the checkout's ``data/``, whatever the working directory).
         seed: split seed (also the data seed for ``synthetic``). Default 0.
@@ -619,14 +631,12 @@ def load(
         max_train, max_val, max_test: optional caps (stratified subsample) on each split's size.
         size: resize images to ``size x size`` (bilinear; e.g. ``size=16`` for digits). Default: native
             (8 for digits, 28 for Fashion-MNIST, 32 for CIFAR/SVHN).
-        **kwargs: dataset options. ``synthetic``: ``n_classes=10, dim=16, concentration=20.0,
-            n_per_class=200`` (points on the unit sphere in ``R^dim``). ``mnist1d``: ``n_samples=20_000,
-            generation_seed=42`` (MNIST-1D, Greydanus 2020: ten 1-D digit templates padded, sheared,
-            scaled, translated and noised into signals of length 40, standardized to mean 0 and
-            std 1 over the pool; generated offline by ``mnist1d.data.make_dataset`` with the
-            package's default arguments, cached in ``root/cache/``; signals are ``(N, 1, 40)``).
-            20,000 signals (14,000 / 2,000 / 4,000) rather than the package's 5,000 (why, measured:
-            docs/measurements.md, "MNIST-1D pool size"). ``multidomain``: see :func:`multidomain`.
+        **kwargs: the dataset's options (:attr:`gca_lab.datasets.DatasetInfo.options`). ``synthetic``:
+            ``n_classes=10, dim=16, concentration=20.0, n_per_class=200`` (points on the unit sphere in
+            ``R^dim``). ``mnist1d``: ``n_samples=20_000, generation_seed=42`` (MNIST-1D, Greydanus 2020,
+            generated offline by ``mnist1d.data.make_dataset``, standardized over the pool, cached in
+            ``root/cache/``; 20,000 rather than the package's 5,000: docs/measurements.md).
+            ``multidomain``: see :func:`multidomain`.
 
     Returns:
         A :class:`Dataset` on the CPU; images ``(N, C, H, W)`` float32 in ``[0, 1]``, vectors ``(N, D)``,
@@ -643,22 +653,10 @@ def load(
             base.name, root=root, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
             max_train=max_train, max_val=max_val, max_test=max_test, size=size, **kwargs,
         )
-    seed = check_int("seed", seed, minimum=0)
-    val_fraction = check_interval("val_fraction", val_fraction, 0.0, 1.0, high_open=True)
-    test_fraction = check_interval("test_fraction", test_fraction, 0.0, 1.0, high_open=True)
-    max_train, max_val, max_test = (
-        _check_max("max_train", max_train), _check_max("max_val", max_val), _check_max("max_test", max_test)
-    )
-    if size is not None:
-        size = check_int("size", size, minimum=1)
-    if root is None:
-        root = _paths.data_dir()
-    if not isinstance(root, (str, Path)):
-        raise TypeError(f"root must be a str, pathlib.Path or None, got {type(root).__name__}")
-
-    x_pool, y_pool, x_test, y_test, class_names = _read_raw(name, Path(root), seed, size, kwargs)
-    tr_idx, val_idx, te_idx = _split_indices(y_pool, y_test, seed, val_fraction, test_fraction,
-                                             (max_train, max_val, max_test))
+    seed, val_fraction, test_fraction, size, root = _check_load_args(seed, val_fraction, test_fraction, size, root)
+    caps = (_check_max("max_train", max_train), _check_max("max_val", max_val), _check_max("max_test", max_test))
+    x_pool, y_pool, x_test, y_test, class_names = _read_raw(name, root, seed, size, kwargs)
+    tr_idx, val_idx, te_idx = _split_indices(y_pool, y_test, seed, val_fraction, test_fraction, caps)
     if x_test is None:  # no official test split: test rows come from the pool
         x_test, y_test = x_pool, y_pool
 
@@ -885,6 +883,20 @@ def signal_domain_transform(x: Tensor, domain: int, *, generator: torch.Generato
     return SIGNAL_QUANT_STEP * torch.round(x / SIGNAL_QUANT_STEP)
 
 
+def _assign_domains(y: Tensor, n_dom: int, rng: np.random.Generator) -> Tensor:
+    """``(N,)`` int64 domain of each row: within each class (in increasing label order) a random permutation
+    of its rows takes domains ``0, 1, ..., n_dom - 1`` in turn, the starting domain rotated by the rows of the
+    classes before, so totals are balanced as well as per-class counts."""
+    labels = y.numpy()
+    dom = np.empty(labels.size, dtype=np.int64)
+    offset = 0
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        dom[idx] = (np.arange(idx.size) + offset) % n_dom
+        offset += idx.size
+    return torch.from_numpy(dom)
+
+
 def multidomain(
     base: str = "digits",
     root: str | Path | None = None,
@@ -903,10 +915,8 @@ def multidomain(
     options ``noise_std``, ``blur_sigma``, ``style`` and ``strength`` do not apply (``style`` must stay
     ``"default"``).
 
-    Each base image is assigned to exactly ONE domain, so the domain cannot be read off the sample's
-    identity: within every split and every class the samples are shuffled (seeded) and dealt to the
-    domains in turn, which makes domains balanced (counts differ by at most one per class) and
-    independent of the class. Domains: 0 ``original``, 1 ``inverted`` (``1 - x``), 2 ``sketch``
+    Each base image is assigned to exactly ONE domain (:func:`_assign_domains`: balanced, independent of
+    the class), so the domain cannot be read off the sample's identity. Domains: 0 ``original``, 1 ``inverted`` (``1 - x``), 2 ``sketch``
     (Sobel edge magnitude in ``[0, 1]``), 3 ``noisy-blurred`` (blur + noise, clipped); see
     :func:`domain_transform`. Sample order equals ``load(base, seed=seed, ...)``'s, so
     ``multidomain(...).train.x[i]`` is ``base.train.x[i]`` rendered in domain ``train.domain[i]``.
@@ -916,9 +926,8 @@ def multidomain(
         root: data folder. Default: :func:`gca_lab._paths.data_dir`.
         seed: split, domain-assignment and noise seed. Default 0.
         noise_std, blur_sigma: domain-3 parameters. Defaults 0.15 and 1.0 pixel.
-        style, strength: ``"default"`` or ``"subtle"`` domains and the strength of the subtle ones
-            (see :func:`domain_transform`); ``"subtle"`` names the domains
-            ``("original", "gamma", "soft", "grainy")``. Default ``"default"`` (unchanged behaviour).
+        style, strength: ``"default"`` or ``"subtle"`` domains (:data:`SUBTLE_DOMAIN_NAMES`) and the
+            strength of the subtle ones (see :func:`domain_transform`). Default ``"default"``.
         **load_kwargs: passed to :func:`load` (``val_fraction``, ``test_fraction``, ``max_train``,
             ``size``, ...).
 
@@ -929,7 +938,7 @@ def multidomain(
     """
     if not isinstance(base, str):
         raise TypeError(f"base must be a str, got {type(base).__name__}")
-    check_choice("base", base, [n for n in sorted(DATASETS) if n != "synthetic"])
+    check_choice("base", base, [n for n in sorted(DATASETS) if _registry.REGISTRY[n].domains])
     seed = check_int("seed", seed, minimum=0)
     noise_std = check_positive("noise_std", noise_std)
     blur_sigma = check_positive("blur_sigma", blur_sigma)
@@ -944,16 +953,7 @@ def multidomain(
     gen = torch.Generator().manual_seed(stream_seed(seed, 17))
 
     def render(split: Split, stream: int) -> Split:
-        rng = _rng(seed, 10 + stream)
-        y = split.y.numpy()
-        dom = np.empty(y.size, dtype=np.int64)
-        offset = 0
-        for c in np.unique(y):
-            idx = rng.permutation(np.flatnonzero(y == c))
-            # Rotating the starting domain per class keeps totals balanced as well as per-class counts.
-            dom[idx] = (np.arange(idx.size) + offset) % n_dom
-            offset += idx.size
-        dom_t = torch.from_numpy(dom)
+        dom_t = _assign_domains(split.y, n_dom, _rng(seed, 10 + stream))
         x = split.x.clone()
         for d in range(1, n_dom):
             sel = dom_t == d

@@ -187,6 +187,30 @@ def _loss_kwargs(name: str, p: PlanParams) -> dict[str, Any]:
     return kw
 
 
+def _loss_table(p: PlanParams, z1: Tensor, z2: Tensor, domains: Tensor) -> tuple[dict[str, float], list[str]]:
+    """The value of every loss of :data:`LOSS_NAMES` on the batch ``(z1, z2)`` with the domain-prior target
+    of ``p`` (in each loss's own layout), and ``"name (why)"`` for each loss that refused or gave a
+    non-finite value (its value is NaN)."""
+    values: dict[str, float] = {}
+    failed: list[str] = []
+    for name in LOSS_NAMES:
+        try:
+            kw = _loss_kwargs(name, p)
+            loss = _methods.make_loss(name, **kw)
+            tgt = _targets.domain_prior(domains, p.alpha, p.beta, layout=kw.get("layout", "joint"),
+                                        dtype=torch.float64)
+            v = float(loss(z1, z2, tgt))
+        except ValueError as exc:
+            v = math.nan
+            failed.append(f"{name} ({exc})")
+        if not math.isfinite(v):
+            if not failed or not failed[-1].startswith(name):
+                failed.append(f"{name} (not finite)")
+            v = math.nan
+        values[name] = v
+    return values, failed
+
+
 @one_thread
 def compute_plan(params: PlanParams | None = None, **overrides: Any) -> PlanData:
     r"""Kernel, transport plan, marginals, convergence and every loss for one setting (notebook 02).
@@ -252,23 +276,7 @@ def compute_plan(params: PlanParams | None = None, **overrides: Any) -> PlanData
         if not bool(torch.isfinite(plan).all()) or not bool(torch.isfinite(errors).all()):
             return PlanData.failure(p, f"no finite plan at eps={p.eps:g} with {p.n_iters} rounds "
                                        "(float64 under/overflow); try a larger eps.", time.perf_counter() - t0)
-        values: dict[str, float] = {}
-        failed = []
-        for name in LOSS_NAMES:
-            try:
-                kw = _loss_kwargs(name, p)
-                loss = _methods.make_loss(name, **kw)
-                tgt = _targets.domain_prior(batch.domains, p.alpha, p.beta, layout=kw.get("layout", "joint"),
-                                            dtype=torch.float64)
-                v = float(loss(z1, z2, tgt))
-            except ValueError as exc:
-                v = math.nan
-                failed.append(f"{name} ({exc})")
-            if not math.isfinite(v):
-                if not failed or not failed[-1].startswith(name):
-                    failed.append(f"{name} (not finite)")
-                v = math.nan
-            values[name] = v
+        values, failed = _loss_table(p, z1, z2, batch.domains)
         if failed:
             message = (message + " " if message else "") + "loss not available: " + "; ".join(failed)
     return PlanData(
