@@ -39,6 +39,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import datasets as _datasets
+from ._image import gaussian_taps, luminance
 from ._validate import check_choice, check_int, check_interval, check_nonnegative, check_positive, check_tensor
 
 __all__ = [
@@ -146,11 +147,6 @@ def _check_severity(severity: int) -> int:
 # --------------------------------------------------------------------------------------------------
 # Colour helpers
 # --------------------------------------------------------------------------------------------------
-
-
-def _luminance(x: Tensor) -> Tensor:
-    """(B, 1, H, W) ITU-R 601 luma of RGB (the weights torchvision's Grayscale uses)."""
-    return (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]) if x.shape[1] == 3 else x.mean(1, keepdim=True)
 
 
 def rgb_to_hsv(x: Tensor) -> Tensor:
@@ -308,10 +304,10 @@ def color_jitter(
     if brightness > 0:
         out = (out * (1.0 - brightness + 2.0 * brightness * u[:, 0])).clamp(0.0, 1.0)
     if contrast > 0:
-        mean = _luminance(out).mean(dim=(1, 2, 3), keepdim=True)
+        mean = luminance(out).mean(dim=(1, 2, 3), keepdim=True)
         out = _blend(out, mean, 1.0 - contrast + 2.0 * contrast * u[:, 1])
     if c == 3 and saturation > 0:
-        out = _blend(out, _luminance(out), 1.0 - saturation + 2.0 * saturation * u[:, 2])
+        out = _blend(out, luminance(out), 1.0 - saturation + 2.0 * saturation * u[:, 2])
     if c == 3 and hue > 0:
         hsv = rgb_to_hsv(out)
         shift = (2.0 * u[:, 3] - 1.0) * hue  # (B, 1, 1, 1)
@@ -331,7 +327,7 @@ def grayscale(x: Tensor, p: float = 0.2, *, generator: Generator | None = None) 
     if x.shape[1] != 3:
         raise ValueError(f"x must have 3 channels for grayscale, got shape {tuple(x.shape)}")
     mask = _coin(x.shape[0], p, generator, x).view(-1, 1, 1, 1)
-    return torch.where(mask, _luminance(x).expand_as(x), x)
+    return torch.where(mask, luminance(x).expand_as(x), x)
 
 
 def gaussian_noise(x: Tensor, std: float = 0.05, *, generator: Generator | None = None) -> Tensor:
@@ -354,10 +350,7 @@ def _blur_per_sample(x: Tensor, sigma: Tensor, kernel_size: int) -> Tensor:
     """Separable Gaussian blur with one sigma per sample: grouped conv over (1, B*C, H, W)."""
     b, c, h, w = x.shape
     r = kernel_size // 2
-    t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)  # (K,)
-    k = torch.exp(-0.5 * (t.view(1, -1) / sigma.view(-1, 1)) ** 2)  # (B, K)
-    k = k / k.sum(1, keepdim=True)
-    k = k.repeat_interleave(c, 0)  # (B*C, K)
+    k = gaussian_taps(r, sigma.to(x.dtype)).repeat_interleave(c, 0)  # (B*C, K)
     y = x.reshape(1, b * c, h, w)
     mode = "reflect" if r < min(h, w) else "replicate"
     y = F.conv2d(F.pad(y, (r, r, 0, 0), mode=mode), k.view(b * c, 1, 1, -1), groups=b * c)
@@ -631,7 +624,7 @@ def snow(x: Tensor, severity: int = 3, *, generator: Generator | None = None) ->
         blurred = blurred + wk * F.grid_sample(layer, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
         total += wk
     flakes = blurred / total  # (B, 1, H, W)
-    gray = _luminance(x)
+    gray = luminance(x)
     lightened = blend * x + (1.0 - blend) * torch.maximum(x, gray * 1.5 + 0.5)
     return (lightened + flakes + flakes.flip(-1, -2)).clamp_(0.0, 1.0)
 

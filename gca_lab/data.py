@@ -35,6 +35,7 @@ from torch import Tensor
 
 from . import _paths
 from . import datasets as _registry
+from ._image import gaussian_taps, luminance
 from ._seeds import stream_seed
 from ._validate import check_choice, check_int, check_interval, check_positive, check_tensor
 
@@ -728,9 +729,7 @@ def _gaussian_blur(x: Tensor, sigma: float) -> Tensor:
     """Separable Gaussian blur of (N, C, H, W) with one sigma, reflect padding, kernel 2*ceil(3 sigma)+1."""
     radius = max(1, math.ceil(3.0 * sigma))
     radius = min(radius, x.shape[-1] - 1, x.shape[-2] - 1)  # reflect padding needs pad < size
-    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    k = torch.exp(-0.5 * (t / sigma) ** 2)
-    k = k / k.sum()
+    k = gaussian_taps(radius, torch.tensor([sigma], dtype=x.dtype, device=x.device))[0]  # (K,)
     c = x.shape[1]
     kx = k.view(1, 1, 1, -1).expand(c, 1, 1, -1)
     ky = k.view(1, 1, -1, 1).expand(c, 1, -1, 1)
@@ -740,10 +739,7 @@ def _gaussian_blur(x: Tensor, sigma: float) -> Tensor:
 
 def _sobel_sketch(x: Tensor) -> Tensor:
     """Sobel edge magnitude of the luminance, each image scaled to max 1, repeated over channels."""
-    if x.shape[1] == 3:
-        lum = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
-    else:
-        lum = x.mean(dim=1, keepdim=True)
+    lum = luminance(x)  # (N, 1, H, W)
     gx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=x.dtype, device=x.device)
     w = torch.stack([gx, gx.t()]).unsqueeze(1)  # (2, 1, 3, 3)
     # Replicate padding: zero padding would draw a false edge around every image border.
