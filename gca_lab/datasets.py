@@ -2,8 +2,9 @@
 
 Each :class:`DatasetInfo` holds the name, the shape of one sample, what kind of input it is (images,
 1-D signals or vectors), whether horizontal flips suit it, whether its files must be dropped in by the
-user, the loader's own options and the domain renderings it has. Read by :mod:`gca_lab.data` (its
-loaders are keyed by these names), :mod:`gca_lab.augment` (flips, signals or images), the training
+user and the loader's own options; its multi-domain rendering follows from its kind
+(:mod:`gca_lab.domains`: image domains for images, signal textures for signals, none for vectors).
+Read by :mod:`gca_lab.data` (its loaders are keyed by these names), :mod:`gca_lab.augment` (flips, signals or images), the training
 config and protocol (:mod:`gca_lab.train`) and the command line.
 
 Names: a registered name (``"digits"``), ``"multidomain_<base>"`` (the four-domain rendering of
@@ -36,8 +37,6 @@ class DatasetInfo:
             are never missing.
         options: the loader's own keywords (beyond the split, size and cap arguments of
             :func:`gca_lab.data.load`).
-        domains: the names of its domain renderings under :func:`gca_lab.data.multidomain`
-            (``style="default"``).
     """
 
     name: str
@@ -46,7 +45,11 @@ class DatasetInfo:
     flip: bool
     files: bool
     options: tuple[str, ...] = ()
-    domains: tuple[str, ...] = ("original", "inverted", "sketch", "noisy-blurred")
+
+    @property
+    def has_domains(self) -> bool:
+        """Whether :func:`gca_lab.data.multidomain` renders it (images and signals; not vectors)."""
+        return self.kind != "vectors"
 
 
 #: Every dataset, by name (the loaders of :data:`gca_lab.data.DATASETS` have exactly these keys).
@@ -59,10 +62,9 @@ REGISTRY: dict[str, DatasetInfo] = {
         DatasetInfo("cifar100", (3, 32, 32), "images", flip=True, files=True),
         DatasetInfo("svhn", (3, 32, 32), "images", flip=True, files=True),
         DatasetInfo("synthetic", (16,), "vectors", flip=False, files=False,
-                    options=("n_classes", "dim", "concentration", "n_per_class"), domains=()),
+                    options=("n_classes", "dim", "concentration", "n_per_class")),
         DatasetInfo("mnist1d", (1, 40), "signals", flip=False, files=False,
-                    options=("n_samples", "generation_seed"),
-                    domains=("original", "ripple", "smooth", "quantized")),
+                    options=("n_samples", "generation_seed")),
     )
 }
 
@@ -86,8 +88,8 @@ def parse(name: str, options: Mapping[str, Any] | None = None, *, param: str = "
         base, multi = name[len(MULTIDOMAIN) + 1:], True
     else:
         base, multi = name, False
-    if base not in REGISTRY or (multi and not REGISTRY[base].domains):
-        bases = ", ".join(n for n, d in REGISTRY.items() if d.domains)
+    if base not in REGISTRY or (multi and not REGISTRY[base].has_domains):
+        bases = ", ".join(n for n, d in REGISTRY.items() if d.has_domains)
         raise ValueError(f"{param}={name!r} is unknown; choose one of {', '.join(names())} or "
                          f"multidomain_<base> (base: {bases})")
     return REGISTRY[base], multi

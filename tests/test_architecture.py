@@ -17,8 +17,8 @@ PKG = Path(__file__).resolve().parents[1] / "gca_lab"
 # Layers, lowest first: a module may import modules of strictly lower layers only (and, inside a
 # subpackage, its own private helpers). Keep in step with the table of docs/architecture.md.
 LAYERS: dict[str, int] = {
-    "gca_lab._env": 0, "gca_lab._validate": 0, "gca_lab._io": 0, "gca_lab._paths": 0, "gca_lab._seeds": 0,
-    "gca_lab": 1, "gca_lab.stats": 1, "gca_lab.datasets": 1, "gca_lab._image": 1,
+    "gca_lab._env": 0, "gca_lab._validate": 0, "gca_lab._io": 0, "gca_lab._paths": 0, "gca_lab._seeds": 0, "gca_lab._image": 0,
+    "gca_lab": 1, "gca_lab.stats": 1, "gca_lab.datasets": 1, "gca_lab.domains": 1,
     "gca_lab.ot": 2, "gca_lab.targets": 2, "gca_lab.plans": 2, "gca_lab.geometry": 2,
     "gca_lab.data": 2, "gca_lab.augment": 2, "gca_lab.models": 2, "gca_lab.evaluate": 2,
     "gca_lab.false_positives": 2,

@@ -467,7 +467,7 @@ def test_signal_views_with_trend_and_smooth_noise_are_reproducible_per_sample(si
 
 
 def test_the_shared_image_operations_are_the_ones_data_and_views_use() -> None:
-    from gca_lab import _image, data
+    from gca_lab import _image, domains
 
     g = torch.Generator().manual_seed(0)
     rgb = torch.rand(4, 3, 8, 8, generator=g)
@@ -480,4 +480,4 @@ def test_the_shared_image_operations_are_the_ones_data_and_views_use() -> None:
     assert float(taps[0, 0]) < float(taps[2, 0])  # wider sigma, heavier tails
     # a one-sigma blur of data's domain rendering is the per-sample blur of the views at that sigma
     img = torch.rand(2, 1, 12, 12, generator=g)
-    assert torch.allclose(data._gaussian_blur(img, 1.0), A._blur_per_sample(img, torch.ones(2), 7), atol=1e-6)
+    assert torch.allclose(domains._gaussian_blur(img, 1.0), A._blur_per_sample(img, torch.ones(2), 7), atol=1e-6)

@@ -23,12 +23,12 @@ def test_the_loaders_are_keyed_by_the_registry_and_every_name_form_parses():
 
 
 def test_what_the_registry_knows_is_what_the_data_and_the_views_use():
-    assert data.DOMAIN_NAMES == datasets.REGISTRY["cifar10"].domains
-    assert data.SIGNAL_DOMAIN_NAMES == datasets.REGISTRY["mnist1d"].domains
+    assert data.multidomain("mnist1d", max_train=40).domain_names == data.SIGNAL_DOMAIN_NAMES
+    assert data.multidomain("digits", max_train=40).domain_names == data.DOMAIN_NAMES
     assert data.MNIST1D_OPTIONS == datasets.REGISTRY["mnist1d"].options
     for name, d in datasets.REGISTRY.items():
         assert augment.default_flip(name) is d.flip
-        if d.domains:
+        if d.has_domains:
             assert augment.default_flip(f"multidomain_{name}") is d.flip
         assert data.input_shape(name) == d.shape
         if not d.files:
@@ -56,3 +56,6 @@ def test_a_dataset_override_replaces_the_runs_on_the_same_kind_of_input_only():
         else:
             assert r.spec == by_key[r.key].spec, r.key
     assert changed and len({r.spec.get("dataset") for r in over}) == 2
+    # a plan without a run of that kind of input moves as a whole (MNIST-1D signals -> CIFAR-10 images)
+    moved = E.plan("strong_augmentations", "full", dataset="cifar10")
+    assert {r.spec["dataset"] for r in moved if r.kind == "train"} == {"cifar10"}
