@@ -13,7 +13,7 @@ Why not kornia.augmentation (measured, ``benchmarks/bench_augment.py``; docs/arc
 ops (256x1x28x28 and 512x3x32x32 batches); and its crop (rejection sampling) and jitter (shuffled
 order) distributions differ from these, so switching would change every committed result.
 
-Pipelines (the authors' code, github.com/nerdslab/gca):
+Pipelines (the authors' code, docs/reference_implementation.md):
 
 - ``standard``: the SimCLR / paper CIFAR pipeline, RandomResizedCrop(scale 0.2-1) + horizontal flip +
   ColorJitter(0.4, 0.4, 0.4, 0.1) with p = 0.8 + RandomGrayscale(0.2, RGB only) + Gaussian blur
@@ -412,7 +412,7 @@ def large_erase(
     skipping the sample as torchvision does after 10 failed tries). Height ``h = round(sqrt(s r H W))``,
     width ``w = round(s H W / h)``, so the erased fraction is ``s`` up to integer rounding
     (``|h w / (H W) - s| <= h / (2 H W)``). The rectangle is placed uniformly and filled with ``value``.
-    The authors' pretraining "large_erase" erases nothing (github.com/nerdslab/gca); this one does.
+    The authors' pretraining "large_erase" erases nothing (docs/reference_implementation.md, item 22); this one does.
 
     Args:
         x: ``(B, C, H, W)`` in ``[0, 1]``.
@@ -503,7 +503,7 @@ def brightness(
       kept (equal to ``add`` for single-channel images).
 
     The reference code divided an already-scaled image by 255 again, wiping out all luminance
-    structure (github.com/nerdslab/gca); ``shift`` here is in the same ``[0, 1]`` units as ``x``.
+    structure (docs/reference_implementation.md, item 23); ``shift`` here is in the same ``[0, 1]`` units as ``x``.
     Deterministic; ``generator`` is accepted (and unused) so every strong op has the same signature.
 
     Args:

@@ -6,7 +6,7 @@
 - :class:`ConvNet1d`: strided 1-D convolutions, flatten, linear (after the MNIST-1D paper's CNN) for
   signals ``(B, C, L)``; ``make_encoder("convnet")`` picks it for signal data.
 - :func:`resnet18`: ResNet-18 with the CIFAR stem (3x3 conv stride 1, no max-pool), 512-d features,
-  the CIFAR backbone of the authors' code (github.com/nerdslab/gca).
+  the CIFAR backbone of the authors' code (docs/reference_implementation.md).
 - :class:`ProjectionHead`: Linear(no bias)-ReLU-Linear(no bias), the authors' projector.
 - :class:`Predictor`, :func:`make_target`, :func:`momentum_update`, :class:`EMA`: BYOL's online
   predictor and momentum target network (Grill et al. 2020; arXiv 2502.20141, Table 1 relates BYOL to GCA).

@@ -56,8 +56,8 @@ left out of :func:`resolved_loss_options`; ``gather_distributed`` is set by the 
 class TrainConfig:
     """Everything that defines a training run (every field is a ``python -m gca_lab train`` flag).
 
-    Loss defaults follow the authors' CIFAR configs (github.com/nerdslab/gca; arXiv 2502.20141,
-    Appendix): ``eps = 0.5``, ``n_iters = 10`` (Sinkhorn rounds), ``lam = 0.01``, ``q = 0.6``,
+    Loss defaults follow the authors' CIFAR configs (docs/reference_implementation.md, items 10 and 12):
+    ``eps = 0.5``, ``n_iters = 10`` (Sinkhorn rounds), ``lam = 0.01``, ``q = 0.6``,
     ``rho = 0.2``, ``kl_weight = 1``, ``w1_weight = 0.2``. Any other loss keyword goes in
     ``loss_options`` (e.g. ``{"convention": "gca"}``); a key that a field names is an error.
     Model and optimizer defaults are sized for digits on a CPU.

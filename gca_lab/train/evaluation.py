@@ -55,7 +55,7 @@ def _extra_metrics(model: _models.ContrastiveModel, dataset: _data.Dataset, conf
     - ``alignment`` / ``uniformity`` (Wang & Isola 2020) of the projections of two test views, and
       ``compactness`` (a documented proxy, :func:`gca_lab.geometry.compactness`) of test features.
     - with ``config.strong``: ``strong_probe_test_acc``, the probe with the strong augmentation applied
-      to the train, val and test inputs (the noisy protocol of the authors' code, github.com/nerdslab/gca).
+      to the train, val and test inputs (the noisy protocol of the authors' code, docs/reference_implementation.md, item 27).
     - for each held-out corruption: ``corrupt/<name>``, the clean-trained probe on corrupted test images.
     - on multi-domain data: ``domain_probe_test_acc``.
 

@@ -14,7 +14,8 @@ def lr_factor(step: int, total: int, *, warmup_steps: int = 0, schedule: str = "
 
     Linear warmup ``(step + 1) / warmup_steps`` for ``step < warmup_steps``, then ``1`` (``"constant"``)
     or the cosine ``0.5 (1 + cos(pi (step - warmup_steps) / (total - warmup_steps)))``. The authors'
-    code (github.com/nerdslab/gca) stepped a per-step cosine once per epoch; here it is stepped per batch.
+    code stepped a per-step cosine once per epoch (docs/reference_implementation.md, item 19); here it is
+    stepped per batch.
     """
     if step < warmup_steps:
         return (step + 1) / warmup_steps
