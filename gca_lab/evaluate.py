@@ -412,11 +412,22 @@ def _check_knn_setting(k: Any, temperature: Any, n: int) -> tuple[int, float]:
     return check_int("k", k, minimum=1, maximum=n), check_positive("temperature", temperature)
 
 
+def _train_test(train_feats: Any, train_y: Any, test_feats: Any, test_y: Any) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The kNN's four tensors: a :class:`Splits`' train and test, or the four given."""
+    if isinstance(train_feats, Splits):
+        if not (train_y is None and test_feats is None and test_y is None):
+            raise TypeError("pass either a Splits or train_feats, train_y, test_feats, test_y, not both")
+        return train_feats.train, train_feats.train_y, train_feats.test, train_feats.test_y
+    if train_y is None or test_feats is None or test_y is None:
+        raise TypeError("train_y, test_feats and test_y are required unless the first argument is a Splits")
+    return train_feats, train_y, test_feats, test_y
+
+
 def knn_accuracies(
-    train_feats: Tensor,
-    train_y: Tensor,
-    test_feats: Tensor,
-    test_y: Tensor,
+    train_feats: "Tensor | Splits",
+    train_y: Tensor | None = None,
+    test_feats: Tensor | None = None,
+    test_y: Tensor | None = None,
     *,
     settings: Sequence[tuple[int, float]] = ((20, 0.07), (200, 0.1)),
     n_classes: int | None = None,
@@ -435,7 +446,8 @@ def knn_accuracies(
     similarity may be chosen differently from a separate ``topk(k)``; either choice is a valid kNN).
 
     Args:
-        train_feats: ``(N, D)``; test_feats: ``(M, D)``; any device (test rows follow train's).
+        train_feats: ``(N, D)``, or a :class:`Splits` (its train and test; the val split is not used);
+            test_feats: ``(M, D)``; any device (test rows follow train's).
         train_y: ``(N,)``; test_y: ``(M,)`` integer labels >= 0.
         settings: ``(k, T)`` pairs, ``1 <= k <= N``, ``T > 0``; at least one.
         n_classes: number of classes; default ``max(label) + 1`` over both splits.
@@ -445,6 +457,7 @@ def knn_accuracies(
     Returns:
         one accuracy in [0, 1] per setting, in the order of ``settings``.
     """
+    train_feats, train_y, test_feats, test_y = _train_test(train_feats, train_y, test_feats, test_y)
     check_features("train_feats", train_feats)
     check_features("test_feats", test_feats)
     if test_feats.shape[1] != train_feats.shape[1]:
@@ -494,10 +507,10 @@ def knn_accuracies(
 
 
 def knn_accuracy(
-    train_feats: Tensor,
-    train_y: Tensor,
-    test_feats: Tensor,
-    test_y: Tensor,
+    train_feats: "Tensor | Splits",
+    train_y: Tensor | None = None,
+    test_feats: Tensor | None = None,
+    test_y: Tensor | None = None,
     *,
     k: int = 20,
     temperature: float = 0.1,
@@ -511,7 +524,8 @@ def knn_accuracy(
     setting ``(k, temperature)``.
 
     Args:
-        train_feats: ``(N, D)``; test_feats: ``(M, D)``; any device (test rows follow train's).
+        train_feats: ``(N, D)``, or a :class:`Splits` (its train and test); test_feats: ``(M, D)``;
+            any device (test rows follow train's).
         train_y: ``(N,)``; test_y: ``(M,)`` integer labels >= 0.
         k: neighbours, 1 <= k <= N (default 20).
         temperature: ``T`` > 0 (default 0.1).
@@ -522,6 +536,7 @@ def knn_accuracy(
     Returns:
         accuracy in [0, 1].
     """
+    train_feats, train_y, test_feats, test_y = _train_test(train_feats, train_y, test_feats, test_y)
     check_features("train_feats", train_feats)
     _check_knn_setting(k, temperature, train_feats.shape[0])
     return knn_accuracies(train_feats, train_y, test_feats, test_y, settings=[(k, temperature)],
@@ -705,7 +720,7 @@ def protocol_metrics(
         res = low_label_probe(splits, per_class=n, draws=draws, seed=seed)
         out[f"lowlabel{n}_test_acc"] = res.test_acc
     if knn:
-        accs = knn_accuracies(train_feats, train_y, splits.test, splits.test_y, settings=knn)
+        accs = knn_accuracies(splits, settings=knn)
         for (k, _), acc in zip(knn, accs):
             out[f"knn{k}_test_acc"] = acc
     return out

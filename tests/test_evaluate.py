@@ -445,3 +445,17 @@ def test_splits_travel_together_and_the_former_six_tensors_still_work_with_a_war
     # a corrupted test set replaces the test features only
     other = splits.with_test(x[90:] + 1)
     assert other.train is splits.train and torch.equal(other.test_y, splits.test_y)
+
+
+def test_knn_takes_the_splits_or_four_tensors_alike():
+    gen = torch.Generator().manual_seed(3)
+    y = torch.arange(90) % 3
+    x = torch.randn(90, 4, generator=gen) + 3 * torch.nn.functional.one_hot(y, 4).float()
+    splits = M.Splits(x[:50], y[:50], x[50:60], y[50:60], x[60:], y[60:])
+    assert M.knn_accuracy(splits, k=5) == M.knn_accuracy(x[:50], y[:50], x[60:], y[60:], k=5)
+    assert M.knn_accuracies(splits, settings=((3, 0.1), (7, 0.5))) == \
+        M.knn_accuracies(x[:50], y[:50], x[60:], y[60:], settings=((3, 0.1), (7, 0.5)))
+    with pytest.raises(TypeError, match="not both"):
+        M.knn_accuracy(splits, y[:50])
+    with pytest.raises(TypeError, match="required"):
+        M.knn_accuracy(x[:50], y[:50])

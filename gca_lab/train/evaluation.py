@@ -39,7 +39,7 @@ def evaluate_run(model: _models.ContrastiveModel, dataset: _data.Dataset, config
     """
     splits = _evaluate.Splits.embed(model.features, dataset)
     out = _evaluate.protocol_metrics(splits, seed=config.seed, skip_infeasible=True)
-    out["knn_acc"] = _evaluate.knn_accuracy(splits.train, splits.train_y, splits.test, splits.test_y)
+    out["knn_acc"] = _evaluate.knn_accuracy(splits)
     if raw_input:
         raw = _evaluate.raw_input_baseline(dataset, seed=config.seed, skip_infeasible=True)
         out.update({f"raw_{k}": v for k, v in raw.items()})
