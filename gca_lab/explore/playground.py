@@ -7,8 +7,7 @@ linear probe of the encoder features, with the probe of the random-init encoder 
 ``should_stop`` flag ends the run after the current epoch and keeps the partial curves.
 
 The run is sized for live viewing on a CPU (:class:`PlaygroundSettings`: 6,000 MNIST-1D signals, so
-4,200 for training, batches of 128). Measured on a 2-core CPU shared with other jobs: 0.8-2.9 s per epoch
-and 0.4-1.4 s per probe; 10 epochs of INCE or GCA-UOT in 24-25 s, plus 3-9 s of setup.
+4,200 for training, batches of 128); its cost per epoch is in docs/measurements.md, "Playground".
 The per-epoch probe fits a single ``C = 1`` (:func:`gca_lab.evaluate.probe_encoder`), not the
 validation-selected probe of the figure notebooks: a trend to watch, not a number to report.
 Nothing here draws; :class:`gca_lab.widgets.TrainingPlayground` is the view.
