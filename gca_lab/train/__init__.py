@@ -7,7 +7,7 @@ module              what it holds
 ``config``          :class:`TrainConfig`, the one list of result-neutral fields, the route to a loss
 ``protocol``        :func:`protocol`: what a run's result depends on, hashed by the experiment cache
 ``components``      the dataset, model, optimizer and prior target plans a run is built from
-``device``          :func:`resolve_device`: the device a config names, checked against this machine
+``devices``         :func:`resolve_device`: the device a config names, checked against this machine
 ``distributed``     rank and world, the process group, buffers and labels across ranks (DDP)
 ``schedules``       learning rate and BYOL target decay per step
 ``steps``           one optimizer step per family (contrastive, BYOL), the batches of an epoch
@@ -37,7 +37,7 @@ from .config import (
     EVALUATION_FIELDS, LOSS_FIELDS, LOSS_NEUTRAL_OPTIONS, METHOD_PARAMS, RESULT_NEUTRAL_FIELDS, TrainConfig,
     build_loss, config_hash, loss_kwargs, resolved_loss_options, result_fields, weights_key,
 )
-from .device import available_devices, resolve_device
+from .devices import available_devices, resolve_device
 from .distributed import gather_labels, init_distributed, sync_buffers, world
 from .evaluation import INIT_KEYS, evaluate_run
 from .loop import TrainResult, fit, record_epoch, run_epoch, train, train_step, versions

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from .. import __version__
 from .checkpoints import load_checkpoint, save_checkpoint
 from .config import TrainConfig
-from .device import resolve_device
+from .devices import resolve_device
 from .distributed import gather_labels, init_distributed, sync_buffers
 from .evaluation import INIT_KEYS, evaluate_run
 from .schedules import byol_tau, lr_factor, set_lr
