@@ -23,7 +23,7 @@ from typing import Any, Sequence
 from . import datasets as _datasets
 from ._env import parse_bool
 from .methods import METHODS
-from .train import TrainConfig, available_devices
+from .train import TrainConfig, available_devices, resolve_device
 
 _HELP = {
     "dataset": ", ".join(n for n in _datasets.names() if n != "multidomain") + " or multidomain_<base>",
@@ -153,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "corruptions" in args:
         args["corruptions"] = tuple(args["corruptions"])
     try:
+        if "device" in args:  # before any progress bar: a device this machine lacks is a one-line error
+            resolve_device(args["device"])
         result = experiments.run(name, budget, recompute=recompute, **args)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

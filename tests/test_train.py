@@ -420,3 +420,7 @@ def test_an_unavailable_device_is_a_one_line_error_naming_what_is_available() ->
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.strip().count("\n") == 0 and missing in proc.stderr and "cpu" in proc.stderr, proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "gca_lab", "reproduce", "main_results", "--device", missing],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and missing in proc.stderr, proc.stderr
