@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -127,8 +128,10 @@ def test_the_former_names_of_n_iters_still_work_with_a_deprecation_warning():
         assert old.n_rounds == 7
     with pytest.warns(DeprecationWarning, match="loss_n_iters"):
         assert P.PlanParams(loss_n_iters=3).n_iters == 3
-    with pytest.raises(ValueError, match="disagree"), pytest.warns(DeprecationWarning):
-        P.PlanParams(n_rounds=3, n_iters=4)
+    with pytest.warns(DeprecationWarning):  # replace() passes n_iters along: the former name wins
+        assert replace(P.PlanParams(n_iters=4), n_rounds=3).n_iters == 3
+    with pytest.warns(DeprecationWarning):
+        assert P.compute_plan(P.PlanParams(n=16), n_rounds=2).params.n_iters == 2
     # the explorer shares the training defaults (one home for eps and the rounds)
     from gca_lab.train import TrainConfig
 

@@ -84,12 +84,11 @@ _PLAN_PARAMS_INIT = PlanParams.__init__
 
 def _plan_params_init(self: PlanParams, *args: Any, n_rounds: int | None = None, loss_n_iters: int | None = None,
                       **kwargs: Any) -> None:
-    # the former names of n_iters, accepted for one release (keywords, as in dataclasses.replace)
-    for old, value in (("n_rounds", n_rounds), ("loss_n_iters", loss_n_iters)):
+    # The former names of n_iters, accepted for one release. A former name wins over n_iters, because
+    # dataclasses.replace(p, n_rounds=k) (and compute_plan(p, n_rounds=k)) also passes p's n_iters.
+    for old, value in (("loss_n_iters", loss_n_iters), ("n_rounds", n_rounds)):
         if value is not None:
             warnings.warn(f"PlanParams({old}=...) is deprecated; use n_iters", DeprecationWarning, stacklevel=2)
-            if "n_iters" in kwargs and kwargs["n_iters"] != value:
-                raise ValueError(f"{old}={value} and n_iters={kwargs['n_iters']} disagree; pass n_iters only")
             kwargs["n_iters"] = value
     _PLAN_PARAMS_INIT(self, *args, **kwargs)
 
