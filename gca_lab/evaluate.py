@@ -446,9 +446,8 @@ def knn_accuracies(
     similarity may be chosen differently from a separate ``topk(k)``; either choice is a valid kNN).
 
     Args:
-        train_feats: ``(N, D)``, or a :class:`Splits` (its train and test; the val split is not used);
-            test_feats: ``(M, D)``; any device (test rows follow train's).
-        train_y: ``(N,)``; test_y: ``(M,)`` integer labels >= 0.
+        train_feats, train_y, test_feats, test_y: ``(N, D)``, ``(N,)``, ``(M, D)``, ``(M,)`` (labels >= 0;
+            any device, test rows follow train's), or a :class:`Splits` alone (its train and test).
         settings: ``(k, T)`` pairs, ``1 <= k <= N``, ``T > 0``; at least one.
         n_classes: number of classes; default ``max(label) + 1`` over both splits.
         chunk_size: test rows per similarity block; default keeps each ``(chunk, N)`` block at
