@@ -20,12 +20,13 @@ import sys
 import typing
 from typing import Any, Sequence
 
+from . import datasets as _datasets
 from ._env import parse_bool
 from .methods import METHODS
-from .train import TrainConfig
+from .train import TrainConfig, available_devices, resolve_device
 
 _HELP = {
-    "dataset": "digits (bundled), mnist1d (generated offline), fashion_mnist, cifar10, cifar100, svhn, synthetic, or multidomain_<base>",
+    "dataset": ", ".join(n for n in _datasets.names() if n != "multidomain") + " or multidomain_<base>",
     "method": "the loss: " + ", ".join(f"{n} ({m.label})" for n, m in METHODS.items()),
     "model": "mlp, convnet or resnet18 (CIFAR stem)",
     "eps": "entropic regularization = temperature (> 0)",
@@ -38,7 +39,7 @@ _HELP = {
     "corruptions": "held-out test corruptions to evaluate (gaussian_noise, speckle_noise, snow)",
     "loss_options": "extra loss keywords as JSON, e.g. '{\"marginals\": \"uniform\"}'",
     "data_options": "extra dataset keywords as JSON, e.g. '{\"style\": \"subtle\"}' for multidomain_digits",
-    "device": "auto, cpu, cuda, cuda:1, mps",
+    "device": "auto (the best here) or one of this machine's devices: " + ", ".join(available_devices()),
     "mixed_precision": "auto (bf16 on CUDA), bf16 or none",
     "checkpoint_every": "write an atomic checkpoint every k epochs (needs --checkpoint-dir); reruns resume",
     "probe_init": "also probe the encoder at random initialization (default on for this command)",
@@ -152,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if "corruptions" in args:
         args["corruptions"] = tuple(args["corruptions"])
     try:
+        if "device" in args:  # before any progress bar: a device this machine lacks is a one-line error
+            resolve_device(args["device"])
         result = experiments.run(name, budget, recompute=recompute, **args)
     except (ValueError, TypeError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)

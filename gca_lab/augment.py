@@ -13,7 +13,7 @@ Why not kornia.augmentation (measured, ``benchmarks/bench_augment.py``; docs/arc
 ops (256x1x28x28 and 512x3x32x32 batches); and its crop (rejection sampling) and jitter (shuffled
 order) distributions differ from these, so switching would change every committed result.
 
-Pipelines (the authors' code, github.com/nerdslab/gca):
+Pipelines (the authors' code, docs/reference_implementation.md):
 
 - ``standard``: the SimCLR / paper CIFAR pipeline, RandomResizedCrop(scale 0.2-1) + horizontal flip +
   ColorJitter(0.4, 0.4, 0.4, 0.1) with p = 0.8 + RandomGrayscale(0.2, RGB only) + Gaussian blur
@@ -38,6 +38,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import datasets as _datasets
+from ._image import gaussian_taps, luminance
 from ._validate import check_choice, check_int, check_interval, check_nonnegative, check_positive, check_tensor
 
 __all__ = [
@@ -145,11 +147,6 @@ def _check_severity(severity: int) -> int:
 # --------------------------------------------------------------------------------------------------
 # Colour helpers
 # --------------------------------------------------------------------------------------------------
-
-
-def _luminance(x: Tensor) -> Tensor:
-    """(B, 1, H, W) ITU-R 601 luma of RGB (the weights torchvision's Grayscale uses)."""
-    return (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]) if x.shape[1] == 3 else x.mean(1, keepdim=True)
 
 
 def rgb_to_hsv(x: Tensor) -> Tensor:
@@ -307,10 +304,10 @@ def color_jitter(
     if brightness > 0:
         out = (out * (1.0 - brightness + 2.0 * brightness * u[:, 0])).clamp(0.0, 1.0)
     if contrast > 0:
-        mean = _luminance(out).mean(dim=(1, 2, 3), keepdim=True)
+        mean = luminance(out).mean(dim=(1, 2, 3), keepdim=True)
         out = _blend(out, mean, 1.0 - contrast + 2.0 * contrast * u[:, 1])
     if c == 3 and saturation > 0:
-        out = _blend(out, _luminance(out), 1.0 - saturation + 2.0 * saturation * u[:, 2])
+        out = _blend(out, luminance(out), 1.0 - saturation + 2.0 * saturation * u[:, 2])
     if c == 3 and hue > 0:
         hsv = rgb_to_hsv(out)
         shift = (2.0 * u[:, 3] - 1.0) * hue  # (B, 1, 1, 1)
@@ -330,7 +327,7 @@ def grayscale(x: Tensor, p: float = 0.2, *, generator: Generator | None = None) 
     if x.shape[1] != 3:
         raise ValueError(f"x must have 3 channels for grayscale, got shape {tuple(x.shape)}")
     mask = _coin(x.shape[0], p, generator, x).view(-1, 1, 1, 1)
-    return torch.where(mask, _luminance(x).expand_as(x), x)
+    return torch.where(mask, luminance(x).expand_as(x), x)
 
 
 def gaussian_noise(x: Tensor, std: float = 0.05, *, generator: Generator | None = None) -> Tensor:
@@ -353,10 +350,7 @@ def _blur_per_sample(x: Tensor, sigma: Tensor, kernel_size: int) -> Tensor:
     """Separable Gaussian blur with one sigma per sample: grouped conv over (1, B*C, H, W)."""
     b, c, h, w = x.shape
     r = kernel_size // 2
-    t = torch.arange(-r, r + 1, dtype=x.dtype, device=x.device)  # (K,)
-    k = torch.exp(-0.5 * (t.view(1, -1) / sigma.view(-1, 1)) ** 2)  # (B, K)
-    k = k / k.sum(1, keepdim=True)
-    k = k.repeat_interleave(c, 0)  # (B*C, K)
+    k = gaussian_taps(r, sigma.to(x.dtype)).repeat_interleave(c, 0)  # (B*C, K)
     y = x.reshape(1, b * c, h, w)
     mode = "reflect" if r < min(h, w) else "replicate"
     y = F.conv2d(F.pad(y, (r, r, 0, 0), mode=mode), k.view(b * c, 1, 1, -1), groups=b * c)
@@ -418,7 +412,7 @@ def large_erase(
     skipping the sample as torchvision does after 10 failed tries). Height ``h = round(sqrt(s r H W))``,
     width ``w = round(s H W / h)``, so the erased fraction is ``s`` up to integer rounding
     (``|h w / (H W) - s| <= h / (2 H W)``). The rectangle is placed uniformly and filled with ``value``.
-    The authors' pretraining "large_erase" erases nothing (github.com/nerdslab/gca); this one does.
+    The authors' pretraining "large_erase" erases nothing (docs/reference_implementation.md, item 22); this one does.
 
     Args:
         x: ``(B, C, H, W)`` in ``[0, 1]``.
@@ -509,7 +503,7 @@ def brightness(
       kept (equal to ``add`` for single-channel images).
 
     The reference code divided an already-scaled image by 255 again, wiping out all luminance
-    structure (github.com/nerdslab/gca); ``shift`` here is in the same ``[0, 1]`` units as ``x``.
+    structure (docs/reference_implementation.md, item 23); ``shift`` here is in the same ``[0, 1]`` units as ``x``.
     Deterministic; ``generator`` is accepted (and unused) so every strong op has the same signature.
 
     Args:
@@ -630,7 +624,7 @@ def snow(x: Tensor, severity: int = 3, *, generator: Generator | None = None) ->
         blurred = blurred + wk * F.grid_sample(layer, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
         total += wk
     flakes = blurred / total  # (B, 1, H, W)
-    gray = _luminance(x)
+    gray = luminance(x)
     lightened = blend * x + (1.0 - blend) * torch.maximum(x, gray * 1.5 + 0.5)
     return (lightened + flakes + flakes.flip(-1, -2)).clamp_(0.0, 1.0)
 
@@ -655,19 +649,16 @@ def corrupt(x: Tensor, name: str, severity: int = 3, *, generator: Generator | N
 
 KINDS = ("standard", "light", "none")
 
-_NO_FLIP = ("digits", "multidomain_digits")
-
 
 def _describe(views: object) -> dict[str, object]:
     return {"class": type(views).__name__, **{k: v for k, v in sorted(vars(views).items()) if k != "image_shape"}}
 
 
 def default_flip(dataset: str) -> bool:
-    """Whether horizontal flips suit ``dataset``: off for digits (a flipped digit is another glyph),
-    on for natural images and clothes (cifar, svhn, fashion_mnist)."""
-    if not isinstance(dataset, str):
-        raise TypeError(f"dataset must be a str, got {type(dataset).__name__}")
-    return dataset not in _NO_FLIP
+    """Whether horizontal flips suit ``dataset`` (any name of :func:`gca_lab.datasets.parse`): the registry's
+    ``flip``, off for digits (a flipped digit is another glyph), on for natural images and clothes (cifar,
+    svhn, fashion_mnist)."""
+    return _datasets.info(dataset).flip
 
 
 class TwoViews:
@@ -1104,31 +1095,8 @@ class SignalViews:
     ``standard`` is modelled on MNIST-1D's own generator (``mnist1d.transform.transform``), which puts
     on its ten templates a circular translation, a dilation (crop-and-resize), an amplitude scale, a
     linear "shear" trend (``trend = 2.4`` is its range in standardized units) and correlated
-    background noise (``smooth_noise = 0.6``, likewise). These views beat the earlier defaults
-    (``shift = trend = smooth_noise = 0``, the rest as in the table) by 3.4 points (paired over seeds
-    0-4, 95 % interval 2.1 to 4.7) with a smaller seed spread, and became the default. Measured with
-    InfoNCE (the run of ``python -m gca_lab train --dataset mnist1d --method ince --epochs 30``: eps
-    0.5, batch 256, Adam 1e-3, 20,000 signals, frozen linear probe of
-    :class:`gca_lab.models.ConvNet1d` features; one thread per run), seed 0 unless stated:
-
-    - the earlier defaults: seeds 0-4: 74.88 / 73.98 / 72.25 / 74.98 / 75.40 %, mean 74.30 %,
-      std 1.26, random init 48.18 %, weighted 20-NN 68.9 %;
-    - ``noise_std = 0.3`` instead of 0.1: 73.42 %;
-    - ``trend = 2.4, smooth_noise = 0.6``: 75.40 % (weighted 20-NN 70.0 -> 73.3 %);
-    - and ``shift = 0.25`` (today's ``standard``): seeds 0-4: 77.95 / 78.75 / 76.53 / 77.28 /
-      78.17 %, mean 77.74 %, std 0.86, random init 48.18 %, weighted 20-NN 73.1 %;
-    - the same with ``shift = 0.5``: 76.62 / 76.28 % (seeds 0 / 1).
-
-    The command itself with the generator views (two threads, seed 0): 77.68 % (random init
-    49.95 %), 111 s wall, 71 s CPU, at a load average of 5 on the 2-core machine.
-    Without the trend and smooth noise, circular shifts hurt (the earlier defaults otherwise):
-    ``shift = 0.1 / 0.25 / 0.5`` lowered the probe from 73 % to 69 / 65 / 60 % (measured before,
-    as was a wider crop range (0.5, 1.5): 71 %). Much of the remaining gap to the 89 % of a
-    prototype lies in the loss temperature (the command's ``eps = 0.5`` is the authors' CIFAR
-    value), not in the views: ``eps = 0.2`` with the earlier views gave 79.55 % (seed 0). The Greydanus 2020 CNN (3 x conv1d 25 channels, kernel 5,
-    stride 2, padding 1, ReLU, no BatchNorm, flattened 100 features) with the table's views scored
-    72.97 % (seed 0, earlier views), below :class:`gca_lab.models.ConvNet1d` (wider stages, 64 / 128 / 128, were
-    too slow for the command's two-minute budget and were not finished).
+    background noise (``smooth_noise = 0.6``, likewise). How these views were chosen, with the
+    accuracies measured: docs/measurements.md, "MNIST-1D views".
 
     Args:
         signal_shape: ``(C, L)`` (``Dataset.image_shape`` of MNIST-1D).

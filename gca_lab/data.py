@@ -34,6 +34,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from . import _paths
+from . import datasets as _registry
+from ._seeds import stream_seed
 from ._validate import check_choice, check_int, check_interval, check_positive, check_tensor
 
 __all__ = [
@@ -72,7 +74,9 @@ FASHION_MNIST_CLASSES = (
 CIFAR10_CLASSES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 )
-DOMAIN_NAMES = ("original", "inverted", "sketch", "noisy-blurred")
+from .domains import (  # noqa: E402  (re-exported: the renderings multidomain() applies)
+    DOMAIN_NAMES, SIGNAL_DOMAIN_NAMES, STYLES, SUBTLE_DOMAIN_NAMES, domain_transform, signal_domain_transform,
+)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -437,7 +441,7 @@ def _raw_synthetic(root: Path, **kwargs: Any) -> RawData:  # seed is injected by
 # --------------------------------------------------------------------------------------------------
 
 MNIST1D_LENGTH = 40
-MNIST1D_OPTIONS = ("n_samples", "generation_seed")
+MNIST1D_OPTIONS = _registry.REGISTRY["mnist1d"].options
 _MNIST1D_CACHE_VERSION = 1
 
 
@@ -508,41 +512,23 @@ DATASETS: dict[str, Callable[..., RawData]] = {
     "synthetic": _raw_synthetic,
     "mnist1d": _raw_mnist1d,
 }
-"""Registry: dataset name -> raw loader. ``load`` also accepts ``"multidomain"`` (see :func:`multidomain`)."""
-
-_SYNTHETIC_OPTIONS = ("n_classes", "dim", "concentration", "n_per_class")
+"""Dataset name -> raw loader, one per name of the registry :data:`gca_lab.datasets.REGISTRY` (shapes, kinds,
+options and domains live there). ``load`` also accepts ``"multidomain"`` and ``"multidomain_<base>"``."""
+if set(DATASETS) != set(_registry.REGISTRY):  # pragma: no cover - a loader without a registry entry
+    raise ImportError(f"gca_lab.data loaders {sorted(DATASETS)} and gca_lab.datasets.REGISTRY "
+                      f"{sorted(_registry.REGISTRY)} must name the same datasets")
 
 
 def available() -> list[str]:
-    """Names accepted by :func:`load` (``"multidomain"`` included)."""
-    return sorted(DATASETS) + ["multidomain"]
-
-
-_NATIVE_SHAPES: dict[str, tuple[int, ...]] = {
-    "digits": (1, 8, 8), "fashion_mnist": (1, 28, 28), "cifar10": (3, 32, 32), "cifar100": (3, 32, 32),
-    "svhn": (3, 32, 32), "mnist1d": (1, 40),
-}
+    """Names accepted by :func:`load` (``"multidomain"`` included): :func:`gca_lab.datasets.names`."""
+    return _registry.names()
 
 
 def input_shape(name: str, size: int | None = None, **options: Any) -> tuple[int, ...]:
     """The shape of one sample of ``load(name, size=size, **options)`` (or of ``"multidomain_<base>"``),
-    without loading anything: ``(C, H, W)`` for images (``H = W = size`` when given), ``(C, L)`` for
-    signals (MNIST-1D: ``(1, 40)``), ``(dim,)`` for ``synthetic`` (``options["dim"]``, default 16).
-
-    What a run's protocol is built from on machines that lack a dataset's files (see
-    :func:`gca_lab.train.protocol`)."""
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, got {type(name).__name__}")
-    base = name[len("multidomain_"):] if name.startswith("multidomain_") else name
-    if base == "multidomain":
-        base = str(options.get("base", "digits"))
-    check_choice("name", base, sorted(DATASETS))
-    if base == "synthetic":
-        return (int(options.get("dim", 16)),)
-    shape = _NATIVE_SHAPES[base]
-    if size is not None and len(shape) == 3:
-        return (shape[0], int(size), int(size))
-    return shape
+    without loading anything (:func:`gca_lab.datasets.input_shape`): what a run's protocol is built from on
+    machines that lack a dataset's files (see :func:`gca_lab.train.protocol`)."""
+    return _registry.input_shape(name, size, **options)
 
 
 def missing_files(name: str, root: str | Path | None = None) -> str | None:
@@ -560,13 +546,10 @@ def missing_files(name: str, root: str | Path | None = None) -> str | None:
         ``None`` when the files are present, else the ``FileNotFoundError`` message of the loader
         (which files, where it looked, how to get them).
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, got {type(name).__name__}")
-    if name.startswith("multidomain_"):
-        name = name[len("multidomain_"):]
-    elif name == "multidomain":
-        name = "digits"
-    check_choice("name", name, sorted(DATASETS))
+    base, _ = _registry.parse(name, param="name")
+    if not base.files:
+        return None
+    name = base.name
     root = _paths.data_dir() if root is None else Path(root)
     try:
         if name == "fashion_mnist":
@@ -600,6 +583,21 @@ def _check_max(name: str, value: int | None) -> int | None:
     return None if value is None else check_int(name, value, minimum=1)
 
 
+def _check_load_args(seed: int, val_fraction: float, test_fraction: float, size: int | None,
+                     root: str | Path | None) -> tuple[int, float, float, int | None, Path]:
+    """The split arguments of :func:`load`, checked; ``root`` resolved (default :func:`gca_lab._paths.data_dir`)."""
+    seed = check_int("seed", seed, minimum=0)
+    val_fraction = check_interval("val_fraction", val_fraction, 0.0, 1.0, high_open=True)
+    test_fraction = check_interval("test_fraction", test_fraction, 0.0, 1.0, high_open=True)
+    if size is not None:
+        size = check_int("size", size, minimum=1)
+    if root is None:
+        root = _paths.data_dir()
+    if not isinstance(root, (str, Path)):
+        raise TypeError(f"root must be a str, pathlib.Path or None, got {type(root).__name__}")
+    return seed, val_fraction, test_fraction, size, Path(root)
+
+
 def load(
     name: str,
     root: str | Path | None = None,
@@ -620,15 +618,12 @@ def load(
     Datasets with an official split (``fashion_mnist``, ``cifar10``, ``cifar100``, ``svhn``) keep it;
     val is carved from the official train set (``val_fraction`` of it, per class) and ``test_fraction``
     is ignored. Then ``max_train`` / ``max_val`` / ``max_test`` cap each split by a stratified, seeded
-    subsample (the CPU is slow; e.g. ``max_train=10_000`` for Fashion-MNIST).
-
-    The split depends only on ``seed`` (a local ``numpy.random.Generator``; global RNG state is neither
-    read nor changed), and the caps draw from separate streams, so changing ``max_train`` never changes
-    val or test.
+    subsample. The split depends only on ``seed`` (a local ``numpy.random.Generator``, never the global
+    state); the caps draw from separate streams, so changing ``max_train`` never changes val or test.
 
     Args:
-        name: one of :func:`available` (``digits``, ``fashion_mnist``, ``cifar10``, ``cifar100``,
-            ``svhn``, ``synthetic``, ``mnist1d``, ``multidomain``).
+        name: one of :func:`available` (the registry :data:`gca_lab.datasets.REGISTRY`, ``multidomain``)
+            or ``multidomain_<base>``.
         root: folder holding the dataset files (see ``data/README.md``); default
             :func:`gca_lab._paths.data_dir` (the checkout's ``data/``, whatever the working directory).
         seed: split seed (also the data seed for ``synthetic``). Default 0.
@@ -638,17 +633,12 @@ def load(
         max_train, max_val, max_test: optional caps (stratified subsample) on each split's size.
         size: resize images to ``size x size`` (bilinear; e.g. ``size=16`` for digits). Default: native
             (8 for digits, 28 for Fashion-MNIST, 32 for CIFAR/SVHN).
-        **kwargs: dataset options. ``synthetic``: ``n_classes=10, dim=16, concentration=20.0,
-            n_per_class=200`` (points on the unit sphere in ``R^dim``). ``mnist1d``: ``n_samples=20_000,
-            generation_seed=42`` (MNIST-1D, Greydanus 2020: ten 1-D digit templates padded, sheared,
-            scaled, translated and noised into signals of length 40, standardized to mean 0 and
-            std 1 over the pool; generated offline by ``mnist1d.data.make_dataset`` with the
-            package's default arguments, cached in ``root/cache/``; signals are ``(N, 1, 40)``).
-            20,000 signals (14,000 / 2,000 / 4,000) rather than the package's 5,000: the larger
-            test split halves the seed-to-seed spread of the probe, and the larger train split
-            gives 30 epochs enough steps (measured: InfoNCE probe 74.2 +- 1.1 % over 4 seeds
-            against 70.5 +- 1.6 % over 5 seeds with 10,000 signals). ``multidomain``: see
-            :func:`multidomain`.
+        **kwargs: the dataset's options (:attr:`gca_lab.datasets.DatasetInfo.options`). ``synthetic``:
+            ``n_classes=10, dim=16, concentration=20.0, n_per_class=200`` (points on the unit sphere in
+            ``R^dim``). ``mnist1d``: ``n_samples=20_000, generation_seed=42`` (MNIST-1D, Greydanus 2020,
+            generated offline by ``mnist1d.data.make_dataset``, standardized over the pool, cached in
+            ``root/cache/``; 20,000 rather than the package's 5,000: docs/measurements.md).
+            ``multidomain``: see :func:`multidomain`.
 
     Returns:
         A :class:`Dataset` on the CPU; images ``(N, C, H, W)`` float32 in ``[0, 1]``, vectors ``(N, D)``,
@@ -658,62 +648,19 @@ def load(
         ValueError: unknown ``name`` (the message lists the known names) or a bad argument.
         FileNotFoundError: missing dataset files (the message says which and how to get them).
     """
-    if not isinstance(name, str):
-        raise TypeError(f"name must be a str, one of {available()}; got {type(name).__name__}")
-    check_choice("name", name, available())
-    if name == "multidomain":
+    base, multi = _registry.parse(name, kwargs, param="name")
+    if multi:
+        kwargs.pop("base", None)
         return multidomain(
-            root=root, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
+            base.name, root=root, seed=seed, val_fraction=val_fraction, test_fraction=test_fraction,
             max_train=max_train, max_val=max_val, max_test=max_test, size=size, **kwargs,
         )
-    seed = check_int("seed", seed, minimum=0)
-    val_fraction = check_interval("val_fraction", val_fraction, 0.0, 1.0, high_open=True)
-    test_fraction = check_interval("test_fraction", test_fraction, 0.0, 1.0, high_open=True)
-    max_train, max_val, max_test = (
-        _check_max("max_train", max_train), _check_max("max_val", max_val), _check_max("max_test", max_test)
-    )
-    if size is not None:
-        size = check_int("size", size, minimum=1)
-    if root is None:
-        root = _paths.data_dir()
-    if not isinstance(root, (str, Path)):
-        raise TypeError(f"root must be a str, pathlib.Path or None, got {type(root).__name__}")
-
-    # Generated datasets take options; files on disk take none.
-    allowed = {"synthetic": _SYNTHETIC_OPTIONS, "mnist1d": MNIST1D_OPTIONS}.get(name, ())
-    unknown = sorted(set(kwargs) - set(allowed))
-    if unknown:
-        raise TypeError(f"unknown option(s) {unknown} for dataset {name!r}; "
-                        + (f"allowed: {list(allowed)}" if allowed else "it takes none"))
-    if size is not None and name in ("synthetic", "mnist1d"):
-        shape = "is vector data" if name == "synthetic" else f"signals have length {MNIST1D_LENGTH}"
-        raise ValueError(f"size={size} applies to image data only; {name!r} {shape}")
-    if name == "synthetic":
-        raw = _raw_synthetic(Path(root), seed=seed, **kwargs)
-    elif name == "mnist1d":
-        raw = _raw_mnist1d(Path(root), **kwargs)
-    else:
-        raw = DATASETS[name](Path(root))
-    x_pool, y_pool, x_test, y_test, class_names = raw
-
-    rng = _rng(seed, 0)
-    if x_test is None:
-        if val_fraction + test_fraction >= 1.0:
-            raise ValueError(
-                f"val_fraction + test_fraction must be < 1, got {val_fraction} + {test_fraction}"
-            )
-        val_idx, te_idx, tr_idx = _stratified_split(y_pool, (val_fraction, test_fraction), rng)
+    seed, val_fraction, test_fraction, size, root = _check_load_args(seed, val_fraction, test_fraction, size, root)
+    caps = (_check_max("max_train", max_train), _check_max("max_val", max_val), _check_max("max_test", max_test))
+    x_pool, y_pool, x_test, y_test, class_names = _read_raw(name, root, seed, size, kwargs)
+    tr_idx, val_idx, te_idx = _split_indices(y_pool, y_test, seed, val_fraction, test_fraction, caps)
+    if x_test is None:  # no official test split: test rows come from the pool
         x_test, y_test = x_pool, y_pool
-    else:
-        val_idx, tr_idx = _stratified_split(y_pool, (val_fraction,), rng)
-        te_idx = rng.permutation(y_test.size)
-
-    if max_train is not None:
-        tr_idx = tr_idx[_stratified_subsample(y_pool[tr_idx], max_train, _rng(seed, 1))]
-    if max_val is not None:
-        val_idx = val_idx[_stratified_subsample(y_pool[val_idx], max_val, _rng(seed, 2))]
-    if max_test is not None:
-        te_idx = te_idx[_stratified_subsample(y_test[te_idx], max_test, _rng(seed, 3))]
 
     def split(x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> Split:
         return Split(_to_tensor(x, idx, size), torch.from_numpy(np.ascontiguousarray(y[idx])).to(torch.int64))
@@ -731,168 +678,66 @@ def load(
     )
 
 
-# --------------------------------------------------------------------------------------------------
-# Multi-domain (PACS-like) rendering
-# --------------------------------------------------------------------------------------------------
+def _read_raw(name: str, root: Path, seed: int, size: int | None, options: dict[str, Any]) -> RawData:
+    """The raw arrays of a registered dataset, after checking its options (generated datasets take the
+    registry's ``options``; files on disk take none) and that ``size`` applies (images only)."""
+    info = _registry.REGISTRY[name]
+    unknown = sorted(set(options) - set(info.options))
+    if unknown:
+        raise TypeError(f"unknown option(s) {unknown} for dataset {name!r}; "
+                        + (f"allowed: {list(info.options)}" if info.options else "it takes none"))
+    if size is not None and info.kind != "images":
+        shape = "is vector data" if info.kind == "vectors" else f"signals have length {info.shape[-1]}"
+        raise ValueError(f"size={size} applies to image data only; {name!r} {shape}")
+    if name == "synthetic":
+        return _raw_synthetic(root, seed=seed, **options)  # the split seed is also its data seed
+    return DATASETS[name](root, **options)
 
 
-def _gaussian_blur(x: Tensor, sigma: float) -> Tensor:
-    """Separable Gaussian blur of (N, C, H, W) with one sigma, reflect padding, kernel 2*ceil(3 sigma)+1."""
-    radius = max(1, math.ceil(3.0 * sigma))
-    radius = min(radius, x.shape[-1] - 1, x.shape[-2] - 1)  # reflect padding needs pad < size
-    t = torch.arange(-radius, radius + 1, dtype=x.dtype, device=x.device)
-    k = torch.exp(-0.5 * (t / sigma) ** 2)
-    k = k / k.sum()
-    c = x.shape[1]
-    kx = k.view(1, 1, 1, -1).expand(c, 1, 1, -1)
-    ky = k.view(1, 1, -1, 1).expand(c, 1, -1, 1)
-    x = F.conv2d(F.pad(x, (radius, radius, 0, 0), mode="reflect"), kx, groups=c)
-    return F.conv2d(F.pad(x, (0, 0, radius, radius), mode="reflect"), ky, groups=c)
-
-
-def _sobel_sketch(x: Tensor) -> Tensor:
-    """Sobel edge magnitude of the luminance, each image scaled to max 1, repeated over channels."""
-    if x.shape[1] == 3:
-        lum = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2]).unsqueeze(1)
+def _split_indices(y_pool: np.ndarray, y_test: np.ndarray | None, seed: int, val_fraction: float,
+                   test_fraction: float, caps: tuple[int | None, int | None, int | None]
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(train, val, test)`` row indices of :func:`load`: a stratified split of the pool (val and, without
+    an official test split ``y_test``, test), then each split capped by a stratified subsample. Each draw
+    has its own stream of ``seed`` (0: the split, 1-3: the caps), so a cap never moves another split."""
+    rng = _rng(seed, 0)
+    if y_test is None:
+        if val_fraction + test_fraction >= 1.0:
+            raise ValueError(
+                f"val_fraction + test_fraction must be < 1, got {val_fraction} + {test_fraction}"
+            )
+        val_idx, te_idx, tr_idx = _stratified_split(y_pool, (val_fraction, test_fraction), rng)
+        y_test = y_pool
     else:
-        lum = x.mean(dim=1, keepdim=True)
-    gx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]], dtype=x.dtype, device=x.device)
-    w = torch.stack([gx, gx.t()]).unsqueeze(1)  # (2, 1, 3, 3)
-    # Replicate padding: zero padding would draw a false edge around every image border.
-    g = F.conv2d(F.pad(lum, (1, 1, 1, 1), mode="replicate"), w)  # (N, 2, H, W)
-    mag = g.pow(2).sum(dim=1, keepdim=True).sqrt()
-    peak = mag.amax(dim=(2, 3), keepdim=True)
-    mag = torch.where(peak > 0, mag / peak.clamp_min(1e-12), torch.zeros_like(mag))
-    return mag.expand(-1, x.shape[1], -1, -1).contiguous()
+        val_idx, tr_idx = _stratified_split(y_pool, (val_fraction,), rng)
+        te_idx = rng.permutation(y_test.size)
+    max_train, max_val, max_test = caps
+    if max_train is not None:
+        tr_idx = tr_idx[_stratified_subsample(y_pool[tr_idx], max_train, _rng(seed, 1))]
+    if max_val is not None:
+        val_idx = val_idx[_stratified_subsample(y_pool[val_idx], max_val, _rng(seed, 2))]
+    if max_test is not None:
+        te_idx = te_idx[_stratified_subsample(y_test[te_idx], max_test, _rng(seed, 3))]
+    return tr_idx, val_idx, te_idx
 
 
-STYLES = ("default", "subtle")
-SUBTLE_DOMAIN_NAMES = ("original", "gamma", "soft", "grainy")
+# --------------------------------------------------------------------------------------------------
+# Multi-domain (PACS-like) datasets: the renderings themselves are gca_lab/domains.py
+# --------------------------------------------------------------------------------------------------
 
 
-def _subtle_transform(x: Tensor, domain: int, strength: float, generator: torch.Generator | None) -> Tensor:
-    """The ``style="subtle"`` domains of :func:`domain_transform` (small, augmentation-robust style cues)."""
-    if domain == 0:
-        return x.clone()
-    if domain == 1:
-        return x.clamp(0.0, 1.0).pow(1.0 - 0.4 * strength)
-    if domain == 2:
-        w = 0.6 * strength
-        return ((1.0 - w) * x + w * _gaussian_blur(x, 1.0)).clamp_(0.0, 1.0)
-    gdev = generator.device if generator is not None else x.device
-    noise = torch.randn(x.shape, generator=generator, device=gdev, dtype=x.dtype).to(x.device)
-    return (x + 0.1 * strength * noise).clamp_(0.0, 1.0)
-
-
-def domain_transform(
-    x: Tensor,
-    domain: int,
-    *,
-    noise_std: float = 0.15,
-    blur_sigma: float = 1.0,
-    generator: torch.Generator | None = None,
-    style: str = "default",
-    strength: float = 1.0,
-) -> Tensor:
-    """Render images ``x`` in one of the four synthetic domains of :func:`multidomain`.
-
-    - 0 ``original``: ``x`` unchanged.
-    - 1 ``inverted``: ``1 - x``.
-    - 2 ``sketch``: Sobel gradient magnitude of the luminance (replicate padding), divided by its
-      per-image maximum so it spans ``[0, 1]`` (an all-flat image maps to 0).
-    - 3 ``noisy-blurred``: Gaussian blur (``blur_sigma`` pixels) plus ``N(0, noise_std^2)`` noise,
-      clipped to ``[0, 1]``.
-
-    Args:
-        x: ``(N, C, H, W)`` images in ``[0, 1]``.
-        domain: domain index in ``0..3``.
-        noise_std: noise level of domain 3. Default 0.15.
-        blur_sigma: blur width of domain 3, in pixels. Default 1.0.
-        generator: source of the domain-3 noise (drawn on the generator's device). Default: global RNG.
-        style: ``"default"`` (the four domains above, each decodable at ~99% from any encoder) or
-            ``"subtle"`` (:data:`SUBTLE_DOMAIN_NAMES`: small style shifts whose decodability depends on
-            what a representation keeps; ``noise_std``/``blur_sigma`` are then ignored):
-
-            - 0 ``original``: ``x`` unchanged;
-            - 1 ``gamma``: ``x ** (1 - 0.4 strength)`` (mid-tones brightened, 0 and 1 fixed);
-            - 2 ``soft``: ``(1 - 0.6 strength) x + 0.6 strength blur(x, 1 px)``;
-            - 3 ``grainy``: ``x + N(0, (0.1 strength)^2)`` noise, clipped to ``[0, 1]``.
-        strength: scale of the subtle shifts, in ``(0, 1]`` (``style="subtle"`` only). Default 1.
-
-    Returns:
-        ``(N, C, H, W)`` float tensor in ``[0, 1]`` on ``x``'s device.
-    """
-    check_tensor("x", x, ndim=4)
-    domain = check_int("domain", domain, minimum=0, maximum=len(DOMAIN_NAMES) - 1)
-    noise_std = check_positive("noise_std", noise_std)
-    blur_sigma = check_positive("blur_sigma", blur_sigma)
-    style = check_choice("style", style, STYLES)
-    strength = check_interval("strength", strength, 0.0, 1.0, low_open=True)
-    if style == "subtle":
-        return _subtle_transform(x, domain, strength, generator)
-    if domain == 0:
-        return x.clone()
-    if domain == 1:
-        return 1.0 - x
-    if domain == 2:
-        return _sobel_sketch(x)
-    gdev = generator.device if generator is not None else x.device
-    noise = torch.randn(x.shape, generator=generator, device=gdev, dtype=x.dtype).to(x.device)
-    return (_gaussian_blur(x, blur_sigma) + noise_std * noise).clamp_(0.0, 1.0)
-
-
-SIGNAL_DOMAIN_NAMES = ("original", "ripple", "smooth", "quantized")
-SIGNAL_RIPPLE_AMPLITUDE = 0.5
-SIGNAL_RIPPLE_PERIOD = 4.0
-SIGNAL_SMOOTH_WIDTH = 5
-SIGNAL_QUANT_STEP = 0.6
-
-
-def signal_domain_transform(x: Tensor, domain: int, *, generator: torch.Generator | None = None) -> Tensor:
-    """Render signals ``x`` in one of the four texture domains of ``multidomain("mnist1d")``.
-
-    The domains change the texture of a signal and keep its shape (the MNIST-1D class), so that, as
-    the styles of PACS (arXiv 2502.20141, Sec. 6.2, Fig. 1), they can be kept or dropped by a
-    representation without touching the class. None of them can be read linearly off the raw signal
-    (a random phase, a linear filter, a rounding: no direction of the input separates them), but a
-    1-D convnet can learn each (an energy at one frequency, a missing high band, flat steps):
-
-    - 0 ``original``: ``x`` unchanged;
-    - 1 ``ripple``: ``x + 0.5 sin(2 pi t / 4 + phi)``, a high-frequency ripple (period 4 samples) with
-      a phase ``phi ~ U[0, 2 pi)`` drawn per signal from ``generator``;
-    - 2 ``smooth``: moving average over 5 samples (replicate padding), a low-pass of the signal;
-    - 3 ``quantized``: ``0.6 round(x / 0.6)``, a staircase of flat steps.
-
-    The standard signal views (:class:`gca_lab.augment.SignalViews`: translation, crop-and-resize
-    to 0.6-1.2, amplitude 0.7-1.3, trend, masking, smooth noise, white noise 0.1) leave each cue in
-    place: the ripple's period stays within 3.3-6.7 samples, well above the views' smooth noise
-    scale; the smoothed signal's missing high band and the steps' flat runs survive the white noise
-    (measured in ``gca_lab/experiments/domain_priors.py``).
-
-    Args:
-        x: ``(N, C, L)`` signals (MNIST-1D: ``(N, 1, 40)``, standardized), ``L >= 5``.
-        domain: domain index in ``0..3`` (:data:`SIGNAL_DOMAIN_NAMES`).
-        generator: source of the ripple phases (drawn on the generator's device). Default: global RNG.
-
-    Returns:
-        ``(N, C, L)`` tensor of ``x``'s dtype on ``x``'s device.
-    """
-    check_tensor("x", x, ndim=3)
-    if x.shape[-1] < SIGNAL_SMOOTH_WIDTH:
-        raise ValueError(f"x must have length >= {SIGNAL_SMOOTH_WIDTH} (the smoothing window), got {x.shape[-1]}")
-    domain = check_int("domain", domain, minimum=0, maximum=len(SIGNAL_DOMAIN_NAMES) - 1)
-    if domain == 0:
-        return x.clone()
-    if domain == 1:
-        gdev = generator.device if generator is not None else x.device
-        phase = (2.0 * math.pi) * torch.rand(x.shape[0], 1, 1, generator=generator, device=gdev, dtype=x.dtype)
-        t = torch.arange(x.shape[-1], dtype=x.dtype, device=x.device)
-        return x + SIGNAL_RIPPLE_AMPLITUDE * torch.sin((2.0 * math.pi / SIGNAL_RIPPLE_PERIOD) * t + phase.to(x.device))
-    if domain == 2:
-        k, c = SIGNAL_SMOOTH_WIDTH, x.shape[1]
-        w = torch.full((c, 1, k), 1.0 / k, dtype=x.dtype, device=x.device)
-        return F.conv1d(F.pad(x, (k // 2, k // 2), mode="replicate"), w, groups=c)
-    return SIGNAL_QUANT_STEP * torch.round(x / SIGNAL_QUANT_STEP)
+def _assign_domains(y: Tensor, n_dom: int, rng: np.random.Generator) -> Tensor:
+    """``(N,)`` int64 domain of each row: within each class (in increasing label order) a random permutation
+    of its rows takes domains ``0, 1, ..., n_dom - 1`` in turn, the starting domain rotated by the rows of the
+    classes before, so totals are balanced as well as per-class counts."""
+    labels = y.numpy()
+    dom = np.empty(labels.size, dtype=np.int64)
+    offset = 0
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        dom[idx] = (np.arange(idx.size) + offset) % n_dom
+        offset += idx.size
+    return torch.from_numpy(dom)
 
 
 def multidomain(
@@ -913,10 +758,8 @@ def multidomain(
     options ``noise_std``, ``blur_sigma``, ``style`` and ``strength`` do not apply (``style`` must stay
     ``"default"``).
 
-    Each base image is assigned to exactly ONE domain, so the domain cannot be read off the sample's
-    identity: within every split and every class the samples are shuffled (seeded) and dealt to the
-    domains in turn, which makes domains balanced (counts differ by at most one per class) and
-    independent of the class. Domains: 0 ``original``, 1 ``inverted`` (``1 - x``), 2 ``sketch``
+    Each base image is assigned to exactly ONE domain (:func:`_assign_domains`: balanced, independent of
+    the class), so the domain cannot be read off the sample's identity. Domains: 0 ``original``, 1 ``inverted`` (``1 - x``), 2 ``sketch``
     (Sobel edge magnitude in ``[0, 1]``), 3 ``noisy-blurred`` (blur + noise, clipped); see
     :func:`domain_transform`. Sample order equals ``load(base, seed=seed, ...)``'s, so
     ``multidomain(...).train.x[i]`` is ``base.train.x[i]`` rendered in domain ``train.domain[i]``.
@@ -926,9 +769,8 @@ def multidomain(
         root: data folder. Default: :func:`gca_lab._paths.data_dir`.
         seed: split, domain-assignment and noise seed. Default 0.
         noise_std, blur_sigma: domain-3 parameters. Defaults 0.15 and 1.0 pixel.
-        style, strength: ``"default"`` or ``"subtle"`` domains and the strength of the subtle ones
-            (see :func:`domain_transform`); ``"subtle"`` names the domains
-            ``("original", "gamma", "soft", "grainy")``. Default ``"default"`` (unchanged behaviour).
+        style, strength: ``"default"`` or ``"subtle"`` domains (:data:`SUBTLE_DOMAIN_NAMES`) and the
+            strength of the subtle ones (see :func:`domain_transform`). Default ``"default"``.
         **load_kwargs: passed to :func:`load` (``val_fraction``, ``test_fraction``, ``max_train``,
             ``size``, ...).
 
@@ -939,7 +781,7 @@ def multidomain(
     """
     if not isinstance(base, str):
         raise TypeError(f"base must be a str, got {type(base).__name__}")
-    check_choice("base", base, [n for n in sorted(DATASETS) if n != "synthetic"])
+    check_choice("base", base, [n for n in sorted(DATASETS) if _registry.REGISTRY[n].has_domains])
     seed = check_int("seed", seed, minimum=0)
     noise_std = check_positive("noise_std", noise_std)
     blur_sigma = check_positive("blur_sigma", blur_sigma)
@@ -951,19 +793,10 @@ def multidomain(
                          f"(style='default', the domains {SIGNAL_DOMAIN_NAMES})")
     ds = load(base, root, seed=seed, **load_kwargs)
     n_dom = len(SIGNAL_DOMAIN_NAMES if signals else DOMAIN_NAMES)
-    gen = torch.Generator().manual_seed(seed * 1_000_003 + 17)
+    gen = torch.Generator().manual_seed(stream_seed(seed, 17))
 
     def render(split: Split, stream: int) -> Split:
-        rng = _rng(seed, 10 + stream)
-        y = split.y.numpy()
-        dom = np.empty(y.size, dtype=np.int64)
-        offset = 0
-        for c in np.unique(y):
-            idx = rng.permutation(np.flatnonzero(y == c))
-            # Rotating the starting domain per class keeps totals balanced as well as per-class counts.
-            dom[idx] = (np.arange(idx.size) + offset) % n_dom
-            offset += idx.size
-        dom_t = torch.from_numpy(dom)
+        dom_t = _assign_domains(split.y, n_dom, _rng(seed, 10 + stream))
         x = split.x.clone()
         for d in range(1, n_dom):
             sel = dom_t == d

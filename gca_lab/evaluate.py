@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from ._validate import (check_choice, check_features, check_finite, check_int, check_labels, check_nonneg_labels,
                         check_positive, check_tensor)
 
-__all__ = ["Encoder", "ProbeResult", "LowLabelResult", "embed", "linear_probe", "probe_encoder", "knn_accuracy",
+__all__ = ["Encoder", "Splits", "ProbeResult", "LowLabelResult", "embed", "standardize", "linear_probe", "probe_encoder", "knn_accuracy",
            "knn_accuracies", "stratified_draw", "low_label_probe", "protocol_metrics", "raw_input_baseline",
            "KNN_SETTINGS", "LOW_LABEL_SIZES", "LOW_LABEL_DRAWS", "module_device"]
 
@@ -126,6 +126,108 @@ def embed(
 
 
 @dataclass(frozen=True)
+class Splits:
+    """Features (or flattened inputs) and labels of the train, val and test splits: what every probe and
+    kNN of this module takes, so the six tensors travel together and are checked once.
+
+    Attributes:
+        train, val, test: ``(N_split, D)`` floating features, the same ``D``.
+        train_y, val_y, test_y: ``(N_split,)`` integer labels, on the CPU.
+    """
+
+    train: Tensor
+    train_y: Tensor
+    val: Tensor
+    val_y: Tensor
+    test: Tensor
+    test_y: Tensor
+
+    @classmethod
+    def embed(cls, encoder: "Encoder", dataset: Any, *, target: Literal["class", "domain"] = "class",
+              prepare: Callable[[Tensor], Tensor] | None = None, transform: Callable[[Tensor], Tensor] | None = None,
+              batch_size: int = 1024) -> "Splits":
+        """The frozen features :func:`embed` of ``dataset.train/val/test`` (in that order) and their labels.
+
+        ``dataset`` is duck-typed: ``.train``, ``.val``, ``.test`` splits with ``.x`` (inputs ``(N, ...)``),
+        ``.y`` (class labels) and, for ``target="domain"``, ``.domain`` (domain labels, or None).
+        ``prepare``: ``x -> x`` applied to each split's whole input before embedding (a random one draws
+        train, val, test in that order); ``transform``: per batch, as in :func:`embed`.
+        """
+        check_choice("target", target, ("class", "domain"))
+        if prepare is not None and not callable(prepare):
+            raise TypeError(f"prepare must be callable or None, got {type(prepare).__name__}")
+        parts: list[Tensor] = []
+        for split in ("train", "val", "test"):
+            x, y = _split_xy(dataset, split, target)
+            x = prepare(x) if prepare is not None else x
+            parts += [embed(encoder, x, batch_size=batch_size, transform=transform), y.cpu()]
+        return cls(*parts)
+
+    @classmethod
+    def raw(cls, dataset: Any, *, target: Literal["class", "domain"] = "class") -> "Splits":
+        """The inputs themselves, flattened to ``x.reshape(N, -1)`` in float32 on the CPU, and their labels."""
+        check_choice("target", target, ("class", "domain"))
+        parts: list[Tensor] = []
+        for split in ("train", "val", "test"):
+            x, y = _split_xy(dataset, split, target)
+            check_tensor(f"dataset.{split}.x", x, min_ndim=1)
+            xf = x.detach().reshape(x.shape[0], -1).float().cpu()
+            parts += [check_finite(f"dataset.{split}.x", xf), y.cpu()]
+        return cls(*parts)
+
+    def relabeled(self, dataset: Any, target: Literal["class", "domain"]) -> "Splits":
+        """The same features with ``dataset``'s ``target`` labels (``"domain"``: the domain probe)."""
+        ys = [_split_xy(dataset, s, target)[1].cpu() for s in ("train", "val", "test")]
+        return Splits(self.train, ys[0], self.val, ys[1], self.test, ys[2])
+
+    def with_test(self, test: Tensor, test_y: Tensor | None = None) -> "Splits":
+        """The same train and val with other test features (e.g. of corrupted inputs), same labels by default."""
+        return Splits(self.train, self.train_y, self.val, self.val_y, test, self.test_y if test_y is None else test_y)
+
+    def check(self) -> "Splits":
+        """Validate: features of one width, labels that match them; returns ``self``."""
+        for name in ("train", "val", "test"):
+            check_features(f"{name}_feats", getattr(self, name))
+        d = self.train.shape[1]
+        for name in ("val", "test"):
+            if getattr(self, name).shape[1] != d:
+                raise ValueError(f"{name}_feats must have D = {d} columns like train_feats, "
+                                 f"got {getattr(self, name).shape[1]}")
+        for name in ("train", "val", "test"):
+            check_labels(f"{name}_y", getattr(self, f"{name}_y"), getattr(self, name).shape[0], f"{name}_feats")
+        return self
+
+
+def _as_splits(fn: str, splits: Any, legacy: tuple[Tensor, ...]) -> Splits:
+    """``splits``, or the six tensors of the former signature ``fn(train_feats, train_y, val_feats, val_y,
+    test_feats, test_y)`` (deprecated for one release) as a :class:`Splits`."""
+    if isinstance(splits, Splits) and not legacy:
+        return splits
+    if len(legacy) == 5:
+        warnings.warn(f"{fn}(train_feats, train_y, val_feats, val_y, test_feats, test_y) is deprecated; "
+                      f"pass gca_lab.evaluate.Splits(...)", DeprecationWarning, stacklevel=3)
+        return Splits(splits, *legacy)
+    raise TypeError(f"{fn} takes a gca_lab.evaluate.Splits as its first argument, got {type(splits).__name__}"
+                    f" and {len(legacy)} more positional arguments")
+
+
+def standardize(splits: Splits) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The three feature splits as float64 arrays standardized with the training split's mean and std
+    (``StandardScaler``: ``(x - mean) / std``, a zero std left at 1); float64 because lbfgs on float32
+    stops early on a noisy line search. Returns ``(train, val, test)``."""
+    from sklearn.preprocessing import StandardScaler
+
+    xtr = _np(splits.train).astype(np.float64)
+    scaler = StandardScaler().fit(xtr)
+    return scaler.transform(xtr), scaler.transform(_np(splits.val).astype(np.float64)), \
+        scaler.transform(_np(splits.test).astype(np.float64))
+
+
+def _np(t: Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy()
+
+
+@dataclass(frozen=True)
 class ProbeResult:
     """Outcome of :func:`linear_probe`.
 
@@ -150,20 +252,10 @@ class ProbeResult:
     n_test: int = 0
 
 
-def _check_probe_inputs(train_feats: Tensor, train_y: Tensor, val_feats: Tensor, val_y: Tensor, test_feats: Tensor,
-                        test_y: Tensor, Cs: Iterable[float], max_iter: int) -> list[float]:
-    """Validate the inputs every probe takes (features of one width, labels that match them, the C grid
-    and ``max_iter``); returns the C grid as a list of positive floats."""
-    check_features("train_feats", train_feats)
-    check_features("val_feats", val_feats)
-    check_features("test_feats", test_feats)
-    d = train_feats.shape[1]
-    for name, f in (("val_feats", val_feats), ("test_feats", test_feats)):
-        if f.shape[1] != d:
-            raise ValueError(f"{name} must have D = {d} columns like train_feats, got {f.shape[1]}")
-    check_labels("train_y", train_y, train_feats.shape[0], "train_feats")
-    check_labels("val_y", val_y, val_feats.shape[0], "val_feats")
-    check_labels("test_y", test_y, test_feats.shape[0], "test_feats")
+def _check_probe_inputs(splits: Splits, Cs: Iterable[float], max_iter: int) -> list[float]:
+    """Validate the inputs every probe takes (:meth:`Splits.check`, the C grid and ``max_iter``); returns
+    the C grid as a list of positive floats."""
+    splits.check()
     if isinstance(Cs, (str, bytes)) or not isinstance(Cs, Iterable):
         raise TypeError(f"Cs must be a sequence of positive numbers, got {type(Cs).__name__}")
     Cs = [check_positive(f"Cs[{i}]", c) for i, c in enumerate(Cs)]
@@ -174,13 +266,8 @@ def _check_probe_inputs(train_feats: Tensor, train_y: Tensor, val_feats: Tensor,
 
 
 def linear_probe(
-    train_feats: Tensor,
-    train_y: Tensor,
-    val_feats: Tensor,
-    val_y: Tensor,
-    test_feats: Tensor,
-    test_y: Tensor,
-    *,
+    splits: Splits,
+    *legacy: Tensor,
     Cs: Sequence[float] = (0.01, 0.1, 1.0, 10.0),
     max_iter: int = 300,
     seed: int = 0,
@@ -198,9 +285,9 @@ def linear_probe(
     test split. The test split never influences any choice.
 
     Args:
-        train_feats, val_feats, test_feats: ``(N_split, D)`` floating features, same ``D``.
-        train_y, val_y, test_y: ``(N_split,)`` integer labels. Train must hold >= 2 classes; a
-            class absent from train simply counts as an error where it appears in val/test.
+        splits: :class:`Splits`, ``(N_split, D)`` floating features and ``(N_split,)`` integer labels.
+            Train must hold >= 2 classes; a class absent from train simply counts as an error where it
+            appears in val/test. (The former six positional tensors still work, deprecated.)
         Cs: inverse regularization strengths to try (default 0.01, 0.1, 1, 10), each > 0.
         max_iter: lbfgs iteration cap per fit (default 300; enough for standardized features of
             a few thousand rows x a few hundred dims in well under a second per ``C``).
@@ -212,23 +299,13 @@ def linear_probe(
     Reference: the linear-readout accuracy reported by arXiv 2502.20141, done as a frozen probe (the
     authors' ``linear_evaluation.py`` fine-tunes the encoder and selects epochs on the test set).
     """
-    from sklearn.preprocessing import StandardScaler
-
-    Cs = _check_probe_inputs(train_feats, train_y, val_feats, val_y, test_feats, test_y, Cs, max_iter)
+    splits = _as_splits("linear_probe", splits, legacy)
+    Cs = _check_probe_inputs(splits, Cs, max_iter)
     check_int("seed", seed)
-
-    def np_(t: Tensor) -> np.ndarray:
-        return t.detach().cpu().numpy()
-
-    ytr, yva, yte = np_(train_y), np_(val_y), np_(test_y)
+    ytr, yva, yte = _np(splits.train_y), _np(splits.val_y), _np(splits.test_y)
     if np.unique(ytr).size < 2:
         raise ValueError(f"train_y must contain at least 2 classes, got {np.unique(ytr).tolist()}")
-    # float64 for the solver: lbfgs on float32 stops early on a noisy line search.
-    scaler = StandardScaler().fit(np_(train_feats).astype(np.float64))
-    xtr = scaler.transform(np_(train_feats).astype(np.float64))
-    xva = scaler.transform(np_(val_feats).astype(np.float64))
-    xte = scaler.transform(np_(test_feats).astype(np.float64))
-
+    xtr, xva, xte = standardize(splits)
     return _fit_probe(xtr, ytr, xva, yva, xte, yte, Cs, max_iter, seed)
 
 
@@ -326,15 +403,8 @@ def probe_encoder(
     Returns:
         :class:`ProbeResult`.
     """
-    check_choice("target", target, ("class", "domain"))
-    feats, labels = [], []
-    for split in ("train", "val", "test"):
-        x, y = _split_xy(dataset, split, target)
-        feats.append(embed(encoder, x, batch_size=batch_size, transform=transform))
-        labels.append(y.cpu() if isinstance(y, Tensor) else y)
-    return linear_probe(
-        feats[0], labels[0], feats[1], labels[1], feats[2], labels[2], Cs=Cs, max_iter=max_iter, seed=seed
-    )
+    splits = Splits.embed(encoder, dataset, target=target, transform=transform, batch_size=batch_size)
+    return linear_probe(splits, Cs=Cs, max_iter=max_iter, seed=seed)
 
 
 def _check_knn_setting(k: Any, temperature: Any, n: int) -> tuple[int, float]:
@@ -342,11 +412,22 @@ def _check_knn_setting(k: Any, temperature: Any, n: int) -> tuple[int, float]:
     return check_int("k", k, minimum=1, maximum=n), check_positive("temperature", temperature)
 
 
+def _train_test(train_feats: Any, train_y: Any, test_feats: Any, test_y: Any) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The kNN's four tensors: a :class:`Splits`' train and test, or the four given."""
+    if isinstance(train_feats, Splits):
+        if not (train_y is None and test_feats is None and test_y is None):
+            raise TypeError("pass either a Splits or train_feats, train_y, test_feats, test_y, not both")
+        return train_feats.train, train_feats.train_y, train_feats.test, train_feats.test_y
+    if train_y is None or test_feats is None or test_y is None:
+        raise TypeError("train_y, test_feats and test_y are required unless the first argument is a Splits")
+    return train_feats, train_y, test_feats, test_y
+
+
 def knn_accuracies(
-    train_feats: Tensor,
-    train_y: Tensor,
-    test_feats: Tensor,
-    test_y: Tensor,
+    train_feats: "Tensor | Splits",
+    train_y: Tensor | None = None,
+    test_feats: Tensor | None = None,
+    test_y: Tensor | None = None,
     *,
     settings: Sequence[tuple[int, float]] = ((20, 0.07), (200, 0.1)),
     n_classes: int | None = None,
@@ -365,8 +446,8 @@ def knn_accuracies(
     similarity may be chosen differently from a separate ``topk(k)``; either choice is a valid kNN).
 
     Args:
-        train_feats: ``(N, D)``; test_feats: ``(M, D)``; any device (test rows follow train's).
-        train_y: ``(N,)``; test_y: ``(M,)`` integer labels >= 0.
+        train_feats, train_y, test_feats, test_y: ``(N, D)``, ``(N,)``, ``(M, D)``, ``(M,)`` (labels >= 0;
+            any device, test rows follow train's), or a :class:`Splits` alone (its train and test).
         settings: ``(k, T)`` pairs, ``1 <= k <= N``, ``T > 0``; at least one.
         n_classes: number of classes; default ``max(label) + 1`` over both splits.
         chunk_size: test rows per similarity block; default keeps each ``(chunk, N)`` block at
@@ -375,6 +456,7 @@ def knn_accuracies(
     Returns:
         one accuracy in [0, 1] per setting, in the order of ``settings``.
     """
+    train_feats, train_y, test_feats, test_y = _train_test(train_feats, train_y, test_feats, test_y)
     check_features("train_feats", train_feats)
     check_features("test_feats", test_feats)
     if test_feats.shape[1] != train_feats.shape[1]:
@@ -424,10 +506,10 @@ def knn_accuracies(
 
 
 def knn_accuracy(
-    train_feats: Tensor,
-    train_y: Tensor,
-    test_feats: Tensor,
-    test_y: Tensor,
+    train_feats: "Tensor | Splits",
+    train_y: Tensor | None = None,
+    test_feats: Tensor | None = None,
+    test_y: Tensor | None = None,
     *,
     k: int = 20,
     temperature: float = 0.1,
@@ -441,7 +523,8 @@ def knn_accuracy(
     setting ``(k, temperature)``.
 
     Args:
-        train_feats: ``(N, D)``; test_feats: ``(M, D)``; any device (test rows follow train's).
+        train_feats: ``(N, D)``, or a :class:`Splits` (its train and test); test_feats: ``(M, D)``;
+            any device (test rows follow train's).
         train_y: ``(N,)``; test_y: ``(M,)`` integer labels >= 0.
         k: neighbours, 1 <= k <= N (default 20).
         temperature: ``T`` > 0 (default 0.1).
@@ -452,6 +535,7 @@ def knn_accuracy(
     Returns:
         accuracy in [0, 1].
     """
+    train_feats, train_y, test_feats, test_y = _train_test(train_feats, train_y, test_feats, test_y)
     check_features("train_feats", train_feats)
     _check_knn_setting(k, temperature, train_feats.shape[0])
     return knn_accuracies(train_feats, train_y, test_feats, test_y, settings=[(k, temperature)],
@@ -531,13 +615,8 @@ class LowLabelResult:
 
 
 def low_label_probe(
-    train_feats: Tensor,
-    train_y: Tensor,
-    val_feats: Tensor,
-    val_y: Tensor,
-    test_feats: Tensor,
-    test_y: Tensor,
-    *,
+    splits: Splits,
+    *legacy: Tensor,
     per_class: int,
     draws: int = LOW_LABEL_DRAWS,
     seed: int = 0,
@@ -558,8 +637,7 @@ def low_label_probe(
     count per class.
 
     Args:
-        train_feats, val_feats, test_feats: ``(N_split, D)`` features, same ``D``.
-        train_y, val_y, test_y: ``(N_split,)`` integer labels.
+        splits: :class:`Splits` (the former six positional tensors still work, deprecated).
         per_class: labelled rows per class, >= 1 and at most the smallest training class.
         draws: number of label draws, >= 1 (default 5).
         seed: integer >= 0, the base of the draws' seeds.
@@ -568,26 +646,17 @@ def low_label_probe(
     Returns:
         :class:`LowLabelResult`.
     """
-    from sklearn.preprocessing import StandardScaler
-
-    Cs = _check_probe_inputs(train_feats, train_y, val_feats, val_y, test_feats, test_y, Cs, max_iter)
+    splits = _as_splits("low_label_probe", splits, legacy)
+    Cs = _check_probe_inputs(splits, Cs, max_iter)
     per_class = check_int("per_class", per_class, minimum=1)
     draws = check_int("draws", draws, minimum=1)
     seed = check_int("seed", seed, minimum=0)
-    ytr_all = train_y.detach().cpu()
+    ytr_all = splits.train_y.detach().cpu()
     if torch.unique(ytr_all).numel() < 2:
         raise ValueError(f"train_y must contain at least 2 classes, got {torch.unique(ytr_all).tolist()}")
     idx_draws = [stratified_draw(ytr_all, per_class, seed * 1000 + i) for i in range(draws)]
-
-    def np_(t: Tensor) -> np.ndarray:
-        return t.detach().cpu().numpy()
-
-    xtr_all = np_(train_feats).astype(np.float64)
-    scaler = StandardScaler().fit(xtr_all)
-    xtr_all = scaler.transform(xtr_all)
-    xva = scaler.transform(np_(val_feats).astype(np.float64))
-    xte = scaler.transform(np_(test_feats).astype(np.float64))
-    yva, yte, ytr_np = np_(val_y), np_(test_y), ytr_all.numpy()
+    xtr_all, xva, xte = standardize(splits)  # all training rows are unlabelled data
+    yva, yte, ytr_np = _np(splits.val_y), _np(splits.test_y), ytr_all.numpy()
     accs: list[float] = []
     for idx in idx_draws:
         sel = idx.numpy()
@@ -598,13 +667,8 @@ def low_label_probe(
 
 
 def protocol_metrics(
-    train_feats: Tensor,
-    train_y: Tensor,
-    val_feats: Tensor,
-    val_y: Tensor,
-    test_feats: Tensor,
-    test_y: Tensor,
-    *,
+    splits: Splits,
+    *legacy: Tensor,
     seed: int = 0,
     full_probe: bool = True,
     low_label: Sequence[int] = LOW_LABEL_SIZES,
@@ -612,7 +676,8 @@ def protocol_metrics(
     knn: Sequence[tuple[int, float]] = KNN_SETTINGS,
     skip_infeasible: bool = False,
 ) -> dict[str, float]:
-    """The evaluation of every figure table on frozen features, as a flat metrics dict.
+    """The evaluation of every figure table on frozen features, as a flat metrics dict: the one entry
+    point that scores features (:func:`gca_lab.train.evaluate_run` and the experiments call it).
 
     Keys (accuracies in [0, 1] on the test split):
 
@@ -624,7 +689,7 @@ def protocol_metrics(
       ``knn20_test_acc`` at ``T = 0.07``, ``knn200_test_acc`` at ``T = 0.1``).
 
     Args:
-        train_feats, val_feats, test_feats: ``(N_split, D)`` features; labels ``(N_split,)``.
+        splits: :class:`Splits` (the former six positional tensors still work, deprecated).
         seed: seed of the probes and of the label draws.
         full_probe: also run the all-label probe (False when the caller has it already).
         low_label: labels per class of the low-label probes (each >= 1).
@@ -636,9 +701,11 @@ def protocol_metrics(
     Returns:
         ``{key: value}`` as listed above.
     """
+    splits = _as_splits("protocol_metrics", splits, legacy)
+    train_feats, train_y = splits.train, splits.train_y
     out: dict[str, float] = {}
     if full_probe:
-        probe = linear_probe(train_feats, train_y, val_feats, val_y, test_feats, test_y, seed=seed)
+        probe = linear_probe(splits, seed=seed)
         out.update(probe_test_acc=probe.test_acc, probe_val_acc=probe.val_acc, probe_C=probe.best_C)
     ks = [pair[0] if isinstance(pair, (tuple, list)) and pair else pair for pair in knn]
     if len(set(map(str, ks))) != len(ks):
@@ -649,11 +716,10 @@ def protocol_metrics(
         knn = [pair for pair in knn
                if not (isinstance(pair, (tuple, list)) and isinstance(pair[0], int) and pair[0] > train_feats.shape[0])]
     for n in low_label:
-        res = low_label_probe(train_feats, train_y, val_feats, val_y, test_feats, test_y, per_class=n, draws=draws,
-                              seed=seed)
+        res = low_label_probe(splits, per_class=n, draws=draws, seed=seed)
         out[f"lowlabel{n}_test_acc"] = res.test_acc
     if knn:
-        accs = knn_accuracies(train_feats, train_y, test_feats, test_y, settings=knn)
+        accs = knn_accuracies(splits, settings=knn)
         for (k, _), acc in zip(knn, accs):
             out[f"knn{k}_test_acc"] = acc
     return out
@@ -679,12 +745,4 @@ def raw_input_baseline(dataset: Any, *, seed: int = 0, target: Literal["class", 
     Returns:
         the keys of :func:`protocol_metrics`, unprefixed (callers add ``raw_``).
     """
-    check_choice("target", target, ("class", "domain"))
-    feats, labels = [], []
-    for split in ("train", "val", "test"):
-        x, y = _split_xy(dataset, split, target)
-        check_tensor(f"dataset.{split}.x", x, min_ndim=1)
-        xf = x.detach().reshape(x.shape[0], -1).float().cpu()
-        feats.append(check_finite(f"dataset.{split}.x", xf))
-        labels.append(y.cpu())
-    return protocol_metrics(feats[0], labels[0], feats[1], labels[1], feats[2], labels[2], seed=seed, **options)
+    return protocol_metrics(Splits.raw(dataset, target=target), seed=seed, **options)

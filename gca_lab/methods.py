@@ -2,27 +2,12 @@ r"""The one registry of methods: what every layer (training, command line, explo
 numbers) knows about a contrastive method, written once.
 
 Each :class:`Method` holds its name (the key used everywhere: configs, cache keys, ``make_loss``),
-the display label, a fixed colour, the loss hyperparameters it takes (the :class:`~gca_lab.train.TrainConfig`
-fields forwarded to its loss), its family flags and the label the paper's tables give it.
-
-===========  ============  ========  ==========  =====  ==================================
-name         label         iterative unbalanced  W1     loss class (:mod:`gca_lab.losses`)
-===========  ============  ========  ==========  =====  ==================================
-ince         INCE          no        no          no     :class:`~gca_lab.losses.InfoNCE`
-simclr       SimCLR        no        no          no     :class:`~gca_lab.losses.NTXent`
-rince        RINCE         no        no          yes    :class:`~gca_lab.losses.RINCE`
-gca_ince     GCA-INCE      yes       no          no     :class:`~gca_lab.losses.GCAInfoNCE`
-gca_rince    GCA-RINCE     yes       no          yes    :class:`~gca_lab.losses.GCARINCE`
-uot          UOT           no        yes         yes    :class:`~gca_lab.losses.UOT`
-gca_uot      GCA-UOT       yes       yes         yes    :class:`~gca_lab.losses.GCAUOT`
-iot          IOT           yes       no          no     :class:`~gca_lab.losses.IOT`
-iot_uni      IOT-uni       yes       no          no     :class:`~gca_lab.losses.IOTUni`
-byol         BYOL          no        no          no     :class:`~gca_lab.losses.BYOLLoss`
-===========  ============  ========  ==========  =====  ==================================
-
-"iterative" = several Sinkhorn rounds (``n_iters``); "unbalanced" = KL-relaxed marginals (``rho``);
-"W1" = a RINCE / W1 alignment term (``lam``, ``q``); arXiv 2502.20141, Table 1 relates each to INCE.
-``byol`` has no transport plan (``has_plan`` is False). The formulas are in :mod:`gca_lab.losses`.
+the display label, a fixed colour, the label the paper's tables give it and its loss class; what the
+class states about itself (``iterative``, ``unbalanced``, ``w1``, ``has_plan``, ``family``: the class
+attributes of :mod:`gca_lab.losses`) is read from it, and so are the TrainConfig fields it takes
+(``params``). "iterative" = several Sinkhorn rounds (``n_iters``); "unbalanced" = KL-relaxed marginals
+(``rho``); "W1" = a RINCE / W1 alignment term (``lam``, ``q``); arXiv 2502.20141, Table 1 relates each
+to INCE. The formulas are in :mod:`gca_lab.losses`.
 
 Data flows one way: this module imports :mod:`gca_lab.losses` (it names the loss classes);
 :mod:`gca_lab.losses` never imports it and keeps no name -> class map of its own, so a loss is built
@@ -42,63 +27,89 @@ from . import losses as _losses
 __all__ = ["Method", "METHODS", "names", "get", "label", "color", "make_loss", "loss_kwargs"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Method:
-    """One method of the GCA family (or a baseline).
+    """One method of the GCA family (or a baseline), declared with keywords.
 
     Attributes:
         name: the key used by configs, caches and :func:`make_loss` (``"gca_uot"``).
         label: how plots and tables name it (``"GCA-UOT"``).
         color: a fixed matplotlib / plotly colour, so every figure draws the method alike.
-        params: the loss hyperparameters it takes, as :class:`~gca_lab.train.TrainConfig` field
-            names (the other loss fields of a config are ignored for this method).
-        iterative: several Sinkhorn rounds (takes ``n_iters``).
-        unbalanced: KL-relaxed marginals (takes ``rho``).
-        w1: has a RINCE / W1 term (takes ``lam`` and ``q``).
         paper_label: the name in the paper's result tables, or None where the paper reports none.
         loss: the :mod:`gca_lab.losses` class.
-        has_plan: False for methods without a transport plan (BYOL): no target plan, no negatives to
-            gather across processes.
-        family: the training step it takes: ``"contrastive"`` (both views through the loss,
-            :func:`gca_lab.train.contrastive_step`) or ``"byol"`` (online predictor and momentum
-            target network, :func:`gca_lab.train.byol_step`).
+        params: the loss hyperparameters it takes, as :class:`~gca_lab.train.TrainConfig` field names
+            (the other loss fields of a config are ignored for this method); default :func:`_params`,
+            from the class's flags.
+
+    What the loss class knows is read from it, never restated (properties): ``iterative`` (several
+    Sinkhorn rounds, takes ``n_iters``), ``unbalanced`` (KL-relaxed marginals, takes ``rho``), ``w1``
+    (a RINCE / W1 term, takes ``lam`` and ``q``), ``has_plan`` (False for BYOL: no target plan, no
+    negatives to gather across processes), ``family`` (the training step: ``"contrastive"``,
+    :func:`gca_lab.train.contrastive_step`, or ``"byol"``, :func:`gca_lab.train.byol_step`).
     """
 
     name: str
     label: str
     color: str
-    params: tuple[str, ...]
-    iterative: bool
-    unbalanced: bool
-    w1: bool
     paper_label: str | None
     loss: type[nn.Module]
-    has_plan: bool = True
-    family: str = "contrastive"
+    params: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.loss.name != self.name:
+            raise ValueError(f"method {self.name!r} names loss class {self.loss.__name__}, whose name is "
+                             f"{self.loss.name!r}")
+        if not self.params:
+            object.__setattr__(self, "params", _params(self.loss))
+
+    @property
+    def iterative(self) -> bool:
+        return bool(self.loss.iterative)
+
+    @property
+    def unbalanced(self) -> bool:
+        return bool(self.loss.unbalanced)
+
+    @property
+    def w1(self) -> bool:
+        return bool(self.loss.w1)
+
+    @property
+    def has_plan(self) -> bool:
+        return bool(self.loss.has_plan)
+
+    @property
+    def family(self) -> str:
+        return str(self.loss.family)
 
 
-_L = ("eps", "layout", "symmetric")  # every plan-based method
-_W1 = ("lam", "q")
-_UOT = ("rho", "kl_weight", "w1_weight")
+def _params(loss: type[nn.Module]) -> tuple[str, ...]:
+    """The TrainConfig fields a loss class takes, from its flags: ``eps, layout, symmetric`` for a loss with
+    a plan, ``n_iters`` if iterative, ``lam, q`` with a W1 term, ``rho, kl_weight, w1_weight`` if unbalanced;
+    none without a plan (BYOL)."""
+    if not loss.has_plan:
+        return ()
+    out = ("eps", "layout", "symmetric") + (("n_iters",) if loss.iterative else ())
+    out += ("lam", "q") if loss.w1 else ()
+    return out + (("rho", "kl_weight", "w1_weight") if loss.unbalanced else ())
+
 
 #: Every method, in a fixed order (the explorers' order: baselines, then the GCA variants).
 METHODS: dict[str, Method] = {
     m.name: m
     for m in (
-        Method("ince", "INCE", "#1f77b4", _L, False, False, False, "INCE", _losses.InfoNCE),
-        Method("simclr", "SimCLR", "#17becf", ("eps",), False, False, False, "SimCLR", _losses.NTXent),
-        Method("rince", "RINCE", "#2ca02c", _L + _W1, False, False, True, "RINCE", _losses.RINCE),
-        Method("gca_ince", "GCA-INCE", "#ff7f0e", _L + ("n_iters",), True, False, False, "GCA-INCE",
-               _losses.GCAInfoNCE),
-        Method("gca_rince", "GCA-RINCE", "#98df8a", _L + ("n_iters",) + _W1, True, False, True, "GCA-RINCE",
-               _losses.GCARINCE),
-        Method("uot", "UOT", "#e377c2", _L + _W1 + _UOT, False, True, True, "UOT", _losses.UOT),
-        Method("gca_uot", "GCA-UOT", "#d62728", _L + ("n_iters",) + _W1 + _UOT, True, True, True, "GCA-UOT",
-               _losses.GCAUOT),
-        Method("iot", "IOT", "#9467bd", _L + ("n_iters",), True, False, False, "IOT", _losses.IOT),
-        Method("iot_uni", "IOT-uni", "#c5b0d5", _L + ("n_iters",), True, False, False, "IOT-uni", _losses.IOTUni),
-        Method("byol", "BYOL", "#8c564b", (), False, False, False, "BYOL", _losses.BYOLLoss, has_plan=False,
-               family="byol"),
+        Method(name="ince", label="INCE", color="#1f77b4", paper_label="INCE", loss=_losses.InfoNCE),
+        # NT-Xent fixes the joint layout: eps is its only knob
+        Method(name="simclr", label="SimCLR", color="#17becf", paper_label="SimCLR", loss=_losses.NTXent,
+               params=("eps",)),
+        Method(name="rince", label="RINCE", color="#2ca02c", paper_label="RINCE", loss=_losses.RINCE),
+        Method(name="gca_ince", label="GCA-INCE", color="#ff7f0e", paper_label="GCA-INCE", loss=_losses.GCAInfoNCE),
+        Method(name="gca_rince", label="GCA-RINCE", color="#98df8a", paper_label="GCA-RINCE", loss=_losses.GCARINCE),
+        Method(name="uot", label="UOT", color="#e377c2", paper_label="UOT", loss=_losses.UOT),
+        Method(name="gca_uot", label="GCA-UOT", color="#d62728", paper_label="GCA-UOT", loss=_losses.GCAUOT),
+        Method(name="iot", label="IOT", color="#9467bd", paper_label="IOT", loss=_losses.IOT),
+        Method(name="iot_uni", label="IOT-uni", color="#c5b0d5", paper_label="IOT-uni", loss=_losses.IOTUni),
+        Method(name="byol", label="BYOL", color="#8c564b", paper_label="BYOL", loss=_losses.BYOLLoss),
     )
 }
 

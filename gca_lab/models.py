@@ -6,7 +6,7 @@
 - :class:`ConvNet1d`: strided 1-D convolutions, flatten, linear (after the MNIST-1D paper's CNN) for
   signals ``(B, C, L)``; ``make_encoder("convnet")`` picks it for signal data.
 - :func:`resnet18`: ResNet-18 with the CIFAR stem (3x3 conv stride 1, no max-pool), 512-d features,
-  the CIFAR backbone of the authors' code (github.com/nerdslab/gca).
+  the CIFAR backbone of the authors' code (docs/reference_implementation.md).
 - :class:`ProjectionHead`: Linear(no bias)-ReLU-Linear(no bias), the authors' projector.
 - :class:`Predictor`, :func:`make_target`, :func:`momentum_update`, :class:`EMA`: BYOL's online
   predictor and momentum target network (Grill et al. 2020; arXiv 2502.20141, Table 1 relates BYOL to GCA).
@@ -145,15 +145,7 @@ class ConvNet1d(nn.Module):
     flattened rather than averaged over time on purpose: a randomly initialised network with global
     average pooling already separates MNIST-1D well (its random features are translation
     invariant), which would hide what pretraining adds; position invariance here has to be learned
-    from the views. Measured on MNIST-1D (InfoNCE, 30 epochs, frozen probe): with global average
-    pooling the random-init encoder scores 82-91 % and training adds 3-8 points (to 90-94 %); this
-    flattened net scores 45-50 % at random init and 73-75 % trained. The MNIST-1D paper's own CNN
-    (3 x conv1d with 25 channels, kernel 5, stride 2, padding 1, ReLU, no BatchNorm, its 100
-    flattened features as the representation) scored 72.97 % against this net's 74.88 % (seed 0,
-    same views and run), at random init 46.4 % against 50.0 %, so the defaults stay. With the
-    views modelled on the MNIST-1D generator (:class:`gca_lab.augment.SignalViews` with
-    ``shift = 0.25, trend = 2.4, smooth_noise = 0.6``) this net reaches 77.7 % (5 seeds, std 0.9;
-    74.3 %, std 1.3, with the default views in the same runs).
+    from the views (measured: docs/measurements.md, "MNIST-1D encoder").
 
     Args:
         in_channels: input channels (1 for MNIST-1D).

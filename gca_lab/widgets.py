@@ -140,7 +140,7 @@ class PlanExplorer(_View):
         self.controls = {
             "eps": w.FloatLogSlider(value=p.eps, base=10, min=-2, max=math.log10(2.0), step=0.01, description="eps",
                                     readout_format=".3f", continuous_update=False),
-            "n_rounds": w.IntSlider(value=p.n_rounds, min=0, max=50, description="rounds", continuous_update=False),
+            "n_rounds": w.IntSlider(value=p.n_iters, min=0, max=50, description="rounds", continuous_update=False),
             "rho_a": _rho_slider("rho_a", p.rho_a),
             "rho_b": _rho_slider("rho_b", p.rho_b),
             "layout": w.ToggleButtons(options=["cross", "joint"], value=p.layout, description="layout"),
@@ -184,7 +184,7 @@ class PlanExplorer(_View):
     def params(self) -> PlanParams:
         """The :class:`PlanParams` of the current control values."""
         c = self.controls
-        return replace(self.base, eps=float(c["eps"].value), n_rounds=int(c["n_rounds"].value),
+        return replace(self.base, eps=float(c["eps"].value), n_iters=int(c["n_rounds"].value),
                        rho_a=float(c["rho_a"].value), rho_b=float(c["rho_b"].value), layout=c["layout"].value,
                        noise=float(c["noise"].value), corrupt=float(c["corrupt"].value),
                        alpha=float(c["alpha"].value), beta=float(c["beta"].value))

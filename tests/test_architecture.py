@@ -17,10 +17,11 @@ PKG = Path(__file__).resolve().parents[1] / "gca_lab"
 # Layers, lowest first: a module may import modules of strictly lower layers only (and, inside a
 # subpackage, its own private helpers). Keep in step with the table of docs/architecture.md.
 LAYERS: dict[str, int] = {
-    "gca_lab._env": 0, "gca_lab._validate": 0, "gca_lab._io": 0, "gca_lab._paths": 0,
-    "gca_lab": 1, "gca_lab.stats": 1,
+    "gca_lab._env": 0, "gca_lab._validate": 0, "gca_lab._io": 0, "gca_lab._paths": 0, "gca_lab._seeds": 0, "gca_lab._image": 0,
+    "gca_lab": 1, "gca_lab.stats": 1, "gca_lab.datasets": 1, "gca_lab.domains": 1,
     "gca_lab.ot": 2, "gca_lab.targets": 2, "gca_lab.plans": 2, "gca_lab.geometry": 2,
     "gca_lab.data": 2, "gca_lab.augment": 2, "gca_lab.models": 2, "gca_lab.evaluate": 2,
+    "gca_lab.false_positives": 2,
     "gca_lab.losses": 3,
     "gca_lab.methods": 4,
     "gca_lab.train": 5,
@@ -29,7 +30,7 @@ LAYERS: dict[str, int] = {
     "gca_lab.report": 8, "gca_lab.widgets": 8,
     "gca_lab.__main__": 9,
 }
-SUBPACKAGES = ("gca_lab.explore", "gca_lab.experiments")
+SUBPACKAGES = ("gca_lab.train", "gca_lab.explore", "gca_lab.experiments")
 STDLIB = set(sys.stdlib_module_names)
 
 

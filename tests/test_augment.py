@@ -464,3 +464,20 @@ def test_signal_views_with_trend_and_smooth_noise_are_reproducible_per_sample(si
     # The trend and the correlated noise move the views further from the signal than views without them.
     plain = A.SignalViews((1, 40), shift=0.25, trend=0.0, smooth_noise=0.0)(sigs, gen(9))[0]
     assert float((x1 - sigs).pow(2).mean()) > float((plain - sigs).pow(2).mean())
+
+
+def test_the_shared_image_operations_are_the_ones_data_and_views_use() -> None:
+    from gca_lab import _image, domains
+
+    g = torch.Generator().manual_seed(0)
+    rgb = torch.rand(4, 3, 8, 8, generator=g)
+    assert torch.allclose(_image.luminance(rgb), (rgb * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True))
+    gray = torch.rand(4, 1, 8, 8, generator=g)
+    assert torch.equal(_image.luminance(gray), gray)
+    taps = _image.gaussian_taps(3, torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64))
+    assert taps.shape == (3, 7) and torch.allclose(taps.sum(1), torch.ones(3, dtype=torch.float64))
+    assert torch.equal(taps, taps.flip(1)) and bool((taps[:, 3] == taps.max(1).values).all())
+    assert float(taps[0, 0]) < float(taps[2, 0])  # wider sigma, heavier tails
+    # a one-sigma blur of data's domain rendering is the per-sample blur of the views at that sigma
+    img = torch.rand(2, 1, 12, 12, generator=g)
+    assert torch.allclose(domains._gaussian_blur(img, 1.0), A._blur_per_sample(img, torch.ones(2), 7), atol=1e-6)

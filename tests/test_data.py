@@ -504,11 +504,12 @@ def test_multidomain_mnist1d_renders_each_domain_as_documented(md1d: tuple[data.
 
 
 def test_signal_domains_are_not_linearly_readable_from_the_raw_signal(md1d: tuple[data.Dataset, data.Dataset]) -> None:
-    from gca_lab.evaluate import linear_probe
+    from gca_lab.evaluate import Splits, linear_probe
 
     md, _ = md1d
     flat = [s.x.reshape(len(s), -1) for s in (md.train, md.val, md.test)]
-    acc = linear_probe(flat[0], md.train.domain, flat[1], md.val.domain, flat[2], md.test.domain, Cs=(0.1, 1.0)).test_acc
+    acc = linear_probe(Splits(flat[0], md.train.domain, flat[1], md.val.domain, flat[2], md.test.domain),
+                       Cs=(0.1, 1.0)).test_acc
     assert acc < 0.40  # chance 0.25: what an encoder decodes above this it computes, not reads off
 
 

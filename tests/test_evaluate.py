@@ -111,7 +111,7 @@ def test_embed_bad_inputs():
 def test_probe_separable_clusters_high_accuracy():
     x, y = clusters(100, seed=1)
     xtr, ytr, xva, yva, xte, yte = x[:200], y[:200], x[200:300], y[200:300], x[300:], y[300:]
-    r = M.linear_probe(xtr, ytr, xva, yva, xte, yte)
+    r = M.linear_probe(M.Splits(xtr, ytr, xva, yva, xte, yte))
     assert r.test_acc > 0.95 and r.val_acc > 0.95
     assert set(r.val_accs) == {0.01, 0.1, 1.0, 10.0}
     assert r.best_C in r.val_accs and r.val_accs[r.best_C] == r.val_acc
@@ -122,7 +122,7 @@ def test_probe_random_labels_near_chance():
     g = torch.Generator().manual_seed(0)
     x = torch.randn(900, 32, generator=g)
     y = torch.randint(0, 4, (900,), generator=g)
-    r = M.linear_probe(x[:500], y[:500], x[500:700], y[500:700], x[700:], y[700:])
+    r = M.linear_probe(M.Splits(x[:500], y[:500], x[500:700], y[500:700], x[700:], y[700:]))
     assert abs(r.test_acc - 0.25) < 0.1
 
 
@@ -142,12 +142,12 @@ def test_probe_selects_C_on_validation_not_test():
     xte = torch.randn(100, 2, generator=g) * 0.3
     xte[:, 0] += torch.where(yte == 1, 2.0, -2.0)
 
-    r = M.linear_probe(xtr, ytr, xva, yva, xte, yte, Cs=(1e-5, 100.0))
+    r = M.linear_probe(M.Splits(xtr, ytr, xva, yva, xte, yte), Cs=(1e-5, 100.0))
     assert r.best_C == 1e-5
     assert r.val_accs[1e-5] == 1.0 and r.val_accs[100.0] < 0.1
     assert r.test_acc == pytest.approx(0.7)  # the val-chosen model's test accuracy, not the best one
     # The test-best C exists and is the other one: a probe choosing on test would report ~1.0.
-    r_big = M.linear_probe(xtr, ytr, xva, yva, xte, yte, Cs=(100.0,))
+    r_big = M.linear_probe(M.Splits(xtr, ytr, xva, yva, xte, yte), Cs=(100.0,))
     assert r_big.test_acc > 0.95
 
 
@@ -155,25 +155,25 @@ def test_probe_bad_inputs():
     x, y = clusters(10)
     ok = (x, y, x, y, x, y)
     with pytest.raises(ValueError, match="train_y must have length"):
-        M.linear_probe(x, y[:-1], x, y, x, y)
+        M.linear_probe(M.Splits(x, y[:-1], x, y, x, y))
     with pytest.raises(ValueError, match="val_feats must be finite"):
         xn = x.clone()
         xn[0, 0] = float("nan")
-        M.linear_probe(x, y, xn, y, x, y)
+        M.linear_probe(M.Splits(x, y, xn, y, x, y))
     with pytest.raises(ValueError, match="test_feats"):
-        M.linear_probe(x, y, x, y, x[:, :3], y)
+        M.linear_probe(M.Splits(x, y, x, y, x[:, :3], y))
     with pytest.raises(ValueError, match="train_feats"):
-        M.linear_probe(x[:0], y[:0], x, y, x, y)
+        M.linear_probe(M.Splits(x[:0], y[:0], x, y, x, y))
     with pytest.raises(TypeError, match="train_y"):
-        M.linear_probe(x, y.float(), x, y, x, y)
+        M.linear_probe(M.Splits(x, y.float(), x, y, x, y))
     with pytest.raises(ValueError, match=r"Cs\[1\]"):
-        M.linear_probe(*ok, Cs=(1.0, -1.0))
+        M.linear_probe(M.Splits(*ok), Cs=(1.0, -1.0))
     with pytest.raises(ValueError, match="Cs"):
-        M.linear_probe(*ok, Cs=())
+        M.linear_probe(M.Splits(*ok), Cs=())
     with pytest.raises(ValueError, match="max_iter"):
-        M.linear_probe(*ok, max_iter=0)
+        M.linear_probe(M.Splits(*ok), max_iter=0)
     with pytest.raises(ValueError, match="train_y must contain at least 2 classes"):
-        M.linear_probe(x, torch.zeros_like(y), x, y, x, y)
+        M.linear_probe(M.Splits(x, torch.zeros_like(y), x, y, x, y))
 
 
 def _dataset(with_domain: bool):
@@ -328,16 +328,16 @@ def test_stratified_draw_is_stratified_reproducible_and_seeded():
 def test_low_label_probe_separable_reproducible_and_full_draw_equals_full_probe():
     x, y = clusters(30, n_classes=3, seed=2)
     tr, va, te = slice(0, 45), slice(45, 65), slice(65, 90)
-    res = M.low_label_probe(x[tr], y[tr], x[va], y[va], x[te], y[te], per_class=2, draws=3, seed=4)
+    res = M.low_label_probe(M.Splits(x[tr], y[tr], x[va], y[va], x[te], y[te]), per_class=2, draws=3, seed=4)
     assert res.per_class == 2 and len(res.test_accs) == 3 and res.best_C in (0.01, 0.1, 1.0, 10.0)
     assert res.test_acc == 1.0 and res.test_std == 0.0
-    again = M.low_label_probe(x[tr], y[tr], x[va], y[va], x[te], y[te], per_class=2, draws=3, seed=4)
+    again = M.low_label_probe(M.Splits(x[tr], y[tr], x[va], y[va], x[te], y[te]), per_class=2, draws=3, seed=4)
     assert again == res
     # Overlapping classes of equal size, every training row drawn: each draw is the full probe.
     x, y = clusters(40, n_classes=2, spread=5.0, seed=8)
     y = torch.arange(80) % 2  # exactly 20 of each class in the first 40 rows
-    full = M.linear_probe(x[:40], y[:40], x[40:60], y[40:60], x[60:], y[60:])
-    low = M.low_label_probe(x[:40], y[:40], x[40:60], y[40:60], x[60:], y[60:], per_class=20, draws=2)
+    full = M.linear_probe(M.Splits(x[:40], y[:40], x[40:60], y[40:60], x[60:], y[60:]))
+    low = M.low_label_probe(M.Splits(x[:40], y[:40], x[40:60], y[40:60], x[60:], y[60:]), per_class=20, draws=2)
     assert low.test_accs == (full.test_acc, full.test_acc) and low.best_C == full.best_C
     assert 0.0 < full.test_acc < 1.0
 
@@ -347,40 +347,40 @@ def test_low_label_probe_bad_inputs_name_the_parameter():
     args = (x[:15], y[:15], x[15:22], y[15:22], x[22:], y[22:])
     smallest = int(torch.bincount(y[:15]).min())
     with pytest.raises(ValueError, match=f"per_class={smallest + 1} is larger than class"):
-        M.low_label_probe(*args, per_class=smallest + 1)
+        M.low_label_probe(M.Splits(*args), per_class=smallest + 1)
     with pytest.raises(ValueError, match="per_class must be >= 1"):
-        M.low_label_probe(*args, per_class=0)
+        M.low_label_probe(M.Splits(*args), per_class=0)
     with pytest.raises(ValueError, match="draws must be >= 1"):
-        M.low_label_probe(*args, per_class=1, draws=0)
+        M.low_label_probe(M.Splits(*args), per_class=1, draws=0)
     with pytest.raises(ValueError, match="seed must be >= 0"):
-        M.low_label_probe(*args, per_class=1, seed=-2)
+        M.low_label_probe(M.Splits(*args), per_class=1, seed=-2)
     with pytest.raises(ValueError, match=r"Cs\[0\]"):
-        M.low_label_probe(*args, per_class=1, Cs=(0.0,))
+        M.low_label_probe(M.Splits(*args), per_class=1, Cs=(0.0,))
     with pytest.raises(ValueError, match="val_feats must have D"):
-        M.low_label_probe(x[:15], y[:15], x[15:22, :3], y[15:22], x[22:], y[22:], per_class=1)
+        M.low_label_probe(M.Splits(x[:15], y[:15], x[15:22, :3], y[15:22], x[22:], y[22:]), per_class=1)
     with pytest.raises(ValueError, match="train_y must contain at least 2 classes"):
-        M.low_label_probe(x[:5], torch.zeros(5, dtype=torch.long), *args[2:], per_class=1)
+        M.low_label_probe(M.Splits(x[:5], torch.zeros(5, dtype=torch.long), *args[2:]), per_class=1)
 
 
 def test_protocol_metrics_keys_values_and_infeasible_settings():
     x, y = clusters(40, n_classes=4, seed=9)
     tr, va, te = slice(0, 100), slice(100, 130), slice(130, 160)
-    out = M.protocol_metrics(x[tr], y[tr], x[va], y[va], x[te], y[te], low_label=(1, 5), knn=((3, 0.07), (50, 0.1)))
+    out = M.protocol_metrics(M.Splits(x[tr], y[tr], x[va], y[va], x[te], y[te]), low_label=(1, 5), knn=((3, 0.07), (50, 0.1)))
     assert set(out) == {"probe_test_acc", "probe_val_acc", "probe_C", "lowlabel1_test_acc", "lowlabel5_test_acc",
                         "knn3_test_acc", "knn50_test_acc"}
     assert all(out[k] == 1.0 for k in out if k.endswith("_test_acc"))
-    low = M.low_label_probe(x[tr], y[tr], x[va], y[va], x[te], y[te], per_class=5, draws=5, seed=0)
+    low = M.low_label_probe(M.Splits(x[tr], y[tr], x[va], y[va], x[te], y[te]), per_class=5, draws=5, seed=0)
     assert out["lowlabel5_test_acc"] == low.test_acc
     # Defaults (10 and 100 per class, k = 20 and 200) on 100 training rows: the infeasible ones raise...
     with pytest.raises(ValueError, match="per_class=100"):
-        M.protocol_metrics(x[tr], y[tr], x[va], y[va], x[te], y[te], full_probe=False)
+        M.protocol_metrics(M.Splits(x[tr], y[tr], x[va], y[va], x[te], y[te]), full_probe=False)
     with pytest.raises(ValueError, match="k must be <= 100"):
-        M.protocol_metrics(x[tr], y[tr], x[va], y[va], x[te], y[te], full_probe=False, low_label=())
+        M.protocol_metrics(M.Splits(x[tr], y[tr], x[va], y[va], x[te], y[te]), full_probe=False, low_label=())
     # ... or are left out on request.
-    small = M.protocol_metrics(x[tr], y[tr], x[va], y[va], x[te], y[te], full_probe=False, skip_infeasible=True)
+    small = M.protocol_metrics(M.Splits(x[tr], y[tr], x[va], y[va], x[te], y[te]), full_probe=False, skip_infeasible=True)
     assert set(small) == {"lowlabel10_test_acc", "knn20_test_acc"}
     with pytest.raises(ValueError, match="distinct k"):
-        M.protocol_metrics(x[tr], y[tr], x[va], y[va], x[te], y[te], knn=((3, 0.1), (3, 0.5)))
+        M.protocol_metrics(M.Splits(x[tr], y[tr], x[va], y[va], x[te], y[te]), knn=((3, 0.1), (3, 0.5)))
 
 
 def test_raw_input_baseline_is_the_protocol_on_flattened_inputs():
@@ -391,7 +391,7 @@ def test_raw_input_baseline_is_the_protocol_on_flattened_inputs():
     opts = dict(low_label=(2,), draws=2, knn=((5, 0.07),))
     raw = M.raw_input_baseline(ds, seed=3, **opts)
     flat = x.reshape(90, 8)
-    ref = M.protocol_metrics(flat[:50], y[:50], flat[50:70], y[50:70], flat[70:], y[70:], seed=3, **opts)
+    ref = M.protocol_metrics(M.Splits(flat[:50], y[:50], flat[50:70], y[50:70], flat[70:], y[70:]), seed=3, **opts)
     assert raw == ref
     with pytest.raises(ValueError, match="target='domain'"):
         M.raw_input_baseline(ds, target="domain")
@@ -407,16 +407,55 @@ def test_train_evaluate_adds_the_protocol_keys_and_keeps_the_old_ones():
     ds = T.load_dataset(config)
     torch.manual_seed(0)
     model = T.build_model(config, ds.image_shape)
-    out = T.evaluate(model, ds, config, raw_input=True)
+    out = T.evaluate_run(model, ds, config, raw_input=True)
     f = {s: M.embed(model.features, getattr(ds, s).x) for s in ("train", "val", "test")}
     y = {s: getattr(ds, s).y for s in ("train", "val", "test")}
     args = (f["train"], y["train"], f["val"], y["val"], f["test"], y["test"])
     # Old keys, old meaning: the all-label probe and the k = 20, T = 0.1 kNN.
-    assert out["probe_test_acc"] == M.linear_probe(*args, seed=2).test_acc
+    assert out["probe_test_acc"] == M.linear_probe(M.Splits(*args), seed=2).test_acc
     assert out["knn_acc"] == M.knn_accuracy(f["train"], y["train"], f["test"], y["test"], k=20, temperature=0.1)
-    new = M.protocol_metrics(*args, seed=2, full_probe=False)
+    new = M.protocol_metrics(M.Splits(*args), seed=2, full_probe=False)
     assert set(new) == {"lowlabel10_test_acc", "lowlabel100_test_acc", "knn20_test_acc", "knn200_test_acc"}
     assert {k: out[k] for k in new} == new
     raw = M.raw_input_baseline(ds, seed=2)
     assert {k: out[f"raw_{k}"] for k in raw} == raw
-    assert "raw_probe_test_acc" not in T.evaluate(model, ds, config)
+    assert "raw_probe_test_acc" not in T.evaluate_run(model, ds, config)
+
+
+def test_splits_travel_together_and_the_former_six_tensors_still_work_with_a_warning():
+    gen = torch.Generator().manual_seed(7)
+    y = torch.arange(120) % 3
+    x = torch.randn(120, 5, generator=gen) + 2 * torch.nn.functional.one_hot(y, 5).float()
+    parts = (x[:60], y[:60], x[60:90], y[60:90], x[90:], y[90:])
+    splits = M.Splits(*parts)
+    new = M.linear_probe(splits, seed=1)
+    with pytest.warns(DeprecationWarning, match="Splits"):
+        old = M.linear_probe(*parts, seed=1)
+    assert new == old
+    with pytest.warns(DeprecationWarning):
+        assert M.protocol_metrics(*parts, full_probe=False, low_label=(2,), knn=((3, 0.1),)) == \
+            M.protocol_metrics(splits, full_probe=False, low_label=(2,), knn=((3, 0.1),))
+    with pytest.raises(TypeError, match="Splits"):
+        M.linear_probe(x[:60], y[:60])
+    # one standardization for every probe: train mean 0 and std 1 per column, val/test on train's scale
+    tr, va, te = M.standardize(splits)
+    assert abs(tr.mean(0)).max() < 1e-10 and abs(tr.std(0) - 1).max() < 1e-10
+    mean, std = x[:60].double().mean(0).numpy(), x[:60].double().std(0, unbiased=False).numpy()
+    assert abs(te - (x[90:].double().numpy() - mean) / std).max() < 1e-10
+    # a corrupted test set replaces the test features only
+    other = splits.with_test(x[90:] + 1)
+    assert other.train is splits.train and torch.equal(other.test_y, splits.test_y)
+
+
+def test_knn_takes_the_splits_or_four_tensors_alike():
+    gen = torch.Generator().manual_seed(3)
+    y = torch.arange(90) % 3
+    x = torch.randn(90, 4, generator=gen) + 3 * torch.nn.functional.one_hot(y, 4).float()
+    splits = M.Splits(x[:50], y[:50], x[50:60], y[50:60], x[60:], y[60:])
+    assert M.knn_accuracy(splits, k=5) == M.knn_accuracy(x[:50], y[:50], x[60:], y[60:], k=5)
+    assert M.knn_accuracies(splits, settings=((3, 0.1), (7, 0.5))) == \
+        M.knn_accuracies(x[:50], y[:50], x[60:], y[60:], settings=((3, 0.1), (7, 0.5)))
+    with pytest.raises(TypeError, match="not both"):
+        M.knn_accuracy(splits, y[:50])
+    with pytest.raises(TypeError, match="required"):
+        M.knn_accuracy(x[:50], y[:50])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -25,7 +26,7 @@ def test_loss_names_are_the_registry_methods_with_a_plan():
 
 
 def test_compute_plan_balanced_marginals_and_losses():
-    d = _plan(n_rounds=30, eps=0.5)
+    d = _plan(n_iters=30, eps=0.5)
     assert d.ok and d.message == ""
     assert d.plan.shape == (N, N) and np.isfinite(d.plan).all()
     np.testing.assert_allclose(d.col_marginal, 1.0 / N, atol=1e-12)  # ends on a column update
@@ -38,7 +39,7 @@ def test_compute_plan_balanced_marginals_and_losses():
 
 
 def test_kernel_is_the_losses_kernel():
-    d = _plan(n_rounds=5, eps=0.3, dataset="multidomain")
+    d = _plan(n_iters=5, eps=0.3, dataset="multidomain")
     batch = two_view_batch(N, dataset="multidomain")
     loss = GCALoss(eps=0.3)
     log_k = loss.log_kernel(loss.similarity(batch.z1, batch.z2))
@@ -46,7 +47,7 @@ def test_kernel_is_the_losses_kernel():
 
 
 def test_more_rounds_reduce_marginal_error():
-    few, many = _plan(n_rounds=2, eps=0.1), _plan(n_rounds=40, eps=0.1)
+    few, many = _plan(n_iters=2, eps=0.1), _plan(n_iters=40, eps=0.1)
     assert many.row_deviation.sum() < few.row_deviation.sum()
     assert many.errors[-1] < many.errors[0]
 
@@ -54,14 +55,14 @@ def test_more_rounds_reduce_marginal_error():
 def test_larger_rho_brings_marginals_closer_to_target():
     errs = []
     for rho in (0.01, 0.1, 1.0, 100.0, math.inf):
-        d = _plan(n_rounds=50, eps=0.1, rho_a=rho, rho_b=rho)
+        d = _plan(n_iters=50, eps=0.1, rho_a=rho, rho_b=rho)
         assert d.ok
         errs.append(d.row_deviation.sum())
     assert all(a > b for a, b in zip(errs, errs[1:]))
 
 
 def test_rounds_zero_is_the_normalized_kernel():
-    d = _plan(n_rounds=0, eps=0.5)
+    d = _plan(n_iters=0, eps=0.5)
     assert d.ok and "no projection" in d.message and d.errors.size == 0
     np.testing.assert_allclose(d.plan / d.plan.max(), d.kernel, rtol=1e-12)
     np.testing.assert_allclose(d.plan.sum(), 1.0)
@@ -79,8 +80,8 @@ def test_joint_layout_and_domain_prior():
 
 @pytest.mark.parametrize(
     "kw",
-    [dict(eps=0.01, n_rounds=50), dict(rho_a=0.01, rho_b=0.01), dict(corrupt=1.0),
-     dict(eps=0.01, n_rounds=50, rho_a=0.01, rho_b=0.01, corrupt=1.0, layout="joint"), dict(noise=0.5)],
+    [dict(eps=0.01, n_iters=50), dict(rho_a=0.01, rho_b=0.01), dict(corrupt=1.0),
+     dict(eps=0.01, n_iters=50, rho_a=0.01, rho_b=0.01, corrupt=1.0, layout="joint"), dict(noise=0.5)],
 )
 def test_extreme_values_are_finite_or_explained(kw):
     d = _plan(**kw)
@@ -94,8 +95,8 @@ def test_extreme_values_are_finite_or_explained(kw):
 def test_invalid_settings_give_a_message_not_an_exception():
     d = _plan(eps=-1.0)
     assert not d.ok and "eps" in d.message
-    d = _plan(n_rounds=-3)
-    assert not d.ok and "n_rounds" in d.message
+    d = _plan(n_iters=-3)
+    assert not d.ok and "n_iters" in d.message
     failed = P.PlanData.failure(P.PlanParams(), "why")
     assert not failed.ok and failed.message == "why" and set(failed.losses) == set(P.LOSS_NAMES)
 
@@ -115,5 +116,23 @@ def test_compute_method_plans():
 
 def test_checksum_changes_with_a_balanced_plan():
     # both plans have the same marginals, so a marginal-determined summary would not move
-    a, b = _plan(eps=0.5, n_rounds=30), _plan(eps=2.0, n_rounds=30)
+    a, b = _plan(eps=0.5, n_iters=30), _plan(eps=2.0, n_iters=30)
     assert abs(a.checksum - b.checksum) > 1e-4
+
+
+def test_the_former_names_of_n_iters_still_work_with_a_deprecation_warning():
+    with pytest.warns(DeprecationWarning, match="n_rounds"):
+        old = P.PlanParams(n_rounds=7)
+    assert old == P.PlanParams(n_iters=7)
+    with pytest.warns(DeprecationWarning, match="n_rounds"):
+        assert old.n_rounds == 7
+    with pytest.warns(DeprecationWarning, match="loss_n_iters"):
+        assert P.PlanParams(loss_n_iters=3).n_iters == 3
+    with pytest.warns(DeprecationWarning):  # replace() passes n_iters along: the former name wins
+        assert replace(P.PlanParams(n_iters=4), n_rounds=3).n_iters == 3
+    with pytest.warns(DeprecationWarning):
+        assert P.compute_plan(P.PlanParams(n=16), n_rounds=2).params.n_iters == 2
+    # the explorer shares the training defaults (one home for eps and the rounds)
+    from gca_lab.train import TrainConfig
+
+    assert (P.PlanParams().eps, P.PlanParams().n_iters) == (TrainConfig().eps, TrainConfig().n_iters)

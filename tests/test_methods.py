@@ -71,3 +71,15 @@ def test_paper_numbers_and_command_line_use_the_registry():
     train = build_parser()._subparsers._group_actions[0].choices["train"]
     method = next(a for a in train._actions if a.dest == "method")
     assert tuple(method.choices) == tuple(methods.METHODS)
+
+
+def test_methods_are_declared_with_keywords_and_read_what_the_loss_class_knows():
+    for m in methods.METHODS.values():
+        for flag in ("iterative", "unbalanced", "w1", "has_plan", "family"):
+            assert getattr(m, flag) == getattr(m.loss, flag), (m.name, flag)
+    with pytest.raises(TypeError):
+        methods.Method("uot", "UOT", "#e377c2", "UOT", losses.UOT)  # positional: not accepted
+    with pytest.raises(ValueError, match="names loss class GCAUOT, whose name is 'gca_uot'"):
+        methods.Method(name="uot", label="UOT", color="#000", paper_label=None, loss=losses.GCAUOT)
+    m = methods.Method(name="uot", label="UOT", color="#000", paper_label=None, loss=losses.UOT)
+    assert m.params == methods.METHODS["uot"].params and m.unbalanced and not m.iterative

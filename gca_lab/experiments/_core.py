@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, Literal
 
 from .. import __version__, _paths, quick_mode
+from .. import datasets as _datasets
 from .._env import env_flag
 from .._io import atomic_write_json
 from .._validate import check_choice
@@ -139,12 +140,38 @@ def _apply_overrides(runs: list[Run], overrides: dict[str, Any]) -> list[Run]:
         raise ValueError(f"unknown override(s) {sorted(unknown)}; overrides must be TrainConfig fields "
                          f"such as dataset, model, epochs, batch_size, device")
     out = []
-    for r in runs:
-        if r.kind == "train":
+    for r, applies in zip(runs, _override_targets(runs, overrides)):
+        if not applies:
+            out.append(r)
+        elif r.kind == "train":
             out.append(Run(r.key, r.kind, {**r.spec, **overrides}))
         else:
             out.append(Run(r.key, r.kind, {**r.spec, **{k: v for k, v in overrides.items() if k in r.spec}}))
     return out
+
+
+def _run_dataset(r: Run) -> str | None:
+    name = r.spec.get("dataset", "digits" if r.kind == "train" else None)
+    return name if isinstance(name, str) else None
+
+
+def _kind(name: str | None) -> str | None:
+    try:
+        return _datasets.info(name).kind if name is not None else None
+    except ValueError:  # a computation's own option, not a dataset name
+        return None
+
+
+def _override_targets(runs: list[Run], overrides: dict[str, Any]) -> list[bool]:
+    """Which runs the overrides replace. Without a ``dataset`` override, all. With one, the runs on the same
+    kind of input (the registry's ``kind``, :data:`gca_lab.datasets.REGISTRY`) when the plan has any, so
+    ``main_results --dataset cifar10`` turns the image column into CIFAR-10 and leaves the MNIST-1D signals
+    column as it is; every run when it has none (``strong_augmentations --dataset cifar10``)."""
+    if "dataset" not in overrides:
+        return [True] * len(runs)
+    kind = _kind(overrides["dataset"])
+    same = [_kind(_run_dataset(r)) == kind for r in runs]
+    return same if any(same) else [True] * len(runs)
 
 
 def plan(name: str, budget: str | None = None, **overrides: Any) -> list[Run]:

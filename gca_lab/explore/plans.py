@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, replace
 from typing import Any, Sequence
 
@@ -24,6 +25,7 @@ from torch import Tensor
 from .. import losses as _losses
 from .. import methods as _methods
 from .. import targets as _targets
+from .. import train as _train
 from .._validate import check_choice, check_int, check_nonnegative, check_positive
 from ..ot import sinkhorn
 from ._threads import one_thread, to_numpy
@@ -34,6 +36,8 @@ __all__ = ["LOSS_NAMES", "PlanParams", "PlanData", "compute_plan", "compute_meth
 #: Every method with a transport plan, in registry order (:func:`gca_lab.methods.names`).
 LOSS_NAMES: tuple[str, ...] = _methods.names(has_plan=True)
 
+_TRAIN = _train.TrainConfig()  # the defaults the explorer shares with every training run
+
 
 @dataclass(frozen=True)
 class PlanParams:
@@ -41,19 +45,23 @@ class PlanParams:
 
     Attributes:
         n: batch size ``B``. eps: entropic regularization (temperature), ``> 0``.
-        n_rounds: Sinkhorn iterations (each = one row and one column update, :func:`gca_lab.ot.sinkhorn`).
-            ``0`` means *no projection*: the plan shown is the Gibbs kernel divided by its total mass.
+        n_iters: Sinkhorn rounds (each = one row and one column update, :func:`gca_lab.ot.sinkhorn`);
+            the iterative losses of the loss table take ``max(1, n_iters)`` (the name of
+            :attr:`gca_lab.train.TrainConfig.n_iters`, whose default it shares). ``0`` means *no
+            projection*: the plan shown is the Gibbs kernel divided by its total mass.
         rho_a, rho_b: KL penalties on the row / column marginals (``inf`` = hard constraint).
         layout: ``"cross"`` (``B x B`` between the views) or ``"joint"`` (``2B x 2B``, self-pairs excluded).
         noise: extra pixel-noise std on both views. corrupt: fraction of corrupted pairs (view 2 -> noise).
         alpha, beta: domain-prior target weights (same-domain / cross-domain pairs; 0, 0 = identity).
         seed: batch seed. dataset: ``"multidomain"`` (4 synthetic domains, default) or ``"digits"``.
-        loss_n_iters: rounds of the iterative losses in the loss table (default: ``max(1, n_rounds)``).
+
+    The former keywords ``n_rounds`` and ``loss_n_iters`` still work for one release (a
+    ``DeprecationWarning``; both mean ``n_iters``), and so does reading ``.n_rounds``.
     """
 
     n: int = 128
-    eps: float = 0.5
-    n_rounds: int = 10
+    eps: float = _TRAIN.eps
+    n_iters: int = _TRAIN.n_iters
     rho_a: float = math.inf
     rho_b: float = math.inf
     layout: str = "cross"
@@ -63,7 +71,29 @@ class PlanParams:
     beta: float = 0.0
     seed: int = 0
     dataset: str = "multidomain"
-    loss_n_iters: int | None = None
+
+    @property
+    def n_rounds(self) -> int:
+        """Deprecated name of :attr:`n_iters`."""
+        warnings.warn("PlanParams.n_rounds is deprecated; use n_iters", DeprecationWarning, stacklevel=2)
+        return self.n_iters
+
+
+_PLAN_PARAMS_INIT = PlanParams.__init__
+
+
+def _plan_params_init(self: PlanParams, *args: Any, n_rounds: int | None = None, loss_n_iters: int | None = None,
+                      **kwargs: Any) -> None:
+    # The former names of n_iters, accepted for one release. A former name wins over n_iters, because
+    # dataclasses.replace(p, n_rounds=k) (and compute_plan(p, n_rounds=k)) also passes p's n_iters.
+    for old, value in (("loss_n_iters", loss_n_iters), ("n_rounds", n_rounds)):
+        if value is not None:
+            warnings.warn(f"PlanParams({old}=...) is deprecated; use n_iters", DeprecationWarning, stacklevel=2)
+            kwargs["n_iters"] = value
+    _PLAN_PARAMS_INIT(self, *args, **kwargs)
+
+
+PlanParams.__init__ = _plan_params_init  # type: ignore[method-assign]
 
 
 @dataclass(frozen=True)
@@ -79,7 +109,7 @@ class PlanData:
         target: ``(n, m)`` the target plan, each row scaled to the row marginal ``a_i = 1/n``.
         row_marginal, col_marginal: ``(n,)``, ``(m,)`` ``P1`` and ``P^T 1``.
         row_target, col_target: ``(n,)``, ``(m,)`` the marginals ``a``, ``b`` (uniform, ``1/n``).
-        errors: ``(T,)`` Sinkhorn marginal error per iteration (empty for ``n_rounds = 0``).
+        errors: ``(T,)`` Sinkhorn marginal error per iteration (empty for ``n_iters = 0``).
         losses: ``{name: value}`` of every loss in :data:`LOSS_NAMES` at these settings (``nan`` if it failed).
         corrupted: ``(B,)`` bool mask of corrupted pairs. seconds: compute time.
     """
@@ -150,10 +180,34 @@ def _loss_kwargs(name: str, p: PlanParams) -> dict[str, Any]:
     if "layout" in method.params:
         kw["layout"] = p.layout
     if method.iterative:
-        kw["n_iters"] = p.loss_n_iters if p.loss_n_iters is not None else max(1, p.n_rounds)
+        kw["n_iters"] = max(1, p.n_iters)
     if method.unbalanced:
         kw["rho_a"], kw["rho_b"] = p.rho_a, p.rho_b
     return kw
+
+
+def _loss_table(p: PlanParams, z1: Tensor, z2: Tensor, domains: Tensor) -> tuple[dict[str, float], list[str]]:
+    """The value of every loss of :data:`LOSS_NAMES` on the batch ``(z1, z2)`` with the domain-prior target
+    of ``p`` (in each loss's own layout), and ``"name (why)"`` for each loss that refused or gave a
+    non-finite value (its value is NaN)."""
+    values: dict[str, float] = {}
+    failed: list[str] = []
+    for name in LOSS_NAMES:
+        try:
+            kw = _loss_kwargs(name, p)
+            loss = _methods.make_loss(name, **kw)
+            tgt = _targets.domain_prior(domains, p.alpha, p.beta, layout=kw.get("layout", "joint"),
+                                        dtype=torch.float64)
+            v = float(loss(z1, z2, tgt))
+        except ValueError as exc:
+            v = math.nan
+            failed.append(f"{name} ({exc})")
+        if not math.isfinite(v):
+            if not failed or not failed[-1].startswith(name):
+                failed.append(f"{name} (not finite)")
+            v = math.nan
+        values[name] = v
+    return values, failed
 
 
 @one_thread
@@ -162,7 +216,7 @@ def compute_plan(params: PlanParams | None = None, **overrides: Any) -> PlanData
 
     The plan solves entropic OT between the two views with uniform marginals ``a = b = 1/n`` (mass 1):
     ``min <P, C> + eps KL(P || a x b) + rho_a KL(P1 || a) + rho_b KL(P^T 1 || b)`` (arXiv 2502.20141,
-    entropic OT and its unbalanced relaxation) by ``n_rounds`` iterations of :func:`gca_lab.ot.sinkhorn`.
+    entropic OT and its unbalanced relaxation) by ``n_iters`` rounds of :func:`gca_lab.ot.sinkhorn`.
     The kernel is the losses' own, ``log K = loss.log_kernel(loss.similarity(z1, z2))`` of a
     :class:`gca_lab.losses.GCALoss` with this ``eps`` and layout (joint self-pairs excluded), and the cost
     is ``C = -eps log K``, exactly what the losses hand to the solver. Balanced plans do not depend on a
@@ -171,10 +225,10 @@ def compute_plan(params: PlanParams | None = None, **overrides: Any) -> PlanData
     at small ``eps`` and ``rho`` (above ``1e12`` at ``eps = rho = 0.01``, measured) but stays finite in float64 over
     the explorer's whole range (tested); the explorer's readout shows it.
 
-    ``n_rounds = 0`` shows the kernel normalized by its total mass (no projection at all). The target is
+    ``n_iters = 0`` shows the kernel normalized by its total mass (no projection at all). The target is
     :func:`gca_lab.targets.domain_prior` with ``alpha``, ``beta`` (the identity when both are 0), rows
     scaled to ``a``; every loss of :data:`LOSS_NAMES` is evaluated against it at the same ``eps``
-    (iterative losses with ``max(1, n_rounds)`` rounds; unbalanced losses with ``rho_a``, ``rho_b``).
+    (iterative losses with ``max(1, n_iters)`` rounds; unbalanced losses with ``rho_a``, ``rho_b``).
     Computed in float64.
 
     Never raises for in-range parameters: a ``ValueError`` of the library or a non-finite result gives
@@ -188,7 +242,7 @@ def compute_plan(params: PlanParams | None = None, **overrides: Any) -> PlanData
     try:
         check_int("n", p.n, minimum=2)
         check_positive("eps", p.eps)
-        check_int("n_rounds", p.n_rounds, minimum=0)
+        check_int("n_iters", p.n_iters, minimum=0)
         check_nonnegative("rho_a", p.rho_a, allow_inf=True)
         check_nonnegative("rho_b", p.rho_b, allow_inf=True)
         check_choice("layout", p.layout, ("cross", "joint"))
@@ -206,12 +260,12 @@ def compute_plan(params: PlanParams | None = None, **overrides: Any) -> PlanData
         kernel = (log_k - log_k.max()).exp()
         message = ""
         try:
-            if p.n_rounds == 0:
+            if p.n_iters == 0:
                 log_plan = log_k - torch.logsumexp(log_k.reshape(-1), 0)
                 errors = torch.zeros(0, dtype=torch.float64)
                 message = "0 rounds: no projection; the plan shown is the kernel divided by its total mass."
             else:
-                res = sinkhorn(cost, a, b, eps=p.eps, rho_a=p.rho_a, rho_b=p.rho_b, n_iters=p.n_rounds)
+                res = sinkhorn(cost, a, b, eps=p.eps, rho_a=p.rho_a, rho_b=p.rho_b, n_iters=p.n_iters)
                 log_plan, errors = res.log_plan, res.errors.reshape(-1)
             plan = log_plan.exp()
             target = _targets.domain_prior(batch.domains, p.alpha, p.beta, layout=p.layout, dtype=torch.float64)
@@ -219,25 +273,9 @@ def compute_plan(params: PlanParams | None = None, **overrides: Any) -> PlanData
         except ValueError as exc:
             return PlanData.failure(p, f"the library refused these settings: {exc}", time.perf_counter() - t0)
         if not bool(torch.isfinite(plan).all()) or not bool(torch.isfinite(errors).all()):
-            return PlanData.failure(p, f"no finite plan at eps={p.eps:g} with {p.n_rounds} rounds "
+            return PlanData.failure(p, f"no finite plan at eps={p.eps:g} with {p.n_iters} rounds "
                                        "(float64 under/overflow); try a larger eps.", time.perf_counter() - t0)
-        values: dict[str, float] = {}
-        failed = []
-        for name in LOSS_NAMES:
-            try:
-                kw = _loss_kwargs(name, p)
-                loss = _methods.make_loss(name, **kw)
-                tgt = _targets.domain_prior(batch.domains, p.alpha, p.beta, layout=kw.get("layout", "joint"),
-                                            dtype=torch.float64)
-                v = float(loss(z1, z2, tgt))
-            except ValueError as exc:
-                v = math.nan
-                failed.append(f"{name} ({exc})")
-            if not math.isfinite(v):
-                if not failed or not failed[-1].startswith(name):
-                    failed.append(f"{name} (not finite)")
-                v = math.nan
-            values[name] = v
+        values, failed = _loss_table(p, z1, z2, batch.domains)
         if failed:
             message = (message + " " if message else "") + "loss not available: " + "; ".join(failed)
     return PlanData(
@@ -253,9 +291,9 @@ def compute_method_plans(
     z1: Tensor,
     z2: Tensor,
     *,
-    eps: float = 0.5,
-    n_iters: int = 10,
-    rho: float = 0.2,
+    eps: float = _TRAIN.eps,
+    n_iters: int = _TRAIN.n_iters,
+    rho: float = _TRAIN.rho,
     methods: Sequence[str] = ("ince", "gca_ince", "gca_uot"),
 ) -> dict[str, np.ndarray]:
     """The kernel and the plan of each method on one batch (NeurIPS 2024 poster, panels 'Our

@@ -7,8 +7,7 @@ linear probe of the encoder features, with the probe of the random-init encoder 
 ``should_stop`` flag ends the run after the current epoch and keeps the partial curves.
 
 The run is sized for live viewing on a CPU (:class:`PlaygroundSettings`: 6,000 MNIST-1D signals, so
-4,200 for training, batches of 128). Measured on a 2-core CPU shared with other jobs: 0.8-2.9 s per epoch
-and 0.4-1.4 s per probe; 10 epochs of INCE or GCA-UOT in 24-25 s, plus 3-9 s of setup.
+4,200 for training, batches of 128); its cost per epoch is in docs/measurements.md, "Playground".
 The per-epoch probe fits a single ``C = 1`` (:func:`gca_lab.evaluate.probe_encoder`), not the
 validation-selected probe of the figure notebooks: a trend to watch, not a number to report.
 Nothing here draws; :class:`gca_lab.widgets.TrainingPlayground` is the view.
@@ -34,6 +33,8 @@ __all__ = ["PlaygroundSettings", "PlaygroundRun", "compute_training_run",
 #: The methods the playground offers: every contrastive method of the registry (BYOL has no eps / plan).
 PLAYGROUND_METHODS: tuple[str, ...] = _methods.names(has_plan=True)
 
+_TRAIN = _train.TrainConfig()  # the loss and optimizer defaults the playground shares with every run
+
 
 @dataclass(frozen=True)
 class PlaygroundSettings:
@@ -54,15 +55,15 @@ class PlaygroundSettings:
     """
 
     method: str = "gca_uot"
-    eps: float = 0.5
-    rho: float = 0.2
-    n_iters: int = 10
+    eps: float = _TRAIN.eps
+    rho: float = _TRAIN.rho
+    n_iters: int = _TRAIN.n_iters
     false_positives: float = 0.0
     epochs: int = 10
     n_samples: int = 6000
     batch_size: int = 128
-    lr: float = 1e-3
-    seed: int = 0
+    lr: float = _TRAIN.lr
+    seed: int = _TRAIN.seed
     device: str = "auto"
     data_root: str | None = None
 

@@ -167,7 +167,7 @@ def compute_theorem_check(
     Pythagorean identity makes ``KL(I || P^(t))`` non-increasing at *every* half step; both the end
     point and the monotonicity are counted. A violation is an increase larger than ``tol (1 + KL)``.
     ``progress`` shows a progress bar over the batches (the 1000 batches of notebook 01 take tens of
-    seconds on a CPU: 39 s at ``n_iters = 100`` on two busy cores).
+    seconds on a CPU).
     """
     n_batches = check_int("n_batches", n_batches, minimum=1)
     n_iters = check_int("n_iters", n_iters, minimum=1)
