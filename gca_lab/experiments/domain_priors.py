@@ -98,17 +98,15 @@ def calibration(*, seed: int = 0, **config: Any) -> dict[str, Any]:
     """Domain- and class-probe accuracy of the raw input (flattened) and of the randomly initialized
     encoder of ``seed`` (:func:`gca_lab.evaluate.linear_probe`, ``C`` on validation), for the dataset
     and model of the TrainConfig fields ``config``."""
-    from ..evaluate import linear_probe, probe_encoder
+    from ..evaluate import Splits, linear_probe, probe_encoder
     from ..train import TrainConfig, initial_model, load_dataset
 
     cfg = TrainConfig(**config, seed=seed)
     ds = load_dataset(cfg)
     out: dict[str, Any] = {"domain_names": list(ds.domain_names)}
-    flat = [getattr(ds, s).x.reshape(len(getattr(ds, s)), -1) for s in ("train", "val", "test")]
     net = initial_model(cfg, ds.image_shape)
     for target in ("domain", "class"):
-        ys = [getattr(getattr(ds, s), "domain" if target == "domain" else "y") for s in ("train", "val", "test")]
-        out[f"raw_{target}_acc"] = linear_probe(flat[0], ys[0], flat[1], ys[1], flat[2], ys[2], seed=seed).test_acc
+        out[f"raw_{target}_acc"] = linear_probe(Splits.raw(ds, target=target), seed=seed).test_acc
         out[f"init_{target}_acc"] = probe_encoder(net.features, ds, target=target, seed=seed).test_acc
     return out
 

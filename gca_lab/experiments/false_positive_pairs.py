@@ -62,7 +62,7 @@ MAIN_METHODS = ("ince", "gca_uot")  # the main claim's pair: more seeds, and fre
 QUICK_METHODS = ("ince", "gca_uot")
 QUICK_P = (0.0, 0.4)
 PROBE_BATCHES = 4
-#: Metrics of the evaluation protocol tabulated next to the full probe (:func:`gca_lab.train.evaluate`).
+#: Metrics of the evaluation protocol tabulated next to the full probe (:func:`gca_lab.train.evaluate_run`).
 PROTOCOL_METRICS = ("lowlabel10_test_acc", "lowlabel100_test_acc", "knn20_test_acc", "knn200_test_acc")
 KEY = "{mode}/p{p}/{method}/seed{seed}"
 RAW_KEY = "raw_input"  # the raw-signal row of the evaluation table
