@@ -144,7 +144,7 @@ def test_two_writers_and_a_killed_worker_lose_no_finished_run(
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
     a = start("2", TOY_HANG="0")
-    b = start("1", TOY_EXTRA_SLEEP="1.0")
+    b = start("1", TOY_EXTRA_SLEEP="2.0")  # slow enough that A saves runs even when its workers start late
     try:
         deadline = time.monotonic() + 120
         while True:  # until A's workers have saved two runs, with A's other worker still hanging on square/0
