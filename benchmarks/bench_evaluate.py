@@ -106,8 +106,8 @@ def probe_main(methods: list[str], repeats: int, cache_dir: str) -> None:
         base = statistics.median(times["sklearn"])
         for name, r in results.items():
             t = statistics.median(times[name])
-            print(f"| {method} | {name} | {100 * r.test_acc:.2f} | {100 * r.val_acc:.2f} | {r.best_C:g} | {r.converged} "
-                  f"| {t:.2f} | {t / base:.2f} |", flush=True)
+            print(f"| {method} | {name} | {100 * r.test_acc:.2f} | {100 * r.val_acc:.2f} | {r.best_C:g} "
+                  f"| {r.converged} | {t:.2f} | {t / base:.2f} |", flush=True)
     print()
     print("| encoder | N train/val/test | embed 3 splits | probe sklearn | probe torch f32 | low-label 10 + 100 | "
           "kNN 20 + 200 | evaluation with torch probe | with sklearn probe |")

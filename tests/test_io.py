@@ -91,7 +91,8 @@ def test_the_lock_excludes_other_processes_and_dies_with_its_holder(tmp_path: Pa
     from gca_lab._io import file_lock
 
     path = tmp_path / "cache.json"
-    take = "import sys, time; from gca_lab._io import file_lock\nwith file_lock(sys.argv[1]):\n    print('held', flush=True)\n"
+    take = ("import sys, time; from gca_lab._io import file_lock\n"
+            "with file_lock(sys.argv[1]):\n    print('held', flush=True)\n")
     with file_lock(path):
         waiter = subprocess.Popen(_python(take, str(path)), env=_env(), stdout=subprocess.PIPE, text=True)
         time.sleep(1.5)

@@ -136,8 +136,8 @@ def test_two_writers_and_a_killed_worker_lose_no_finished_run(
     for name, value in {"TOY_RUNS": "8", "TOY_DELAY": "0.3", "TOY_TRAIN": "0", "OMP_NUM_THREADS": "1"}.items():
         monkeypatch.setenv(name, value)  # here too: the plan (and so each run's hash) reads them
     env = dict(os.environ)
-    cmd = [sys.executable, "-c", "import sys; from tests import _runner_toy; sys.exit(_runner_toy.reproduce(sys.argv[1:]))",
-           "--quick", "--jobs"]
+    script = "import sys; from tests import _runner_toy; sys.exit(_runner_toy.reproduce(sys.argv[1:]))"
+    cmd = [sys.executable, "-c", script, "--quick", "--jobs"]
 
     def start(jobs: str, **extra: str) -> subprocess.Popen:
         return subprocess.Popen([*cmd, jobs], env={**env, **extra, "GCA_LAB_RESULTS": str(root)}, cwd=tmp_path,
