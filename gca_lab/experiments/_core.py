@@ -264,8 +264,8 @@ def _work(r: Run, fn: Callable[..., dict[str, Any]] | None, threads: int | None)
 
 
 class RunFailed(RuntimeError):
-    """A run of :func:`run` failed in a worker (an exception, or the worker process died); every run
-    that finished before is in the cache."""
+    """The worker process of a run of :func:`run` died (killed, out of memory); every run that
+    finished before is in the cache. (A run's own exception propagates as it is.)"""
 
 
 def _data_missing_here(runs: list[Run]) -> dict[str, str]:
