@@ -1,4 +1,13 @@
-"""Cost of the evaluation protocol (``gca_lab.evaluate.protocol_metrics``) next to the probe that was there before.
+"""Cost of the evaluation protocol (``gca_lab.evaluate.protocol_metrics``) next to the probe that was there before,
+and the torch probe (``gca_lab.probe.torch_linear_probe``) next to scikit-learn's.
+
+``python benchmarks/bench_evaluate.py --probe ince gca_uot [--repeats N] [--cache-dir DIR]`` trains (or loads
+from ``--cache-dir``) one encoder per method on the main MNIST-1D protocol (30 epochs, seed 0), then on the same
+features times scikit-learn's probe (``evaluate.linear_probe``) and the torch probe in float32 and float64,
+interleaved, median of ``--repeats`` (default 3), and prints their accuracies and chosen ``C``. Then the same
+encoders on MNIST-1D with a 42,000-signal test split (``data_options`` ``n_samples=60000, val_fraction=1/15,
+test_fraction=0.7``: 14,000 / 4,000 / 42,000): the time of each part of a run's evaluation (embedding,
+all-label probe, the low-label probes, kNN). Table in ``benchmarks/README.md``, "Probe in torch".
 
 ``python benchmarks/bench_evaluate.py [--repeats N]`` embeds each dataset once with a random-init
 encoder of the default model (features are what ``train.evaluate`` probes), then times, median of
@@ -33,6 +42,10 @@ import torch  # noqa: E402
 
 from gca_lab import evaluate as E  # noqa: E402
 from gca_lab import train as T  # noqa: E402
+from gca_lab.probe import torch_linear_probe  # noqa: E402
+
+LARGE_TEST = {"n_samples": 60_000, "val_fraction": 1 / 15, "test_fraction": 0.7}
+"""MNIST-1D with 14,000 / 4,000 / 42,000 signals, through ``data.load``'s existing options."""
 
 
 def _time(fn, repeats: int) -> float:
@@ -44,11 +57,91 @@ def _time(fn, repeats: int) -> float:
     return statistics.median(out)
 
 
+def _encoder(method: str, cache_dir: str):
+    """The main-protocol MNIST-1D encoder of ``method`` (seed 0), trained once and cached as a state dict."""
+    config = T.TrainConfig(dataset="mnist1d", model="convnet", epochs=30, method=method, seed=0, progress=False)
+    path = os.path.join(cache_dir, f"encoder-{method}.pt")
+    ds = T.load_dataset(config)
+    model = T.build_model(config, ds.image_shape)
+    if os.path.exists(path):
+        saved = torch.load(path)
+    else:
+        res = T.train(config)
+        saved = {"state": res.model.state_dict(), "probe_test_acc": res.metrics["probe_test_acc"]}
+        os.makedirs(cache_dir, exist_ok=True)
+        torch.save(saved, path)
+    model.load_state_dict(saved["state"])
+    return model, config, saved.get("probe_test_acc")
+
+
+def _features(model, ds) -> tuple[dict, dict]:
+    f = {s: E.embed(model.features, getattr(ds, s).x) for s in ("train", "val", "test")}
+    return f, {s: getattr(ds, s).y for s in ("train", "val", "test")}
+
+
+def probe_main(methods: list[str], repeats: int, cache_dir: str) -> None:
+    """Both probes on the same trained encoders' features, then a run's evaluation with a 42,000-signal test set."""
+    import dataclasses
+
+    probes = {
+        "sklearn": lambda *a: E.linear_probe(*a),
+        "torch f32": lambda *a: torch_linear_probe(*a, dtype=torch.float32),
+        "torch f64": lambda *a: torch_linear_probe(*a, dtype=torch.float64),
+    }
+    print("| encoder (main protocol) | probe | test acc % | val acc % | C | converged | time s (median) | / sklearn |")
+    print("|---|---|---|---|---|---|---|---|")
+    encoders = {}
+    for method in methods:
+        model, config, acc = _encoder(method, cache_dir)
+        encoders[method] = (model, config)
+        f, y = _features(model, T.load_dataset(config))
+        args6 = (f["train"], y["train"], f["val"], y["val"], f["test"], y["test"])
+        times: dict[str, list[float]] = {k: [] for k in probes}
+        results = {}
+        for _ in range(repeats):  # interleaved: the machine's load hits every probe alike
+            for name, fn in probes.items():
+                t0 = time.perf_counter()
+                results[name] = fn(*args6)
+                times[name].append(time.perf_counter() - t0)
+        base = statistics.median(times["sklearn"])
+        for name, r in results.items():
+            t = statistics.median(times[name])
+            print(f"| {method} | {name} | {100 * r.test_acc:.2f} | {100 * r.val_acc:.2f} | {r.best_C:g} "
+                  f"| {r.converged} | {t:.2f} | {t / base:.2f} |", flush=True)
+    print()
+    print("| encoder | N train/val/test | embed 3 splits | probe sklearn | probe torch f32 | low-label 10 + 100 | "
+          "kNN 20 + 200 | evaluation with torch probe | with sklearn probe |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for method, (model, config) in encoders.items():
+        ds = T.load_dataset(dataclasses.replace(config, data_options=LARGE_TEST))
+        t0 = time.perf_counter()
+        f, y = _features(model, ds)
+        t_embed = time.perf_counter() - t0
+        args6 = (f["train"], y["train"], f["val"], y["val"], f["test"], y["test"])
+        t_sk = _time(lambda: E.linear_probe(*args6), 1)
+        t_torch = _time(lambda: torch_linear_probe(*args6), 1)
+        t_low = _time(lambda: E.protocol_metrics(*args6, full_probe=False, knn=()), 1)
+        t_knn = _time(lambda: E.protocol_metrics(*args6, full_probe=False, low_label=()), 1)
+        sizes = "/".join(str(len(getattr(ds, s))) for s in ("train", "val", "test"))
+        rest = t_embed + t_low + t_knn
+        print(f"| {method} | {sizes} | {t_embed:.2f} | {t_sk:.2f} | {t_torch:.2f} | {t_low:.2f} | {t_knn:.2f} | "
+              f"{rest + t_torch:.2f} | {rest + t_sk:.2f} |", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--datasets", nargs="+", default=["digits", "mnist1d"])
+    parser.add_argument("--probe", nargs="+", metavar="METHOD", default=None,
+                        help="compare the probes on these methods' main-protocol encoders instead")
+    parser.add_argument("--cache-dir", default=os.path.join("data", "cache", "bench_evaluate"),
+                        help="where the trained encoders are kept between runs")
     args = parser.parse_args()
+    if args.probe:
+        print(f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
+        probe_main(args.probe, args.repeats, args.cache_dir)
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
+        return
     print(f"torch threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}")
     print("| dataset | N train/val/test | D | probe + kNN(20) before, s | low-label 10 + 100, s | kNN 20 + 200, s "
           "| added / before | raw-input protocol, s |")

@@ -327,3 +327,51 @@ def test_run_hash_covers_the_protocol_outside_the_spec(monkeypatch: pytest.Monke
     c = _core.Run("c", "compute", {"fn": "x", "dataset": "digits", "model": "mlp"})
     assert _core._config_of(c) is not None
     assert _core._config_of(_core.Run("c", "compute", {"fn": "x", "batch": 8})) is None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# another process writing the same cache meanwhile (tests/test_parallel_runs.py runs real processes)
+# ---------------------------------------------------------------------------------------------------------------
+
+PEER: dict = {}
+
+
+@_core.computation("_test_square_with_peer")
+def _square_with_peer(x: float) -> dict:
+    hook = PEER.pop("hook", None)
+    if hook is not None:
+        hook()  # what a concurrent `reproduce` of the same experiment does while this run computes
+    CALLS.append({"x": x})
+    return {"value": x * x}
+
+
+def test_a_run_finished_by_another_process_meanwhile_is_kept_and_not_recomputed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from gca_lab._io import atomic_write_json, file_lock
+
+    runs = [E.Run(k, "compute", {"fn": "_test_square_with_peer", "x": x}) for k, x in (("a", 3.0), ("b", 2.0))]
+    exp = E.Experiment("_peer_toy", "toy", "squares add up", "none.ipynb", lambda budget: runs,
+                       lambda results, budget: {"total": sum(r["value"] for r in results.values())})
+    monkeypatch.setitem(_core.EXPERIMENTS, "_peer_toy", exp)
+    path = E.results_path("_peer_toy", "quick", root=tmp_path)
+    peer_b = {"hash": E.run_hash(runs[1]), "kind": "compute", "spec": runs[1].spec,
+              "result": {"value": 4.0, "by": "peer", "wall_time": 0.1}}
+
+    def peer_saves_b() -> None:  # the peer saved b, and a stale entry of a, after this process read the file
+        with file_lock(path):
+            atomic_write_json(path, {"runs": {"b": peer_b, "a": {**peer_b, "hash": "stale"}}})
+
+    CALLS.clear()
+    PEER["hook"] = peer_saves_b
+    res = E.run("_peer_toy", "quick", root=tmp_path, progress=False)
+    assert CALLS == [{"x": 3.0}] and res.computed == 1  # b was taken from the peer, not recomputed
+    assert res.results["b"]["by"] == "peer" and res.summary == {"total": 13.0}
+    saved = json.loads(path.read_text())["runs"]
+    assert saved["b"] == peer_b and saved["a"]["result"]["value"] == 9.0  # both kept; the stale entry replaced
+    assert E.load("_peer_toy", "quick", root=tmp_path).summary == {"total": 13.0}
+
+    CALLS.clear()
+    PEER["hook"] = lambda: None
+    forced = E.run("_peer_toy", "quick", root=tmp_path, progress=False, recompute=True)
+    assert forced.computed == 2 and "by" not in json.loads(path.read_text())["runs"]["b"]["result"]
