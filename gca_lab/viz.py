@@ -78,6 +78,9 @@ __all__ = [
 #: checks a figure against these numbers.
 DPI = 100
 MAX_WIDTH_IN = 8.5
+#: The widest figure the builders draw: the cell less the notebook's 0.1 in padding on each side of the
+#: saved PNG (``savefig.pad_inches``) and a little room for labels that reach past the axes.
+FIG_WIDTH_IN = 8.1
 MIN_FONT_PT = 9.0
 FONT_PT = 10.0
 SMALL_PT = 9.0
@@ -92,8 +95,11 @@ DEVIATION_FLOOR = 1e-12
 
 
 def _color(name: str, i: int) -> str:
-    """The method's registry colour (:func:`gca_lab.methods.color`), else the ``i``-th of :data:`OTHER_COLORS`."""
-    return _methods.color(str(name), OTHER_COLORS[i % len(OTHER_COLORS)])  # type: ignore[return-value]
+    """The method's registry colour (:func:`gca_lab.methods.color`) for a method's name or label, also
+    when settings follow it (``"GCA-UOT eps=0.5 rho=0.2"``), else the ``i``-th of :data:`OTHER_COLORS`."""
+    words = str(name).split()
+    found = _methods.color(str(name)) or (_methods.color(words[0].rstrip(",:")) if words else None)
+    return found or OTHER_COLORS[i % len(OTHER_COLORS)]
 
 
 def level_colors(n: int, cmap: str = "cividis") -> list[str]:
@@ -120,10 +126,29 @@ def _legend_below(ax: Any, handles: Any = None, labels: Any = None, *, ncol: int
                      ncol=ncol, frameon=False)
 
 
+def _figure_legend_below(fig: Any, handles: Any, labels: Any, *, ncol: int = 3) -> None:
+    """One legend for all panels, centred under them; ``tight_layout`` keeps a strip free for it."""
+    rows = math.ceil(len(labels) / max(1, ncol))
+    strip = (0.28 * rows + 0.15) / fig.get_size_inches()[1]
+    fig.tight_layout(rect=(0.0, strip, 1.0, 1.0))
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=ncol, frameon=False,
+               fontsize=SMALL_PT)
+
+
+def _point_colors(c: np.ndarray | None) -> dict[str, Any]:
+    """Scatter colours: class labels (integers 0-9) on ``tab10``, any other quantity (an angle) on a
+    cyclic map over its own range."""
+    if c is None:
+        return {}
+    if np.all(np.mod(c, 1) == 0) and c.min() >= 0 and c.max() <= 9:
+        return dict(c=c, cmap="tab10", vmin=0, vmax=9)
+    return dict(c=c, cmap="twilight", vmin=float(c.min()), vmax=float(c.max()))
+
+
 def _width(per_panel: float, n: int, extra: float = 0.0) -> float:
-    """A figure width for ``n`` panels of ``per_panel`` inches, capped at :data:`MAX_WIDTH_IN` minus ``extra``
+    """A figure width for ``n`` panels of ``per_panel`` inches, capped at :data:`FIG_WIDTH_IN` minus ``extra``
     (room for an outside legend or colour bar)."""
-    return min(per_panel * n, MAX_WIDTH_IN - extra)
+    return min(per_panel * n, FIG_WIDTH_IN - extra)
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -194,7 +219,7 @@ def plan_heatmaps(
         log10: draw ``log10`` of the entries (zeros/negatives masked); useful for plans, whose
             entries span decades at small ``eps``.
         ncols: panels per row (default: all in one row).
-        panel_size: inches per panel at most (the figure stays within :data:`MAX_WIDTH_IN`).
+        panel_size: inches per panel at most (the figure stays within :data:`FIG_WIDTH_IN`).
         suptitle: optional figure title.
         xlabel, ylabel: what the columns and rows index (on the bottom row and the left column).
         colorbar_label: the colour bar's label (default ``"value"`` or ``"log10 value"``).
@@ -218,7 +243,7 @@ def plan_heatmaps(
     ncols = n if ncols is None else max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
     bar_in = 0.9 if shared_scale else 0.75 * ncols  # colour bars and their tick labels
-    panel = min(float(panel_size), (MAX_WIDTH_IN - 0.6 - bar_in) / ncols)
+    panel = min(float(panel_size), (FIG_WIDTH_IN - 0.6 - bar_in) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel * ncols + bar_in + 0.6, (panel + 0.45) * nrows + 0.3),
                              squeeze=False, layout="constrained")
     finite = [a[np.isfinite(a)] for a in arrays.values()]
@@ -276,7 +301,7 @@ def marginals_plot(
     if (row_target is None) != (col_target is None):
         raise ValueError("give both row_target and col_target, or neither")
     deviation = row_target is not None
-    fig, (ax_r, ax_c) = plt.subplots(1, 2, figsize=(MAX_WIDTH_IN, 3.4), sharey=True)
+    fig, (ax_r, ax_c) = plt.subplots(1, 2, figsize=(FIG_WIDTH_IN, 3.4), sharey=True)
     styles = ("-", "--", ":", "-.")
     for i, (label, p) in enumerate(plans.items()):
         p = to_numpy(p)
@@ -357,7 +382,7 @@ def points_on_sphere(
         raise ValueError(f"points must all be (N, 2) or all (N, 3), got dims {sorted(dims)}")
     d = dims.pop()
     n = len(arrays)
-    side = min(float(panel_size), MAX_WIDTH_IN / n)
+    side = min(float(panel_size), FIG_WIDTH_IN / n)
     fig = plt.figure(figsize=(side * n, side + 0.3))
     c = None if colors is None else to_numpy(colors)
     for i, (title, a) in enumerate(arrays.items()):
@@ -366,7 +391,7 @@ def points_on_sphere(
             ax = fig.add_subplot(1, n, i + 1)
             t = np.linspace(0, 2 * np.pi, 200)
             ax.plot(np.cos(t), np.sin(t), color="0.8", lw=1)
-            ax.scatter(a[:, 0], a[:, 1], s=14, **({} if c is None else dict(c=c, cmap="tab10", vmin=0, vmax=9)))
+            ax.scatter(a[:, 0], a[:, 1], s=14, **_point_colors(c))
             ax.set_aspect("equal")
             ax.set_xlim(-1.15, 1.15)
             ax.set_ylim(-1.15, 1.15)
@@ -375,7 +400,7 @@ def points_on_sphere(
             ax = fig.add_subplot(1, n, i + 1, projection="3d")
             u, v = np.mgrid[0 : 2 * np.pi : 24j, 0 : np.pi : 12j]
             ax.plot_wireframe(np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v), color="0.85", lw=0.4)
-            ax.scatter(a[:, 0], a[:, 1], a[:, 2], s=10, **({} if c is None else dict(c=c, cmap="tab10", vmin=0, vmax=9)))
+            ax.scatter(a[:, 0], a[:, 1], a[:, 2], s=10, **_point_colors(c))
             ax.set_box_aspect((1, 1, 1))
             ax.set_axis_off()
         ax.set_title(title)
@@ -414,15 +439,15 @@ def curves_plot(
         for i, (label, y) in enumerate(series.items()):
             # series that coincide (two methods with equal curves) stay visible: later ones dashed, thinner
             ax.plot(xs, to_numpy(y), styles[i % len(styles)], lw=2.2 - 0.5 * min(i, 2), color=_color(label, i),
-                    label=label)
+                    label=label, marker="o" if xs.size <= 30 else None, ms=3.5 - 0.5 * min(i, 2))
         ax.set_title(title)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabels.get(title, "value") if ylabels else "value")
         if logx:
             ax.set_xscale("log")
         ax.grid(True, alpha=0.3)
-    _legend_below(axes[0][0], *axes[0][0].get_legend_handles_labels(), ncol=min(4, len(next(iter(panels.values())))))
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    _figure_legend_below(fig, handles, labels, ncol=min(3, len(labels)) if n > 1 else 1)
     return fig
 
 
@@ -435,7 +460,7 @@ def view_pairs(x1: Any, x2: Any, k: int = 8, *, marked: Any | None = None):
     plt = _plt()
     a, b = to_numpy(x1), to_numpy(x2)
     k = max(1, min(k, a.shape[0]))
-    fig, axes = plt.subplots(2, k, figsize=(min(0.75 * k + 0.5, MAX_WIDTH_IN), 2.1), squeeze=False)
+    fig, axes = plt.subplots(2, k, figsize=(min(0.75 * k + 0.5, FIG_WIDTH_IN), 2.1), squeeze=False)
     m = None if marked is None else to_numpy(marked) > 0
     for i in range(k):
         for r, x in enumerate((a, b)):
@@ -546,7 +571,7 @@ def method_bars(
         raise ValueError(f"ours must have one value per method ({k}), got {len(ours)}")
     x = np.arange(k)
     width = 0.38 if paper is not None else 0.6
-    fig, ax = plt.subplots(figsize=(min(MAX_WIDTH_IN - 1.6, max(4.2, (1.2 if paper is not None else 1.0) * k + 1.4)),
+    fig, ax = plt.subplots(figsize=(min(FIG_WIDTH_IN - 1.6, max(4.2, (1.2 if paper is not None else 1.1) * k + 1.4)),
                                     3.6))
     o = np.asarray(ours, dtype=float)
     err = np.zeros(k) if ours_err is None else np.nan_to_num(np.asarray(ours_err, dtype=float))
@@ -589,10 +614,10 @@ def method_bars(
         ax.set_ylim(bottom - (room if lo < 0 else 0.0), hi + room)
     if title:
         ax.set_title(title)
-    handles = [Patch(facecolor="0.6", edgecolor="black", lw=0.5, label=f"{labels[0]} (colour = method)")]
-    if paper is not None:
-        handles.append(Patch(facecolor="white", edgecolor="black", hatch="//", lw=0.5, label=labels[1]))
-    _legend_outside(ax, handles, [h.get_label() for h in handles])
+    if paper is not None:  # one source needs no legend: the x axis names the methods
+        handles = [Patch(facecolor="0.6", edgecolor="black", lw=0.5, label=f"{labels[0]} (colour = method)"),
+                   Patch(facecolor="white", edgecolor="black", hatch="//", lw=0.5, label=labels[1])]
+        _legend_outside(ax, handles, [h.get_label() for h in handles])
     fig.tight_layout()
     return fig
 
@@ -644,7 +669,7 @@ def sweep_plot(
         n = len(data)
         ncols = min(n, 3)
         nrows = math.ceil(n / ncols)
-        fig, axes = plt.subplots(nrows, ncols, figsize=(MAX_WIDTH_IN, 2.5 * nrows + 0.5), sharex=True, sharey=True,
+        fig, axes = plt.subplots(nrows, ncols, figsize=(FIG_WIDTH_IN, 2.5 * nrows + 0.5), sharex=True, sharey=True,
                                  squeeze=False)
         for k, (ax, (label, (mean, std))) in enumerate(zip(axes.flat, data.items())):
             for other, (m2, _) in data.items():
@@ -1025,6 +1050,8 @@ def _line_hidden(ax: Any, line: Any) -> str | None:
     inside = ok & (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
     if not inside.any():
         return "has no point inside the axes"
+    if inside.sum() < 2 and line.get_marker() in (None, "None", "", " ") and line.get_linestyle() not in ("None", ""):
+        return "draws nothing (one point and no marker)"
     px = ax.transData.transform(xy[inside])
     later = ax.lines[ax.lines.index(line) + 1:]
     for other in later:
@@ -1083,7 +1110,10 @@ def figure_problems(fig: Any, *, max_width_in: float = MAX_WIDTH_IN, min_pt: flo
     drawn = _drawn_texts(fig)
     renderer = fig.canvas.get_renderer()
     tight = fig.get_tightbbox(renderer)
-    width_px = tight.width * fig.dpi
+    import matplotlib as mpl
+
+    pad = mpl.rcParams["savefig.pad_inches"]  # the inline backend saves bbox_inches="tight" with this pad
+    width_px = (tight.width + 2 * (pad if isinstance(pad, (int, float)) else 0.1)) * fig.dpi
     cell_px = max_width_in * DPI
     shrink = min(1.0, cell_px / width_px) if width_px > 0 else 1.0
     if shrink < 0.995:
@@ -1283,7 +1313,7 @@ def bar_panels(
         order: method order on the x axis (default: the first panel's keys).
         names: display names of the methods (default: the registry labels, :func:`gca_lab.methods.label`).
         hatched: titles of panels drawn hatched (e.g. the paper's numbers, to tell them from ours).
-        ncols: panels per row (default: as many as fit :data:`MAX_WIDTH_IN`).
+        ncols: panels per row (default: as many as fit :data:`FIG_WIDTH_IN`).
         digits: decimals of the printed values (default: :func:`value_digits` per panel).
 
     Returns:
@@ -1300,12 +1330,12 @@ def bar_panels(
     if ncols is None:  # as many panels per row as fit the cell
         ncols, total = 0, 0.0
         for w_ in widths:
-            if total + w_ > MAX_WIDTH_IN and ncols:
+            if total + w_ > FIG_WIDTH_IN and ncols:
                 break
             total, ncols = total + w_, ncols + 1
     ncols = max(1, min(int(ncols), n))
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(min(MAX_WIDTH_IN, max(widths) * ncols), 3.6 * nrows),
+    fig, axes = plt.subplots(nrows, ncols, figsize=(min(FIG_WIDTH_IN, max(widths) * ncols), 3.6 * nrows),
                              squeeze=False)
     for ax, (ptitle, vals) in zip(axes.flat, panels.items()):
         shown = present[ptitle]  # no empty slot for a method the panel does not report

@@ -125,6 +125,7 @@ def test_method_bars_ours_vs_paper():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["INCE", "GCA-INCE", "GCA-UOT"]  # registry labels
     legend = ax.get_legend()
     assert legend.get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1  # outside the data
+    assert viz.method_bars(["ince"], [1.0]).axes[0].get_legend() is None  # one source: the x axis says it all
     with pytest.raises(ValueError):
         viz.method_bars(["a"], [1.0, 2.0])
 
@@ -391,3 +392,14 @@ def test_the_notebook_hook_fails_a_cell_that_shows_a_bad_figure(monkeypatch):
     finally:
         shell.ast_transformers[:] = [t for t in shell.ast_transformers if not getattr(t, "_gca_figure_check", False)]
         InteractiveShell.clear_instance()
+
+
+def test_figure_check_fires_on_a_one_point_line_without_marker():
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=viz.DPI)
+    ax.plot([1.0], [2.0], "-", label="one epoch")
+    ax.plot([1.0], [3.0], "-o", label="one epoch, marked")
+    ax.legend()
+    problems = viz.figure_problems(fig)
+    assert any("'one epoch' draws nothing" in p for p in problems) and not any("marked" in p for p in problems)
+    fig2 = viz.curves_plot([1], {"loss": {"INCE": [4.8], "GCA-UOT": [3.1]}})
+    assert viz.figure_problems(fig2) == []
