@@ -7,8 +7,8 @@ tables (HTML) and the text line of every figure (its size and panel count), plus
 images (pixels differ across library versions without a different number), progress bars (stderr),
 the live widget views (stripped on commit), and cells tagged ``volatile`` (timings).
 
-- Explorers (01-04, 13) compute everything in seconds: full mode takes about 2.5 minutes for the five
-  here (2 cores, mostly notebook 13's two 10-epoch runs).
+- Explorers (01-04, 13) are cheap in full mode: 195 s for the five here (one thread, as the tool runs
+  them: 01 65 s, 02 19 s, 03 23 s, 04 27 s, 13 61 s; mostly 01's 1000 batches and 13's two 10-epoch runs).
 - Figure notebooks (05-12) load the committed results (``data/results/*-full.json``) in full mode and
   print what they show from them; a cell that would retrain instead runs into the cell timeout.
 
