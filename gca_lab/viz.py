@@ -571,7 +571,7 @@ def method_bars(
         raise ValueError(f"ours must have one value per method ({k}), got {len(ours)}")
     x = np.arange(k)
     width = 0.38 if paper is not None else 0.6
-    fig, ax = plt.subplots(figsize=(min(FIG_WIDTH_IN - 1.6, max(4.2, (1.2 if paper is not None else 1.1) * k + 1.4)),
+    fig, ax = plt.subplots(figsize=(min(FIG_WIDTH_IN, max(4.2, (1.2 if paper is not None else 1.1) * k + 1.4)),
                                     3.6))
     o = np.asarray(ours, dtype=float)
     err = np.zeros(k) if ours_err is None else np.nan_to_num(np.asarray(ours_err, dtype=float))
@@ -617,7 +617,8 @@ def method_bars(
     if paper is not None:  # one source needs no legend: the x axis names the methods
         handles = [Patch(facecolor="0.6", edgecolor="black", lw=0.5, label=f"{labels[0]} (colour = method)"),
                    Patch(facecolor="white", edgecolor="black", hatch="//", lw=0.5, label=labels[1])]
-        _legend_outside(ax, handles, [h.get_label() for h in handles])
+        # under the axes: the labels of the sources can be long, and the bars keep the whole width
+        _legend_below(ax, handles, [h.get_label() for h in handles], ncol=2, y=-0.3 if k > 5 else -0.15)
     fig.tight_layout()
     return fig
 

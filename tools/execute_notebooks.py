@@ -159,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{path}: executed in {wall:.1f} s ({'quick' if args.quick else 'full'} mode)", flush=True)
         except Exception as exc:  # noqa: BLE001 - report and go on with the next notebook
             failed += 1
-            print(f"{path}: FAILED: {type(exc).__name__}: {str(exc)[:2000]}", file=sys.stderr, flush=True)
+            cause = f"{exc.ename}: {exc.evalue}" if getattr(exc, "ename", None) else str(exc)
+            print(f"{path}: FAILED: {type(exc).__name__}: {cause[:4000]}", file=sys.stderr, flush=True)
     return 1 if failed else 0
 
 
