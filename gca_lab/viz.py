@@ -145,6 +145,17 @@ def _point_colors(c: np.ndarray | None) -> dict[str, Any]:
     return dict(c=c, cmap="twilight", vmin=float(c.min()), vmax=float(c.max()))
 
 
+def _finish_grid(fig: Any, axes: Any, n: int, title: str | None, *, tight: bool = True) -> Any:
+    """A grid of panels done: the cells past the ``n``-th hidden, the figure title, the layout."""
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    if tight:
+        fig.tight_layout()
+    return fig
+
+
 def _width(per_panel: float, n: int, extra: float = 0.0) -> float:
     """A figure width for ``n`` panels of ``per_panel`` inches, capped at :data:`FIG_WIDTH_IN` minus ``extra``
     (room for an outside legend or colour bar)."""
@@ -264,14 +275,10 @@ def plan_heatmaps(
             ax.set_xlabel(xlabel)
         if not shared_scale:
             fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    for ax in list(axes.flat)[n:]:
-        ax.set_visible(False)
     if shared_scale:
         fig.colorbar(images[0], ax=[ax for ax in axes.flat][:n], fraction=0.02, pad=0.02,
                      label=colorbar_label or ("log10 value" if log10 else "value"))
-    if suptitle:
-        fig.suptitle(suptitle)
-    return fig
+    return _finish_grid(fig, axes, n, suptitle, tight=False)  # constrained layout places the colour bars
 
 
 def marginals_plot(
@@ -687,12 +694,7 @@ def sweep_plot(
                 ax.set_ylabel(ylabel)
             if k + ncols >= n:
                 ax.set_xlabel(xlabel)
-        for ax in list(axes.flat)[n:]:
-            ax.set_visible(False)
-        if title:
-            fig.suptitle(title)
-        fig.tight_layout()
-        return fig
+        return _finish_grid(fig, axes, n, title)
 
     fig, ax = plt.subplots(figsize=(5.6 if twin else 5.9, 3.6))  # the legend sits right of the axes
 
@@ -1369,12 +1371,7 @@ def bar_panels(
                            rotation_mode="anchor")
         ax.set_title(ptitle)
         ax.set_ylabel(ylabel)
-    for ax in list(axes.flat)[n:]:
-        ax.set_visible(False)
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    return fig
+    return _finish_grid(fig, axes, n, title)
 
 
 __all__.append("bar_panels")

@@ -17,6 +17,7 @@ chromium or playwright is missing. Marker: ``browser``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -125,9 +126,9 @@ ALL_CELLS_DONE = (
 @pytest.fixture(scope="module")
 def screenshots(tmp_path_factory):
     folder = os.environ.get("GCA_LAB_SCREENSHOTS")
-    path = Path(folder) if folder else tmp_path_factory.mktemp("explorer_screenshots")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("notebook_screenshots")
     path.mkdir(parents=True, exist_ok=True)
-    print(f"\nexplorer screenshots: {path}")
+    print(f"\nnotebook screenshots: {path}")
     return path
 
 
@@ -203,6 +204,22 @@ def _assert_readable(page, name: str) -> None:
         assert image["shown"] >= image["natural"] - 1, f"{name}: a figure shrunk to fit the cell: {image}"
 
 
+@contextlib.contextmanager
+def _page(browser_context, screenshots: Path, stem: str):
+    """A new page; on a failure, a full-page screenshot ``<stem>_failure.png`` (its path printed)."""
+    page = browser_context.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        yield page
+    except Exception:
+        shot = screenshots / f"{stem}_failure.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot of the failure: {shot}")
+        raise
+    finally:
+        page.close()
+
+
 def _text(locator) -> str:
     return locator.inner_text(timeout=30_000).strip()
 
@@ -219,9 +236,7 @@ def _wait_text_change(locator, old: str, timeout_s: float) -> str:
 
 @pytest.mark.parametrize("notebook, name, marker", EXPLORERS, ids=[e[1] for e in EXPLORERS])
 def test_explorer_reacts_in_a_real_browser(lab_url, browser_context, screenshots, notebook, name, marker):
-    page = browser_context.new_page()
-    page.set_default_timeout(120_000)
-    try:
+    with _page(browser_context, screenshots, name) as page:
         _run_all(page, f"{lab_url}/lab/tree/{notebook}")
         page.wait_for_selector(marker, state="attached", timeout=RUN_ALL_TIMEOUT_MS)
         page.wait_for_function(ALL_CELLS_DONE, timeout=RUN_ALL_TIMEOUT_MS)
@@ -252,13 +267,6 @@ def test_explorer_reacts_in_a_real_browser(lab_url, browser_context, screenshots
         output.scroll_into_view_if_needed()
         time.sleep(1.5)
         output.screenshot(path=str(screenshots / f"{name}_after_slider.png"))
-    except Exception:
-        shot = screenshots / f"{name}_failure.png"
-        page.screenshot(path=str(shot), full_page=True)
-        print(f"screenshot of the failure: {shot}")
-        raise
-    finally:
-        page.close()
 
 
 # -- the training playground (notebook 13): train, watch, stop, compare ---------------------------------
@@ -297,9 +305,7 @@ def test_notebook_13_playground_trains_stops_and_compares_in_a_real_browser(lab_
     """Run All (a one-epoch demo run), press Train and watch the new run's curves grow epoch by epoch while
     it trains, press Stop (the run ends after its epoch, its partial curve stays), switch to INCE with 3
     epochs and train again: the figure holds the stopped run and the finished one, named by their settings."""
-    page = browser_context.new_page()
-    page.set_default_timeout(120_000)
-    try:
+    with _page(browser_context, screenshots, "playground") as page:
         _run_all(page, f"{lab_url}/lab/tree/{PLAYGROUND_NOTEBOOK}")
         page.wait_for_selector(".gca-train", state="attached", timeout=RUN_ALL_TIMEOUT_MS)
         page.wait_for_function(ALL_CELLS_DONE, timeout=RUN_ALL_TIMEOUT_MS)
@@ -351,13 +357,6 @@ def test_notebook_13_playground_trains_stops_and_compares_in_a_real_browser(lab_
         output.scroll_into_view_if_needed()
         time.sleep(1.5)
         output.screenshot(path=str(screenshots / "playground_three_runs.png"))
-    except Exception:
-        shot = screenshots / "playground_failure.png"
-        page.screenshot(path=str(shot), full_page=True)
-        print(f"screenshot of the failure: {shot}")
-        raise
-    finally:
-        page.close()
 
 
 # -- every other notebook: Run All, no error, figures unshrunk, screenshots ------------------------------
@@ -369,19 +368,10 @@ OTHER_NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*
 @pytest.mark.parametrize("notebook", OTHER_NOTEBOOKS, ids=[n[:2] for n in OTHER_NOTEBOOKS])
 def test_notebook_runs_all_in_a_real_browser(lab_url, browser_context, screenshots, notebook):
     """Notebook 01 and the figure notebooks (05-12, quick mode: they load or compute their quick results)."""
-    page = browser_context.new_page()
-    page.set_default_timeout(120_000)
     stem = notebook.removesuffix(".ipynb")
-    try:
+    with _page(browser_context, screenshots, stem) as page:
         _run_all(page, f"{lab_url}/lab/tree/{notebook}")
         page.wait_for_function(ALL_CELLS_DONE, timeout=RUN_ALL_TIMEOUT_MS)
         time.sleep(1.0)
         _assert_readable(page, stem)
         assert _screenshot_outputs(page, screenshots, stem), f"{stem}: no figure or table after Run All"
-    except Exception:
-        shot = screenshots / f"{stem}_failure.png"
-        page.screenshot(path=str(shot), full_page=True)
-        print(f"screenshot of the failure: {shot}")
-        raise
-    finally:
-        page.close()
