@@ -947,11 +947,14 @@ def plotly_curves(x: Any, panels: Mapping[str, Mapping[str, Any]], *, height: in
     from plotly.subplots import make_subplots
 
     xs = to_numpy(x)
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(panels))
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(panels), horizontal_spacing=0.14)
+    dashes = ("solid", "dash", "dot", "dashdot")  # equal curves (two methods alike) do not hide each other
     for p, (title, series) in enumerate(panels.items()):
         for i, (label, y) in enumerate(series.items()):
             fig.add_trace(go.Scatter(x=xs, y=to_numpy(y), mode="lines", name=label, legendgroup=label,
-                                     showlegend=p == 0, line=dict(color=_color(label, i))), row=1, col=p + 1)
+                                     showlegend=p == 0, line=dict(color=_color(label, i), dash=dashes[i % 4],
+                                                                  width=3 - 0.6 * min(i, 2))),
+                          row=1, col=p + 1)
         if marker_x is not None:
             fig.add_vline(x=marker_x, line=dict(color="gray", dash="dot"), row=1, col=p + 1)
         fig.update_xaxes(title_text=xlabel, row=1, col=p + 1)

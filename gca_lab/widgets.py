@@ -362,8 +362,8 @@ class SphereExplorer(_View):
             traj.steps, {"alignment (lower = aligned)": self._labelled(traj.alignment),
                          "uniformity (lower = uniform)": self._labelled(traj.uniformity)},
             marker_x=float(traj.steps[0]), xlabel="optimization step",
-            ylabels={"alignment (lower = aligned)": "alignment E||z' - z''||²",
-                     "uniformity (lower = uniform)": "uniformity (log E e^{-2||z - w||²})"}))
+            ylabels={"alignment (lower = aligned)": "E ||z' - z''||²",
+                     "uniformity (lower = uniform)": "log E exp(-2 ||z - w||²)"}))
         self.state = 0
         self._show(0)
         self.controls["step"].observe(lambda change: None if getattr(self, "_held", False) else self.update(),
@@ -395,7 +395,8 @@ class SphereExplorer(_View):
                 shape.x0 = x
                 shape.x1 = x
         self.state = k
-        parts = [f"{m}: align {traj.alignment[m][k]:.3f}, unif {traj.uniformity[m][k]:.3f}" for m in traj.methods]
+        parts = [f"{_methods.label(m)}: alignment {traj.alignment[m][k]:.3f}, uniformity {traj.uniformity[m][k]:.3f}"
+                 for m in traj.methods]
         self._set_status(f"step {int(traj.steps[k])}: " + " | ".join(parts))
 
 

@@ -181,6 +181,7 @@ def _screenshot_outputs(page, screenshots: Path, stem: str) -> list[Path]:
     """Screenshot every output wrapper that holds a figure, a table, rendered Markdown or a widget, in
     notebook order, after scrolling it into view (JupyterLab renders cells lazily)."""
     saved = []
+    page.add_style_tag(content=".Toastify { display: none !important; }")  # JupyterLab's news toast
     wrappers = page.locator(".jp-Cell-outputWrapper")
     for i in range(wrappers.count()):
         wrapper = wrappers.nth(i)
@@ -241,7 +242,6 @@ def test_explorer_reacts_in_a_real_browser(lab_url, browser_context, screenshots
         page.wait_for_selector(marker, state="attached", timeout=RUN_ALL_TIMEOUT_MS)
         page.wait_for_function(ALL_CELLS_DONE, timeout=RUN_ALL_TIMEOUT_MS)
         _assert_readable(page, name)
-        _screenshot_outputs(page, screenshots, notebook.removesuffix(".ipynb"))
         cell = page.locator(".jp-Cell").filter(has=page.locator(marker)).first
         text = cell.locator(marker).first
         before = _text(text)
@@ -267,6 +267,8 @@ def test_explorer_reacts_in_a_real_browser(lab_url, browser_context, screenshots
         output.scroll_into_view_if_needed()
         time.sleep(1.5)
         output.screenshot(path=str(screenshots / f"{name}_after_slider.png"))
+        # then every output of the notebook (scrolling the page re-renders the explorer: it comes last)
+        _screenshot_outputs(page, screenshots, notebook.removesuffix(".ipynb"))
 
 
 # -- the training playground (notebook 13): train, watch, stop, compare ---------------------------------
@@ -310,7 +312,6 @@ def test_notebook_13_playground_trains_stops_and_compares_in_a_real_browser(lab_
         page.wait_for_selector(".gca-train", state="attached", timeout=RUN_ALL_TIMEOUT_MS)
         page.wait_for_function(ALL_CELLS_DONE, timeout=RUN_ALL_TIMEOUT_MS)
         _assert_readable(page, "playground")
-        _screenshot_outputs(page, screenshots, PLAYGROUND_NOTEBOOK.removesuffix(".ipynb"))
         cell = page.locator(".jp-Cell").filter(has=page.locator(".gca-train")).first
         status = cell.locator(".gca-status").first
         output = cell.locator(".jp-Cell-outputWrapper")
@@ -357,6 +358,7 @@ def test_notebook_13_playground_trains_stops_and_compares_in_a_real_browser(lab_
         output.scroll_into_view_if_needed()
         time.sleep(1.5)
         output.screenshot(path=str(screenshots / "playground_three_runs.png"))
+        _screenshot_outputs(page, screenshots, PLAYGROUND_NOTEBOOK.removesuffix(".ipynb"))
 
 
 # -- every other notebook: Run All, no error, figures unshrunk, screenshots ------------------------------
