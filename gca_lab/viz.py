@@ -852,9 +852,9 @@ def plotly_marginals(row_deviation: Any, col_deviation: Any, *, floor: float = D
     r, c = floored(row_deviation, floor), floored(col_deviation, floor)
     fig = go.Figure([
         go.Scatter(y=r, mode="lines+markers", marker=dict(size=3), name="rows  |P1 - a| / a",
-                   line=dict(color="#1f77b4")),
+                   line=dict(color=OTHER_COLORS[0])),
         go.Scatter(y=c, mode="lines+markers", marker=dict(size=3), name="columns  |Pᵀ1 - b| / b",
-                   line=dict(color="#ff7f0e")),
+                   line=dict(color=OTHER_COLORS[2], dash="dash")),  # on the floor with the rows, both stay visible
     ])
     fig.add_hline(y=floor, line=dict(color="gray", dash="dot", width=1))
     fig.update_layout(

@@ -48,7 +48,7 @@ RHO_CHOICES: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 10
 #: reads to one step of a 50-step slider; the readout takes the rest of the widget's width).
 DESCRIPTION_PX = 130
 TRACK_PX = 300
-CONTROL_PX = DESCRIPTION_PX + TRACK_PX + 80
+CONTROL_PX = DESCRIPTION_PX + TRACK_PX + 40  # two columns fit a JupyterLab cell at 1400 px
 
 #: What a notebook shows for an explorer before its cell runs (a saved notebook keeps no widget state).
 PLACEHOLDER = "*Interactive explorer: run the cell to start the explorer (it needs a live kernel).*"
