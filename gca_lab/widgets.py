@@ -287,8 +287,11 @@ class NoisyViewsExplorer(_View):
                                                              "unbalanced plan (x B / total mass)": unb.plan}))
         cats = ["corrupted columns", "clean columns"]
         bars = go.Figure([
-            go.Bar(x=cats, y=[bal.col_mass_corrupted, bal.col_mass_clean], name="balanced (rho = inf)"),
-            go.Bar(x=cats, y=[unb.col_mass_corrupted, unb.col_mass_clean], name="unbalanced"),
+            # conditions, not methods: colours outside the method palette
+            go.Bar(x=cats, y=[bal.col_mass_corrupted, bal.col_mass_clean], name="balanced (rho = inf)",
+                   marker_color=_viz.OTHER_COLORS[1]),
+            go.Bar(x=cats, y=[unb.col_mass_corrupted, unb.col_mass_clean], name="unbalanced",
+                   marker_color=_viz.OTHER_COLORS[0]),
         ])
         bars.update_layout(height=300, title=dict(text="mean column mass (x B / total mass)", y=0.97),
                            margin=dict(l=10, r=10, t=60, b=10), font=dict(size=_viz.PLOTLY_FONT_PX),
