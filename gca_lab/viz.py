@@ -25,7 +25,15 @@ Interactive (plotly; :mod:`gca_lab.widgets` wraps them in ``FigureWidget``):
   :func:`plotly_points`, :func:`plotly_curves`; :func:`floored` and :func:`log_range` for the
   deviation panels.
 
-:func:`setup_notebook` sets PNG inline figures and a fixed style (nbval-friendly).
+:func:`setup_notebook` sets PNG inline figures and the one style: :data:`DPI`, at most
+:data:`MAX_WIDTH_IN` wide, text of at least :data:`MIN_FONT_PT` as displayed, one colour per method
+(:func:`gca_lab.methods.color`) and :data:`OTHER_COLORS` / :func:`level_colors` for everything else.
+
+The figure check (issue 17): :func:`figure_problems` / :func:`check_figure` report a figure wider than
+a JupyterLab cell, text under 9 pt as displayed, overlapping labels and legend entries whose series
+cannot be seen; :func:`plotly_problems` the font sizes and axis titles of plotly figures;
+:func:`enable_figure_check` (on under ``GCA_LAB_FIGURE_CHECK=1``) fails every notebook cell that
+shows a figure the check refuses.
 """
 
 from __future__ import annotations
