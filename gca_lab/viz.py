@@ -524,13 +524,13 @@ def scatter_compare(x: Any, y: Any, *, xlabel: str = "x", ylabel: str = "y", col
 
 def value_digits(values: Sequence[float], *, least: int = 1, most: int = 4) -> int:
     """The fewest decimals (``least`` to ``most``) at which every difference between two values reads
-    right: the printed difference within a quarter of the true one (0.930 and 0.937 need three; at two
+    right: the printed difference within 10 % of the true one (0.930 and 0.937 need three; at two
     they read 0.93 and 0.94, a difference of 0.01 for 0.007)."""
     v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
     pairs = [(i, j) for i in range(v.size) for j in range(i + 1, v.size) if abs(v[i] - v[j]) > 10.0**-most]
     for d in range(least, most + 1):
         r = np.round(v, d)
-        if all(abs((r[i] - r[j]) - (v[i] - v[j])) <= 0.25 * abs(v[i] - v[j]) for i, j in pairs):
+        if all(abs((r[i] - r[j]) - (v[i] - v[j])) <= 0.1 * abs(v[i] - v[j]) for i, j in pairs):
             return d
     return most
 
