@@ -11,7 +11,8 @@ phrases of :data:`VOLATILE_PHRASES` inside otherwise stable lines.
 - Explorers (01-04, 13) are cheap in full mode: 195 s for the five here (one thread, as the tool runs
   them: 01 65 s, 02 19 s, 03 23 s, 04 27 s, 13 61 s; mostly 01's 1000 batches and 13's two 10-epoch runs).
 - Figure notebooks (05-12) load the committed results (``data/results/*-full.json``) in full mode and
-  print what they show from them; a cell that would retrain instead runs into the cell timeout.
+  print what they show from them: 4-9 s each here; two executions in a row print the same. A cell that
+  would retrain instead runs into the cell timeout.
 
 Run ``python tools/execute_notebooks.py`` to refresh every notebook (README, "Refreshing the
 notebooks"). ``GCA_LAB_NOTEBOOKS`` points the test at another folder of notebooks (the closing note's
