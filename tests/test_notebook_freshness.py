@@ -8,8 +8,10 @@ images (pixels differ across library versions without a different number), progr
 the live widget views (stripped on commit), cells tagged ``volatile`` (timings), and the few timing
 phrases of :data:`VOLATILE_PHRASES` inside otherwise stable lines.
 
-- Explorers (01-04, 13) are cheap in full mode: 195 s for the five here (one thread, as the tool runs
-  them: 01 65 s, 02 19 s, 03 23 s, 04 27 s, 13 61 s; mostly 01's 1000 batches and 13's two 10-epoch runs).
+- Explorers (01-04, 13) are cheap in full mode: 100-200 s for the five here, depending on the load
+  of the shared 2-core machine (one thread, as the tool runs them: 01 29-65 s, 02 19 s, 03 10-23 s,
+  04 12-27 s, 13 28-61 s; mostly 01's 1000 batches and 13's two 10-epoch runs). Each prints the same
+  in two executions in a row.
 - Figure notebooks (05-12) load the committed results (``data/results/*-full.json``) in full mode and
   print what they show from them: 4-9 s each here; two executions in a row print the same. A cell that
   would retrain instead runs into the cell timeout.
