@@ -880,7 +880,8 @@ def plotly_convergence(errors: Any, *, height: int = 260):
     import plotly.graph_objects as go
 
     e = to_numpy(errors).reshape(-1)
-    fig = go.Figure(go.Scatter(x=np.arange(1, e.size + 1), y=e, mode="lines+markers", name="marginal error"))
+    fig = go.Figure(go.Scatter(x=np.arange(1, e.size + 1), y=e, mode="lines+markers", name="marginal error",
+                               line=dict(color=OTHER_COLORS[0])))  # not a method: no method colour
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), title="Sinkhorn convergence",
                       font=dict(size=PLOTLY_FONT_PX),
                       xaxis_title="iteration", yaxis_title="||P1 - a||₁", yaxis_type="log",
