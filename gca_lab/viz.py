@@ -25,7 +25,15 @@ Interactive (plotly; :mod:`gca_lab.widgets` wraps them in ``FigureWidget``):
   :func:`plotly_points`, :func:`plotly_curves`; :func:`floored` and :func:`log_range` for the
   deviation panels.
 
-:func:`setup_notebook` sets PNG inline figures and a fixed style (nbval-friendly).
+:func:`setup_notebook` sets PNG inline figures and the one style: :data:`DPI`, at most
+:data:`MAX_WIDTH_IN` wide, text of at least :data:`MIN_FONT_PT` as displayed, one colour per method
+(:func:`gca_lab.methods.color`) and :data:`OTHER_COLORS` / :func:`level_colors` for everything else.
+
+The figure check (issue 17): :func:`figure_problems` / :func:`check_figure` report a figure wider than
+a JupyterLab cell, text under 9 pt as displayed, overlapping labels and legend entries whose series
+cannot be seen; :func:`plotly_problems` the font sizes and axis titles of plotly figures;
+:func:`enable_figure_check` (on under ``GCA_LAB_FIGURE_CHECK=1``) fails every notebook cell that
+shows a figure the check refuses.
 """
 
 from __future__ import annotations
@@ -58,11 +66,36 @@ __all__ = [
     "plotly_points",
     "plotly_curves",
     "DEVIATION_FLOOR",
+    "DPI",
+    "MAX_WIDTH_IN",
+    "MIN_FONT_PT",
+    "OTHER_COLORS",
+    "level_colors",
+    "figure_problems",
+    "check_figure",
+    "plotly_problems",
+    "enable_figure_check",
+    "FigureStyleError",
     "floored",
     "log_range",
 ]
 
-_CYCLE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+#: The one figure style (arXiv 2502.20141 notebooks, issue 17): every figure is drawn at :data:`DPI`, at most
+#: :data:`MAX_WIDTH_IN` wide (850 px: a JupyterLab cell at 1400 px shows it unshrunk), with text of at
+#: least :data:`MIN_FONT_PT` as displayed (a browser shows 96 CSS px per inch). :func:`figure_problems`
+#: checks a figure against these numbers.
+DPI = 100
+MAX_WIDTH_IN = 8.5
+#: The widest figure the builders draw: the cell less the notebook's 0.1 in padding on each side of the
+#: saved PNG (``savefig.pad_inches``) and a little room for labels that reach past the axes.
+FIG_WIDTH_IN = 8.1
+MIN_FONT_PT = 9.0
+FONT_PT = 10.0
+SMALL_PT = 9.0
+
+#: Colours of series that are not methods (conditions, levels, references): none is a method colour of
+#: :data:`gca_lab.methods.METHODS`, so a condition never reads as a method (p = 0.2 is not INCE).
+OTHER_COLORS = ("#222222", "#7f7f7f", "#bcbd22", "#8c6d31", "#e7ba52", "#637939", "#393b79", "#ad494a")
 
 #: Entries drawn below the data: the marginal panels clip deviations to this floor (a plan exact to
 #: float64 round-off sits on it instead of showing ``1e-16`` noise as fluctuation).
@@ -70,14 +103,71 @@ DEVIATION_FLOOR = 1e-12
 
 
 def _color(name: str, i: int) -> str:
-    """The method's registry colour (:func:`gca_lab.methods.color`), else the ``i``-th cycle colour."""
-    return _methods.color(str(name), _CYCLE[i % len(_CYCLE)])  # type: ignore[return-value]
+    """The method's registry colour (:func:`gca_lab.methods.color`) for a method's name or label, also
+    when settings follow it (``"GCA-UOT eps=0.5 rho=0.2"``), else the ``i``-th of :data:`OTHER_COLORS`."""
+    words = str(name).split()
+    found = _methods.color(str(name)) or (_methods.color(words[0].rstrip(",:")) if words else None)
+    return found or OTHER_COLORS[i % len(OTHER_COLORS)]
+
+
+def level_colors(n: int, cmap: str = "cividis") -> list[str]:
+    """``n`` colours of an ordered quantity (a noise level ``p``, a budget), dark to light on one
+    sequential map, so levels read as an order and never as methods. Returns hex strings."""
+    import matplotlib as mpl
+
+    if not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int, got {n!r}")
+    cm = mpl.colormaps[cmap]
+    return [mpl.colors.to_hex(cm(t)) for t in np.linspace(0.0, 0.85, n)]
 
 
 def _legend_outside(ax: Any, handles: Any = None, labels: Any = None, *, x: float = 1.02) -> Any:
     """The legend right of the axes (outside the data), top-aligned."""
     args = () if handles is None else (handles, labels)
-    return ax.legend(*args, fontsize=8, loc="upper left", bbox_to_anchor=(x, 1.0), borderaxespad=0.0)
+    return ax.legend(*args, fontsize=SMALL_PT, loc="upper left", bbox_to_anchor=(x, 1.0), borderaxespad=0.0)
+
+
+def _legend_below(ax: Any, handles: Any = None, labels: Any = None, *, ncol: int = 3, y: float = -0.22) -> Any:
+    """The legend under the axes (outside the data), for figures whose width is taken by their panels."""
+    args = () if handles is None else (handles, labels)
+    return ax.legend(*args, fontsize=SMALL_PT, loc="upper left", bbox_to_anchor=(0.0, y), borderaxespad=0.0,
+                     ncol=ncol, frameon=False)
+
+
+def _figure_legend_below(fig: Any, handles: Any, labels: Any, *, ncol: int = 3) -> None:
+    """One legend for all panels, centred under them; ``tight_layout`` keeps a strip free for it."""
+    rows = math.ceil(len(labels) / max(1, ncol))
+    strip = (0.28 * rows + 0.15) / fig.get_size_inches()[1]
+    fig.tight_layout(rect=(0.0, strip, 1.0, 1.0))
+    fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.0), ncol=ncol, frameon=False,
+               fontsize=SMALL_PT)
+
+
+def _point_colors(c: np.ndarray | None) -> dict[str, Any]:
+    """Scatter colours: class labels (integers 0-9) on ``tab10``, any other quantity (an angle) on a
+    cyclic map over its own range."""
+    if c is None:
+        return {}
+    if np.all(np.mod(c, 1) == 0) and c.min() >= 0 and c.max() <= 9:
+        return dict(c=c, cmap="tab10", vmin=0, vmax=9)
+    return dict(c=c, cmap="twilight", vmin=float(c.min()), vmax=float(c.max()))
+
+
+def _finish_grid(fig: Any, axes: Any, n: int, title: str | None, *, tight: bool = True) -> Any:
+    """A grid of panels done: the cells past the ``n``-th hidden, the figure title, the layout."""
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    if tight:
+        fig.tight_layout()
+    return fig
+
+
+def _width(per_panel: float, n: int, extra: float = 0.0) -> float:
+    """A figure width for ``n`` panels of ``per_panel`` inches, capped at :data:`FIG_WIDTH_IN` minus ``extra``
+    (room for an outside legend or colour bar)."""
+    return min(per_panel * n, FIG_WIDTH_IN - extra)
 
 
 def to_numpy(x: Any) -> np.ndarray:
@@ -93,15 +183,22 @@ def _plt():
     return plt
 
 
-def setup_notebook(dpi: int = 80) -> None:
-    """Notebook defaults: inline figures as PNG only (no SVG/PDF, nbval skips PNG), fixed style.
+def setup_notebook(dpi: int = DPI) -> None:
+    """Notebook defaults: inline figures as PNG only (no SVG/PDF, nbval skips PNG), the one style.
 
-    Safe outside IPython (then only the rcParams change).
+    Figures at ``dpi`` (default :data:`DPI`), text at :data:`FONT_PT` (ticks and legends at
+    :data:`SMALL_PT`), which :func:`figure_problems` accepts. With ``GCA_LAB_FIGURE_CHECK=1`` in the
+    environment (the root ``conftest.py`` sets it for nbval) every figure a later cell shows is checked
+    (:func:`enable_figure_check`). Safe outside IPython (then only the rcParams change).
     """
     import matplotlib as mpl
 
-    mpl.rcParams.update({"figure.dpi": dpi, "savefig.dpi": dpi, "figure.figsize": (7.0, 4.0),
-                         "axes.grid": False, "font.size": 10, "image.cmap": "viridis"})
+    from ._env import env_flag
+
+    mpl.rcParams.update({"figure.dpi": dpi, "savefig.dpi": dpi, "figure.figsize": (6.4, 3.6),
+                         "axes.grid": False, "font.size": FONT_PT, "axes.titlesize": FONT_PT,
+                         "axes.labelsize": FONT_PT, "xtick.labelsize": SMALL_PT, "ytick.labelsize": SMALL_PT,
+                         "legend.fontsize": SMALL_PT, "figure.titlesize": FONT_PT + 1, "image.cmap": "viridis"})
     try:
         from IPython import get_ipython
 
@@ -111,6 +208,8 @@ def setup_notebook(dpi: int = 80) -> None:
             set_matplotlib_formats("png")
     except Exception:  # pragma: no cover - outside a kernel, or an old matplotlib-inline
         pass
+    if env_flag("GCA_LAB_FIGURE_CHECK"):
+        enable_figure_check()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -127,6 +226,9 @@ def plan_heatmaps(
     ncols: int | None = None,
     panel_size: float = 3.0,
     suptitle: str | None = None,
+    xlabel: str = "column j (view 2)",
+    ylabel: str = "row i (view 1)",
+    colorbar_label: str | None = None,
 ):
     """Heatmaps of matrices side by side (e.g. kernel | INCE plan | GCA-INCE plan | GCA-UOT plan).
 
@@ -136,8 +238,10 @@ def plan_heatmaps(
         log10: draw ``log10`` of the entries (zeros/negatives masked); useful for plans, whose
             entries span decades at small ``eps``.
         ncols: panels per row (default: all in one row).
-        panel_size: inches per panel.
+        panel_size: inches per panel at most (the figure stays within :data:`FIG_WIDTH_IN`).
         suptitle: optional figure title.
+        xlabel, ylabel: what the columns and rows index (on the bottom row and the left column).
+        colorbar_label: the colour bar's label (default ``"value"`` or ``"log10 value"``).
 
     Returns:
         A matplotlib Figure with ``len(mats)`` image axes (``fig.axes`` also holds colorbars).
@@ -157,7 +261,10 @@ def plan_heatmaps(
     n = len(arrays)
     ncols = n if ncols is None else max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size * ncols + 0.8, panel_size * nrows), squeeze=False)
+    bar_in = 0.9 if shared_scale else 0.75 * ncols  # colour bars and their tick labels
+    panel = min(float(panel_size), (FIG_WIDTH_IN - 0.6 - bar_in) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(panel * ncols + bar_in + 0.6, (panel + 0.45) * nrows + 0.3),
+                             squeeze=False, layout="constrained")
     finite = [a[np.isfinite(a)] for a in arrays.values()]
     vmin = min((f.min() for f in finite if f.size), default=0.0)
     vmax = max((f.max() for f in finite if f.size), default=1.0)
@@ -166,19 +273,20 @@ def plan_heatmaps(
         kw = {"vmin": vmin, "vmax": vmax} if shared_scale else {}
         im = ax.imshow(a, cmap=cmap, interpolation="nearest", **kw)
         images.append(im)
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title)
         ax.set_xticks([])
         ax.set_yticks([])
+        k = len(images) - 1
+        if k % ncols == 0:
+            ax.set_ylabel(ylabel)
+        if k + ncols >= n:
+            ax.set_xlabel(xlabel)
         if not shared_scale:
             fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-    for ax in list(axes.flat)[n:]:
-        ax.set_visible(False)
     if shared_scale:
         fig.colorbar(images[0], ax=[ax for ax in axes.flat][:n], fraction=0.02, pad=0.02,
-                     label="log10 value" if log10 else "value")
-    if suptitle:
-        fig.suptitle(suptitle)
-    return fig
+                     label=colorbar_label or ("log10 value" if log10 else "value"))
+    return _finish_grid(fig, axes, n, suptitle, tight=False)  # constrained layout places the colour bars
 
 
 def marginals_plot(
@@ -208,15 +316,18 @@ def marginals_plot(
     if (row_target is None) != (col_target is None):
         raise ValueError("give both row_target and col_target, or neither")
     deviation = row_target is not None
-    fig, (ax_r, ax_c) = plt.subplots(1, 2, figsize=(10, 3.2), sharey=True)
+    fig, (ax_r, ax_c) = plt.subplots(1, 2, figsize=(FIG_WIDTH_IN, 3.4), sharey=True)
+    styles = ("-", "--", ":", "-.")
     for i, (label, p) in enumerate(plans.items()):
         p = to_numpy(p)
         rows, cols = p.sum(1), p.sum(0)
         if deviation:
             rt, ct = to_numpy(row_target), to_numpy(col_target)
             rows, cols = floored(np.abs(rows - rt) / rt, floor), floored(np.abs(cols - ct) / ct, floor)
-        ax_r.plot(rows, lw=1.2, color=_color(label, i), label=label)
-        ax_c.plot(cols, lw=1.2, color=_color(label, i), label=label)
+        # plans exact on the same marginal coincide on the floor: later ones dashed and thinner
+        kw = dict(lw=2.4 - 0.6 * min(i, 2), color=_color(label, i), label=label, ls=styles[i % len(styles)])
+        ax_r.plot(rows, **kw)
+        ax_c.plot(cols, **kw)
     for ax in (ax_r, ax_c):
         if deviation:
             ax.set_yscale("log")
@@ -227,12 +338,12 @@ def marginals_plot(
     if deviation:
         lo, hi = log_range(np.concatenate([line.get_ydata() for line in ax_r.lines + ax_c.lines]), floor)
         ax_r.set_ylim(10**lo, 10**hi)
-    ax_r.set_title("row marginals: |P 1 - a| / a" if deviation else "row marginals  P 1")
-    ax_c.set_title("column marginals: |P$^T$ 1 - b| / b" if deviation else "column marginals  P$^T$ 1")
+    ax_r.set_title("rows: |P 1 - a| / a" if deviation else "row marginals  P 1")
+    ax_c.set_title("columns: |P$^T$ 1 - b| / b" if deviation else "column marginals  P$^T$ 1")
     ax_r.set_xlabel("row i")
     ax_c.set_xlabel("column j")
-    ax_r.set_ylabel("relative deviation" if deviation else "mass")
-    _legend_outside(ax_c)
+    ax_r.set_ylabel("relative deviation (log)" if deviation else "mass")
+    _legend_below(ax_r, *ax_c.get_legend_handles_labels(), ncol=4, y=-0.25)
     fig.tight_layout()
     return fig
 
@@ -249,7 +360,7 @@ def convergence_plot(errors: Mapping[str, Any] | Any, *, ylabel: str = "marginal
     plt = _plt()
     if not isinstance(errors, Mapping):
         errors = {"sinkhorn": errors}
-    fig, ax = plt.subplots(figsize=(5.5, 3.2))
+    fig, ax = plt.subplots(figsize=(5.0, 3.2))
     for i, (label, e) in enumerate(errors.items()):
         e = to_numpy(e).reshape(-1)
         e = np.where(e > 0, e, np.nan)
@@ -258,7 +369,7 @@ def convergence_plot(errors: Mapping[str, Any] | Any, *, ylabel: str = "marginal
     ax.set_xlabel("iteration")
     ax.set_ylabel(ylabel)
     _legend_outside(ax)
-    ax.grid(True, which="both", alpha=0.3)
+    ax.grid(True, which="major", alpha=0.3)
     fig.tight_layout()
     return fig
 
@@ -286,7 +397,8 @@ def points_on_sphere(
         raise ValueError(f"points must all be (N, 2) or all (N, 3), got dims {sorted(dims)}")
     d = dims.pop()
     n = len(arrays)
-    fig = plt.figure(figsize=(panel_size * n, panel_size))
+    side = min(float(panel_size), FIG_WIDTH_IN / n)
+    fig = plt.figure(figsize=(side * n, side + 0.3))
     c = None if colors is None else to_numpy(colors)
     for i, (title, a) in enumerate(arrays.items()):
         a = a / np.linalg.norm(a, axis=1, keepdims=True).clip(1e-12)
@@ -294,7 +406,7 @@ def points_on_sphere(
             ax = fig.add_subplot(1, n, i + 1)
             t = np.linspace(0, 2 * np.pi, 200)
             ax.plot(np.cos(t), np.sin(t), color="0.8", lw=1)
-            ax.scatter(a[:, 0], a[:, 1], c=c, s=14, cmap="tab10", vmin=0, vmax=9)
+            ax.scatter(a[:, 0], a[:, 1], s=14, **_point_colors(c))
             ax.set_aspect("equal")
             ax.set_xlim(-1.15, 1.15)
             ax.set_ylim(-1.15, 1.15)
@@ -303,10 +415,10 @@ def points_on_sphere(
             ax = fig.add_subplot(1, n, i + 1, projection="3d")
             u, v = np.mgrid[0 : 2 * np.pi : 24j, 0 : np.pi : 12j]
             ax.plot_wireframe(np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v), color="0.85", lw=0.4)
-            ax.scatter(a[:, 0], a[:, 1], a[:, 2], c=c, s=10, cmap="tab10", vmin=0, vmax=9)
+            ax.scatter(a[:, 0], a[:, 1], a[:, 2], s=10, **_point_colors(c))
             ax.set_box_aspect((1, 1, 1))
             ax.set_axis_off()
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title)
     if suptitle:
         fig.suptitle(suptitle)
     return fig
@@ -318,29 +430,39 @@ def curves_plot(
     *,
     xlabel: str = "step",
     logx: bool = False,
+    ylabels: Mapping[str, str] | None = None,
 ):
     """Several metrics over a common x axis: one axis per panel, one line per series.
+
+    The first series of a panel is solid, the next dashed and dotted (thinner), so equal curves do
+    not hide each other; one legend under the first panel.
 
     Args:
         x: ``(T,)`` x values (e.g. training steps).
         panels: ``{panel title: {series label: (T,) values}}``.
+        ylabels: ``{panel title: y axis label with units}`` (default ``"value"``).
 
     Returns:
         A Figure with ``len(panels)`` axes.
     """
     plt = _plt()
     xs = to_numpy(x)
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.6 * len(panels), 3.2), squeeze=False)
+    n = len(panels)
+    fig, axes = plt.subplots(1, n, figsize=(_width(3.2, n) if n > 1 else 4.8, 3.3), squeeze=False)
+    styles = ("-", "--", ":", "-.")
     for ax, (title, series) in zip(axes[0], panels.items()):
         for i, (label, y) in enumerate(series.items()):
-            ax.plot(xs, to_numpy(y), lw=1.5, color=_color(label, i), label=label)
+            # series that coincide (two methods with equal curves) stay visible: later ones dashed, thinner
+            ax.plot(xs, to_numpy(y), styles[i % len(styles)], lw=2.2 - 0.5 * min(i, 2), color=_color(label, i),
+                    label=label, marker="o" if xs.size <= 30 else None, ms=3.5 - 0.5 * min(i, 2))
         ax.set_title(title)
         ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabels.get(title, "value") if ylabels else "value")
         if logx:
             ax.set_xscale("log")
         ax.grid(True, alpha=0.3)
-    _legend_outside(axes[0][-1], *axes[0][0].get_legend_handles_labels())
-    fig.tight_layout()
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    _figure_legend_below(fig, handles, labels, ncol=min(3, len(labels)) if n > 1 else 1)
     return fig
 
 
@@ -353,7 +475,7 @@ def view_pairs(x1: Any, x2: Any, k: int = 8, *, marked: Any | None = None):
     plt = _plt()
     a, b = to_numpy(x1), to_numpy(x2)
     k = max(1, min(k, a.shape[0]))
-    fig, axes = plt.subplots(2, k, figsize=(1.1 * k, 2.4), squeeze=False)
+    fig, axes = plt.subplots(2, k, figsize=(min(0.75 * k + 0.5, FIG_WIDTH_IN), 2.1), squeeze=False)
     m = None if marked is None else to_numpy(marked) > 0
     for i in range(k):
         for r, x in enumerate((a, b)):
@@ -362,9 +484,9 @@ def view_pairs(x1: Any, x2: Any, k: int = 8, *, marked: Any | None = None):
             axes[r, i].imshow(np.clip(img, 0, 1), cmap="gray_r" if img.ndim == 2 else None, vmin=0, vmax=1)
             axes[r, i].set_xticks([])
             axes[r, i].set_yticks([])
-        axes[0, i].set_title(f"{i}", fontsize=8, color="red" if m is not None and m[i] else "black")
-    axes[0, 0].set_ylabel("view 1", fontsize=8)
-    axes[1, 0].set_ylabel("view 2", fontsize=8)
+        axes[0, i].set_title(f"{i}", fontsize=SMALL_PT, color="red" if m is not None and m[i] else "black")
+    axes[0, 0].set_ylabel("view 1", fontsize=SMALL_PT)
+    axes[1, 0].set_ylabel("view 2", fontsize=SMALL_PT)
     fig.tight_layout()
     return fig
 
@@ -384,7 +506,7 @@ def scatter_compare(x: Any, y: Any, *, xlabel: str = "x", ylabel: str = "y", col
     if diagonal:
         lo, hi = float(min(xs.min(), ys.min())), float(max(xs.max(), ys.max()))
         ax.plot([lo, hi], [lo, hi], "k--", lw=1, label="y = x")
-        ax.legend(fontsize=8, loc="upper left")  # points of a <= comparison lie below the diagonal
+        ax.legend(fontsize=SMALL_PT, loc="upper left")  # points of a <= comparison lie below the diagonal
     if log:
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -400,6 +522,31 @@ def scatter_compare(x: Any, y: Any, *, xlabel: str = "x", ylabel: str = "y", col
 # --------------------------------------------------------------------------------------------------
 
 
+def value_digits(values: Sequence[float], *, least: int = 1, most: int = 4) -> int:
+    """The fewest decimals (``least`` to ``most``) at which every difference between two values reads
+    right: the printed difference within 10 % of the true one (0.930 and 0.937 need three; at two
+    they read 0.93 and 0.94, a difference of 0.01 for 0.007)."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    pairs = [(i, j) for i in range(v.size) for j in range(i + 1, v.size) if abs(v[i] - v[j]) > 10.0**-most]
+    for d in range(least, most + 1):
+        r = np.round(v, d)
+        if all(abs((r[i] - r[j]) - (v[i] - v[j])) <= 0.1 * abs(v[i] - v[j]) for i, j in pairs):
+            return d
+    return most
+
+
+def _label_bars(ax: Any, bars: Any, values: np.ndarray, errs: np.ndarray, digits: int, *, rotate: bool) -> None:
+    """Each value beside its bar, past the end of its error bar (never on the whisker)."""
+    for rect, v, e in zip(bars, values, errs):
+        if not rect.get_visible() or not np.isfinite(v):
+            continue
+        up = v >= 0
+        end = v + e if up else v - e
+        ax.annotate(f"{v:.{digits}f}", (rect.get_x() + rect.get_width() / 2, end), ha="center",
+                    va="bottom" if up else "top", fontsize=SMALL_PT, rotation=90 if rotate else 0,
+                    xytext=(0, 3 if up else -3), textcoords="offset points")
+
+
 def method_bars(
     methods: Sequence[str],
     ours: Sequence[float],
@@ -412,65 +559,89 @@ def method_bars(
     labels: tuple[str, str] = ("ours", "paper"),
     annotate: bool = True,
     ylim: tuple[float, float] | None = None,
+    digits: int | None = None,
 ):
     """Grouped bars per method: ours (mean, error bar) next to the paper's number.
+
+    Our bars take each method's registry colour; the paper's are white and hatched. The legend shows
+    one swatch per source (grey for ours, hatched for the paper). Value labels sit past the end of the
+    error bars, with :func:`value_digits` decimals unless ``digits`` is given.
 
     Args:
         methods: method names (x axis, shown by their registry labels, :func:`gca_lab.methods.label`).
         ours, ours_err: our means and error bars (e.g. std over seeds).
         paper, paper_err: the paper's values (``None`` where it reports none; the bar is omitted).
-        annotate: print each value above its bar.
+        annotate: print each value beside its bar.
+        ylim: the y range (default: every bar, whisker and label inside).
+        digits: decimals of the value labels.
 
     Returns:
         A Figure with one axis and one ``BarContainer`` per source (``ax.containers``).
     """
     plt = _plt()
+    from matplotlib.patches import Patch
+
     k = len(methods)
     if len(ours) != k:
         raise ValueError(f"ours must have one value per method ({k}), got {len(ours)}")
     x = np.arange(k)
     width = 0.38 if paper is not None else 0.6
-    fig, ax = plt.subplots(figsize=(max(5.5, 1.1 * k + 2.5), 3.5))
-    err = None if ours_err is None else np.asarray(ours_err, dtype=float)
+    fig, ax = plt.subplots(figsize=(min(FIG_WIDTH_IN, max(4.2, (1.2 if paper is not None else 1.1) * k + 1.4)),
+                                    3.6))
+    o = np.asarray(ours, dtype=float)
+    err = np.zeros(k) if ours_err is None else np.nan_to_num(np.asarray(ours_err, dtype=float))
     off = -width / 2 if paper is not None else 0.0
-    b1 = ax.bar(x + off, ours, width, yerr=err, capsize=3, label=labels[0],
+    b1 = ax.bar(x + off, o, width, yerr=err if err.any() else None, capsize=3, label=labels[0],
                 color=[_color(m, i) for i, m in enumerate(methods)], edgecolor="black", lw=0.5)
-    containers = [b1]
+    containers = [(b1, o, err)]
+    pv = np.full(k, np.nan)
+    pe = np.zeros(k)
     if paper is not None:
         if len(paper) != k:
             raise ValueError(f"paper must have one value per method ({k}), got {len(paper)}")
         pv = np.array([np.nan if v is None else float(v) for v in paper])
-        pe = None if paper_err is None else np.array([0.0 if v is None else float(v) for v in paper_err])
-        b2 = ax.bar(x + width / 2, np.nan_to_num(pv), width, yerr=pe, capsize=3, label=labels[1],
-                    color="white", edgecolor="black", hatch="//", lw=0.5)
+        pe = np.zeros(k) if paper_err is None else np.array([0.0 if v is None else float(v) for v in paper_err])
+        b2 = ax.bar(x + width / 2, np.nan_to_num(pv), width, yerr=pe if pe.any() else None, capsize=3,
+                    label=labels[1], color="white", edgecolor="black", hatch="//", lw=0.5)
         for rect, v in zip(b2, pv):
             if np.isnan(v):
                 rect.set_visible(False)
-        containers.append(b2)
+        containers.append((b2, pv, pe))
+    rotate = paper is not None or k > 6
     if annotate:
-        for cont in containers:
-            for rect in cont:
-                if rect.get_visible():
-                    ax.annotate(f"{rect.get_height():.1f}", (rect.get_x() + rect.get_width() / 2, rect.get_height()),
-                                ha="center", va="bottom", fontsize=7, xytext=(0, 2), textcoords="offset points")
+        d = digits if digits is not None else value_digits([*o, *pv[np.isfinite(pv)]])
+        for bars, vals, errs in containers:
+            _label_bars(ax, bars, vals, errs, d, rotate=rotate)
     ax.set_xticks(x)
-    ax.set_xticklabels([_methods.label(m) for m in methods], rotation=20)
+    ax.set_xticklabels([_methods.label(m) for m in methods], rotation=30 if k > 5 else 0,
+                       ha="right" if k > 5 else "center")
     ax.set_ylabel(ylabel)
+    ax.axhline(0.0, color="0.3", lw=0.6)
     if ylim is not None:
         ax.set_ylim(*ylim)
     else:
-        o = np.asarray(ours, float)
-        e = np.zeros_like(o) if err is None else np.nan_to_num(err)
-        # the whiskers are part of the data: an axis that cuts them hides how uncertain a bar is
-        vals = np.concatenate([o - e, o + e, [] if paper is None else [v for v in paper if v is not None]])
+        # whiskers and value labels are part of the data: an axis that cuts them hides how uncertain a bar is
+        vals = np.concatenate([o - err, o + err, (pv - pe)[np.isfinite(pv)], (pv + pe)[np.isfinite(pv)]])
         lo, hi = float(np.nanmin(vals)), float(np.nanmax(vals))
         pad = max(1e-9, 0.15 * (hi - lo) if hi > lo else 0.05 * abs(hi) + 1e-3)
-        ax.set_ylim(lo - 3 * pad if lo > 0 and (lo - 3 * pad) > 0 else min(0.0, lo - pad), hi + 2 * pad)
+        bottom = lo - 3 * pad if lo > 0 and (lo - 3 * pad) > 0 else min(0.0, lo - pad)  # zoomed, as the poster
+        room = (0.45 if rotate else 0.15) * (max(hi, 0.0) - bottom)  # the value labels
+        ax.set_ylim(bottom - (room if lo < 0 else 0.0), hi + room)
     if title:
         ax.set_title(title)
-    _legend_outside(ax)
+    if paper is not None:  # one source needs no legend: the x axis names the methods
+        handles = [Patch(facecolor="0.6", edgecolor="black", lw=0.5, label=f"{labels[0]} (colour = method)"),
+                   Patch(facecolor="white", edgecolor="black", hatch="//", lw=0.5, label=labels[1])]
+        # under the axes: the labels of the sources can be long, and the bars keep the whole width
+        _legend_below(ax, handles, [h.get_label() for h in handles], ncol=2, y=-0.3 if k > 5 else -0.15)
     fig.tight_layout()
     return fig
+
+
+def _mean_std(val: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    if isinstance(val, tuple) and len(val) == 2:
+        return to_numpy(val[0]), to_numpy(val[1])
+    return to_numpy(val), None
 
 
 def sweep_plot(
@@ -483,47 +654,82 @@ def sweep_plot(
     twin_ylabel: str = "value (right)",
     logx: bool = False,
     title: str | None = None,
+    colors: Mapping[str, str] | None = None,
+    max_bands: int = 3,
 ):
     """Lines with error bands over a swept parameter, optionally with a second y axis.
+
+    More than ``max_bands`` banded series are drawn as small multiples (one panel each, shared axes,
+    the other series as thin grey lines behind), since overlapping bands merge into one. On a twin
+    axis the left series are solid and the right ones dashed, and each axis label says so.
 
     Args:
         x: ``(K,)`` swept values.
         series: ``{label: (mean, std)}`` or ``{label: mean}`` on the left axis (band = mean +- std).
         twin: same format, drawn dashed on a right-hand twin axis (e.g. time next to accuracy).
         logx: log-scale x axis (e.g. ``eps`` or ``rho`` sweeps).
+        colors: ``{label: colour}``; default: the method's colour, else :data:`OTHER_COLORS`
+            (for ordered levels pass :func:`level_colors`).
+        max_bands: the most banded series drawn on one axis.
 
     Returns:
-        A Figure; ``fig.axes`` is ``[left]`` or ``[left, right]``.
+        A Figure; ``fig.axes`` is ``[left]`` or ``[left, right]``, or one axis per series.
     """
     plt = _plt()
     xs = to_numpy(x)
-    fig, ax = plt.subplots(figsize=(7.6, 3.6))  # the legend sits right of the axes
-
-    def draw(axis, data, style, offset):
-        for i, (label, val) in enumerate(data.items()):
-            if isinstance(val, tuple) and len(val) == 2:
-                mean, std = to_numpy(val[0]), to_numpy(val[1])
-            else:
-                mean, std = to_numpy(val), None
-            c = _color(label, i + offset)
-            axis.plot(xs, mean, style, marker="o", ms=3, lw=1.5, color=c, label=label)
+    colors = dict(colors or {})
+    data = {label: _mean_std(val) for label, val in series.items()}
+    col = {label: colors.get(label, _color(label, i)) for i, label in enumerate(data)}
+    banded = sum(std is not None for _, std in data.values())
+    if banded > max_bands and not twin:
+        n = len(data)
+        ncols = min(n, 3)
+        nrows = math.ceil(n / ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(FIG_WIDTH_IN, 2.5 * nrows + 0.5), sharex=True, sharey=True,
+                                 squeeze=False)
+        for k, (ax, (label, (mean, std))) in enumerate(zip(axes.flat, data.items())):
+            for other, (m2, _) in data.items():
+                if other != label:
+                    ax.plot(xs, m2, color="0.8", lw=0.8)
+            ax.plot(xs, mean, "-", marker="o", ms=3, lw=1.6, color=col[label])
             if std is not None:
-                axis.fill_between(xs, mean - std, mean + std, color=c, alpha=0.2, lw=0)
+                ax.fill_between(xs, mean - std, mean + std, color=col[label], alpha=0.25, lw=0)
+            ax.set_title(_methods.label(label))
+            if logx:
+                ax.set_xscale("log")
+            ax.grid(True, alpha=0.3)
+            if k % ncols == 0:
+                ax.set_ylabel(ylabel)
+            if k + ncols >= n:
+                ax.set_xlabel(xlabel)
+        return _finish_grid(fig, axes, n, title)
 
-    draw(ax, series, "-", 0)
+    fig, ax = plt.subplots(figsize=(5.6 if twin else 5.9, 3.6))  # the legend sits right of the axes
+
+    def draw(axis, items, style, colours):
+        for label, (mean, std) in items.items():
+            axis.plot(xs, mean, style, marker="o", ms=3, lw=1.5, color=colours[label], label=label)
+            if std is not None:
+                axis.fill_between(xs, mean - std, mean + std, color=colours[label], alpha=0.2, lw=0)
+
+    draw(ax, data, "-", col)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
+    ax.set_ylabel(f"{ylabel} (solid)" if twin else ylabel)
     if logx:
         ax.set_xscale("log")
     ax.grid(True, alpha=0.3)
     handles, lab = ax.get_legend_handles_labels()
     if twin:
+        tdata = {label: _mean_std(val) for label, val in twin.items()}
+        tcol = {label: colors.get(label, _color(label, i + len(data))) for i, label in enumerate(tdata)}
         ax2 = ax.twinx()
-        draw(ax2, twin, "--", len(series))
-        ax2.set_ylabel(twin_ylabel)
+        draw(ax2, tdata, "--", tcol)
+        ax2.set_ylabel(f"{twin_ylabel} (dashed)")
         h2, l2 = ax2.get_legend_handles_labels()
         handles, lab = handles + h2, lab + l2
-    _legend_outside(ax, handles, lab, x=1.15 if twin else 1.02)  # past the twin axis labels
+        _legend_below(ax, handles, lab, ncol=2, y=-0.2)
+    else:
+        _legend_outside(ax, handles, lab)
     if title:
         ax.set_title(title)
     fig.tight_layout()
@@ -551,7 +757,7 @@ def loglog_timing(
     """
     plt = _plt()
     xs = to_numpy(sizes)
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig, ax = plt.subplots(figsize=(5.0, 3.6))
     slopes: dict[str, float] = {}
     for i, (label, t) in enumerate(times.items()):
         std = None
@@ -605,8 +811,15 @@ def log_range(values: Any, floor: float = DEVIATION_FLOOR) -> list[float]:
     return [math.log10(floor) - 0.5, max(0.0, top) + 0.5]
 
 
-def plotly_heatmaps(mats: Mapping[str, Any], *, height: int = 330, colorscale: str = "Viridis"):
+#: Plotly text size in CSS px (12 px = 9 pt, :data:`MIN_FONT_PT`).
+PLOTLY_FONT_PX = 12
+
+
+def plotly_heatmaps(mats: Mapping[str, Any], *, height: int = 350, colorscale: str = "Viridis",
+                    xlabel: str = "column j (view 2)", ylabel: str = "row i (view 1)"):
     """One row of plotly heatmaps, one per ``{title: (n, m) matrix}``, each with its own colour bar.
+
+    Axes are titled ``xlabel`` (every panel) and ``ylabel`` (the first panel).
 
     Each colour bar sits just right of its own panel, in the gap before the next one (never over it).
     Rows are drawn top to bottom (``autorange='reversed'``) like ``imshow``. Returns a
@@ -625,12 +838,13 @@ def plotly_heatmaps(mats: Mapping[str, Any], *, height: int = 330, colorscale: s
         fig.add_trace(
             go.Heatmap(z=to_numpy(m), colorscale=colorscale, name=title,
                        colorbar=dict(x=domain[1] + 0.005, xanchor="left", xpad=0, len=0.85, thickness=10,
-                                     tickformat=".2g", tickfont=dict(size=10))),
+                                     tickformat=".2g", tickfont=dict(size=PLOTLY_FONT_PX))),
             row=1, col=i + 1,
         )
-        fig.update_yaxes(autorange="reversed", row=1, col=i + 1, showticklabels=False)
-        fig.update_xaxes(showticklabels=False, row=1, col=i + 1)
-    fig.update_layout(height=height, margin=dict(l=10, r=60, t=40, b=10))
+        fig.update_yaxes(autorange="reversed", row=1, col=i + 1, showticklabels=False,
+                         title_text=ylabel if i == 0 else " ")
+        fig.update_xaxes(showticklabels=False, row=1, col=i + 1, title_text=xlabel)
+    fig.update_layout(height=height, margin=dict(l=30, r=60, t=40, b=40), font=dict(size=PLOTLY_FONT_PX))
     return fig
 
 
@@ -646,16 +860,17 @@ def plotly_marginals(row_deviation: Any, col_deviation: Any, *, floor: float = D
     r, c = floored(row_deviation, floor), floored(col_deviation, floor)
     fig = go.Figure([
         go.Scatter(y=r, mode="lines+markers", marker=dict(size=3), name="rows  |P1 - a| / a",
-                   line=dict(color="#1f77b4")),
+                   line=dict(color=OTHER_COLORS[0])),
         go.Scatter(y=c, mode="lines+markers", marker=dict(size=3), name="columns  |Pᵀ1 - b| / b",
-                   line=dict(color="#ff7f0e")),
+                   line=dict(color=OTHER_COLORS[2], dash="dash")),  # on the floor with the rows, both stay visible
     ])
     fig.add_hline(y=floor, line=dict(color="gray", dash="dot", width=1))
     fig.update_layout(
         height=height, margin=dict(l=10, r=10, t=60, b=10), title=dict(text="marginal deviation from target", y=0.97),
         xaxis_title="index", yaxis_title=f"relative (floor {floor:.0e} = exact)",
         yaxis=dict(type="log", range=log_range(np.concatenate([r, c]), floor), exponentformat="power", dtick=2),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0, font=dict(size=10)),
+        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="left", x=0.0, font=dict(size=PLOTLY_FONT_PX)),
+        font=dict(size=PLOTLY_FONT_PX),
     )
     return fig
 
@@ -665,22 +880,27 @@ def plotly_convergence(errors: Any, *, height: int = 260):
     import plotly.graph_objects as go
 
     e = to_numpy(errors).reshape(-1)
-    fig = go.Figure(go.Scatter(x=np.arange(1, e.size + 1), y=e, mode="lines+markers", name="marginal error"))
+    fig = go.Figure(go.Scatter(x=np.arange(1, e.size + 1), y=e, mode="lines+markers", name="marginal error",
+                               line=dict(color=OTHER_COLORS[0])))  # not a method: no method colour
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), title="Sinkhorn convergence",
+                      font=dict(size=PLOTLY_FONT_PX),
                       xaxis_title="iteration", yaxis_title="||P1 - a||₁", yaxis_type="log",
                       yaxis_exponentformat="power")
     return fig
 
 
-def plotly_bars(values: Mapping[str, float], *, title: str = "loss of every method", height: int = 260):
-    """One Bar trace of ``{name: value}`` with the values written on the bars."""
+def plotly_bars(values: Mapping[str, float], *, title: str = "loss of every method", height: int = 280,
+                ylabel: str = "loss (nats per sample)"):
+    """One Bar trace of ``{name: value}`` with the values written on the bars (4 significant digits,
+    so values near 0, as RINCE's, still read as numbers)."""
     import plotly.graph_objects as go
 
     names = list(values)
     vals = [float(values[k]) for k in names]
-    fig = go.Figure(go.Bar(x=names, y=vals, text=[f"{v:.3g}" for v in vals], textposition="outside",
-                           marker_color=[_color(k, i) for i, k in enumerate(names)]))
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), title=title)
+    fig = go.Figure(go.Bar(x=names, y=vals, text=[f"{v:.4g}" for v in vals], textposition="outside",
+                           cliponaxis=False, marker_color=[_color(k, i) for i, k in enumerate(names)]))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=50, b=10), title=title, font=dict(size=PLOTLY_FONT_PX),
+                      xaxis_title="method", yaxis_title=ylabel)
     return fig
 
 
@@ -722,26 +942,363 @@ def plotly_points(points: Mapping[str, Any], *, colors: Any | None = None, heigh
         fig.update_scenes(xaxis=rng, yaxis=rng, zaxis=rng, aspectmode="cube")
     else:
         raise ValueError(f"points must be (N, 2) or (N, 3), got dimension {d}")
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), font=dict(size=PLOTLY_FONT_PX))
     fig.update_layout(meta={"point_traces": idx})
     return fig
 
 
-def plotly_curves(x: Any, panels: Mapping[str, Mapping[str, Any]], *, height: int = 260, marker_x: float | None = None):
-    """Curves over steps, one subplot per panel; an optional vertical marker line (a shape per panel)."""
+def plotly_curves(x: Any, panels: Mapping[str, Mapping[str, Any]], *, height: int = 280, marker_x: float | None = None,
+                  xlabel: str = "step", ylabels: Mapping[str, str] | None = None):
+    """Curves over steps, one subplot per panel; an optional vertical marker line (a shape per panel).
+
+    Axes are titled ``xlabel`` and ``ylabels[panel]`` (default: the panel's title)."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 
     xs = to_numpy(x)
-    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(panels))
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(panels), horizontal_spacing=0.14)
+    dashes = ("solid", "dash", "dot", "dashdot")  # equal curves (two methods alike) do not hide each other
     for p, (title, series) in enumerate(panels.items()):
         for i, (label, y) in enumerate(series.items()):
             fig.add_trace(go.Scatter(x=xs, y=to_numpy(y), mode="lines", name=label, legendgroup=label,
-                                     showlegend=p == 0, line=dict(color=_color(label, i))), row=1, col=p + 1)
+                                     showlegend=p == 0, line=dict(color=_color(label, i), dash=dashes[i % 4],
+                                                                  width=3 - 0.6 * min(i, 2))),
+                          row=1, col=p + 1)
         if marker_x is not None:
             fig.add_vline(x=marker_x, line=dict(color="gray", dash="dot"), row=1, col=p + 1)
-    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10))
+        fig.update_xaxes(title_text=xlabel, row=1, col=p + 1)
+        fig.update_yaxes(title_text=(ylabels or {}).get(title, title.split(" (")[0]), row=1, col=p + 1)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), font=dict(size=PLOTLY_FONT_PX))
     return fig
+
+
+# --------------------------------------------------------------------------------------------------
+# the figure check: what a reader would not see (tests, and notebooks under GCA_LAB_FIGURE_CHECK=1)
+# --------------------------------------------------------------------------------------------------
+
+
+class FigureStyleError(AssertionError):
+    """A figure breaks the notebook style (:func:`figure_problems` lists how)."""
+
+
+def _drawn_texts(fig: Any) -> list[tuple[Any, str, float]]:
+    """Every text the renderer draws, as ``(Text artist or None, string, size in points)``.
+
+    Recorded from the renderer itself, so texts that exist but are not drawn (tick labels outside
+    the axis range, invisible artists) are not counted.
+    """
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    drawn: list[tuple[Any, str, float]] = []
+    original = renderer.draw_text
+
+    def record(gc, x, y, s, prop, angle, ismath=False, mtext=None):
+        if str(s).strip():
+            drawn.append((mtext, str(s), float(prop.get_size_in_points())))
+        return original(gc, x, y, s, prop, angle, ismath=ismath, mtext=mtext)
+
+    renderer.draw_text = record
+    try:
+        fig.draw(renderer)
+    finally:
+        del renderer.draw_text  # back to the class's method
+    return drawn
+
+
+def _text_box(t: Any, renderer: Any) -> tuple[np.ndarray, np.ndarray, float] | None:
+    """A drawn text as a rotated rectangle: centre (px), half sizes (px), angle (rad)."""
+    box = t.get_window_extent(renderer)
+    if box.width <= 0 or box.height <= 0:
+        return None
+    angle = math.radians(t.get_rotation() % 180.0)
+    if abs(math.sin(angle)) > 1e-6:  # the unrotated size of a rotated label
+        rot = t.get_rotation()
+        t.set_rotation(0)
+        flat = t.get_window_extent(renderer)
+        t.set_rotation(rot)
+        w, h = flat.width, flat.height
+    else:
+        w, h = box.width, box.height
+    return np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2]), np.array([w / 2, h / 2]), angle
+
+
+def _boxes_overlap(a: tuple, b: tuple, margin: float = 1.0) -> bool:
+    """Separating-axis test of two rotated rectangles, each shrunk by ``margin`` px (touching is fine)."""
+    (ca, ha, ta), (cb, hb, tb) = a, b
+    ha, hb = np.maximum(ha - margin, 0.0), np.maximum(hb - margin, 0.0)
+    axes_a = [np.array([math.cos(ta), math.sin(ta)]), np.array([-math.sin(ta), math.cos(ta)])]
+    axes_b = [np.array([math.cos(tb), math.sin(tb)]), np.array([-math.sin(tb), math.cos(tb)])]
+    d = cb - ca
+    for axis in axes_a + axes_b:
+        ra = ha[0] * abs(axes_a[0] @ axis) + ha[1] * abs(axes_a[1] @ axis)
+        rb = hb[0] * abs(axes_b[0] @ axis) + hb[1] * abs(axes_b[1] @ axis)
+        if abs(d @ axis) >= ra + rb:
+            return False
+    return True
+
+
+def _legends(fig: Any) -> list[Any]:
+    out = list(fig.legends)
+    out += [ax.get_legend() for ax in fig.axes if ax.get_legend() is not None]
+    return out
+
+
+def _series_by_label(fig: Any) -> dict[str, list[Any]]:
+    """The labelled artists of every axes (lines, collections, bar containers), by label."""
+    found: dict[str, list[Any]] = {}
+    for ax in fig.axes:
+        for artist in [*ax.lines, *ax.collections, *ax.containers, *ax.patches]:
+            lab = artist.get_label() if hasattr(artist, "get_label") else None
+            if lab and not str(lab).startswith("_"):
+                found.setdefault(str(lab), []).append((ax, artist))
+    return found
+
+
+def _line_hidden(ax: Any, line: Any) -> str | None:
+    """Why a line of ``ax`` cannot be seen (no finite point in view, or another line drawn exactly
+    over it), or None."""
+    if not line.get_visible() or (line.get_alpha() is not None and line.get_alpha() == 0):
+        return "is invisible"
+    xy = np.column_stack([np.asarray(line.get_xdata(), float), np.asarray(line.get_ydata(), float)])
+    ok = np.isfinite(xy).all(axis=1)
+    (x0, x1), (y0, y1) = sorted(ax.get_xlim()), sorted(ax.get_ylim())
+    inside = ok & (xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)
+    if not inside.any():
+        return "has no point inside the axes"
+    if inside.sum() < 2 and line.get_marker() in (None, "None", "", " ") and line.get_linestyle() not in ("None", ""):
+        return "draws nothing (one point and no marker)"
+    px = ax.transData.transform(xy[inside])
+    later = ax.lines[ax.lines.index(line) + 1:]
+    for other in later:
+        if (not other.get_visible() or other.get_linestyle() not in ("-", "solid")
+                or other.get_linewidth() < 0.8 * line.get_linewidth()):
+            continue
+        oxy = np.column_stack([np.asarray(other.get_xdata(), float), np.asarray(other.get_ydata(), float)])
+        if oxy.shape != xy.shape:
+            continue
+        opx = ax.transData.transform(oxy[inside])
+        if np.all(np.isfinite(opx)) and np.max(np.abs(opx - px)) < max(1.0, line.get_linewidth()):
+            return f"is drawn over by {other.get_label()!r}"
+    return None
+
+
+def _series_hidden(ax: Any, artist: Any) -> str | None:
+    from matplotlib.container import BarContainer
+    from matplotlib.lines import Line2D
+
+    if isinstance(artist, Line2D):
+        return _line_hidden(ax, artist)
+    if isinstance(artist, BarContainer):
+        shown = [r for r in artist.patches if r.get_visible() and np.isfinite(r.get_height()) and r.get_height() != 0]
+        return None if shown else "has no visible bar"
+    if hasattr(artist, "get_visible") and not artist.get_visible():
+        return "is invisible"
+    return None
+
+
+def figure_problems(fig: Any, *, max_width_in: float = MAX_WIDTH_IN, min_pt: float = MIN_FONT_PT) -> list[str]:
+    """What a reader of ``fig`` in a JupyterLab cell would not see; an empty list when nothing.
+
+    The figure is drawn as the notebook saves it (tight bounding box at ``fig.dpi``) and shown at one CSS
+    pixel per PNG pixel, shrunk to the cell when wider than ``max_width_in`` at :data:`DPI` (850 px).
+    A text of ``s`` points is then displayed at ``s * fig.dpi / 96 * shrink`` points. Reported:
+
+    - a figure wider than the cell (the browser shrinks it: every text gets smaller);
+    - a drawn text under ``min_pt`` points as displayed;
+    - two drawn texts whose boxes (rotated rectangles) overlap by more than a pixel;
+    - a legend entry whose series cannot be seen: invisible, no point inside the axes, no visible
+      bar, or a line drawn exactly under another solid line.
+
+    Args:
+        fig: a matplotlib Figure (an Agg canvas; ``plt.subplots`` figures have one).
+        max_width_in: the cell width in inches at :data:`DPI`.
+        min_pt: the smallest legible text size as displayed, in points.
+
+    Returns:
+        One sentence per problem.
+    """
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure, got {type(fig).__name__}")
+    problems: list[str] = []
+    drawn = _drawn_texts(fig)
+    renderer = fig.canvas.get_renderer()
+    tight = fig.get_tightbbox(renderer)
+    import matplotlib as mpl
+
+    pad = mpl.rcParams["savefig.pad_inches"]  # the inline backend saves bbox_inches="tight" with this pad
+    width_px = (tight.width + 2 * (pad if isinstance(pad, (int, float)) else 0.1)) * fig.dpi
+    cell_px = max_width_in * DPI
+    shrink = min(1.0, cell_px / width_px) if width_px > 0 else 1.0
+    if shrink < 0.995:
+        problems.append(f"figure is {width_px:.0f} px wide, the cell {cell_px:.0f} px: shown at {100 * shrink:.0f} %")
+    small = sorted({(round(size * fig.dpi / 96.0 * shrink, 1), s[:40]) for _, s, size in drawn
+                    if size * fig.dpi / 96.0 * shrink < min_pt - 1e-6})
+    for shown, s in small:
+        problems.append(f"text {s!r} is {shown:g} pt as displayed (< {min_pt:g} pt)")
+    artists = []
+    for t, s, _ in drawn:
+        if t is not None and all(t is not a for a, _ in artists):
+            box = _text_box(t, renderer)
+            if box is not None:
+                artists.append((t, box))
+    for i, (ta, ba) in enumerate(artists):
+        for tb, bb in artists[i + 1:]:
+            if _boxes_overlap(ba, bb):
+                problems.append(f"texts {ta.get_text()[:40]!r} and {tb.get_text()[:40]!r} overlap")
+    series = _series_by_label(fig)
+    for legend in _legends(fig):
+        for text in legend.get_texts():
+            for ax, artist in series.get(text.get_text(), []):
+                why = _series_hidden(ax, artist)
+                if why:
+                    problems.append(f"legend entry {text.get_text()!r} {why}")
+    return problems
+
+
+def check_figure(fig: Any, **kwargs: Any) -> Any:
+    """``fig`` unchanged when :func:`figure_problems` finds nothing; :class:`FigureStyleError` listing the
+    problems otherwise (``kwargs`` go to :func:`figure_problems`)."""
+    problems = figure_problems(fig, **kwargs)
+    if problems:
+        title = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) is not None else ""
+        axes_titles = [ax.get_title() for ax in fig.axes if ax.get_title()][:3]
+        name = title or " | ".join(axes_titles) or f"figure {getattr(fig, 'number', '?')}"
+        raise FigureStyleError(f"{name}: " + "; ".join(problems))
+    return fig
+
+
+def _plotly_font_sizes(node: Any, path: str = "") -> list[tuple[str, float]]:
+    out = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{path}.{key}" if path else key
+            if key in ("font", "tickfont", "titlefont", "textfont") and isinstance(value, dict) and "size" in value:
+                sizes = value["size"] if isinstance(value["size"], (list, tuple)) else [value["size"]]
+                out += [(here, float(v)) for v in sizes if v is not None]
+            out += _plotly_font_sizes(value, here)
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            out += _plotly_font_sizes(value, f"{path}[{i}]")
+    return out
+
+
+def plotly_problems(fig: Any, *, min_pt: float = MIN_FONT_PT) -> list[str]:
+    """What a reader of a plotly figure (an explorer's ``FigureWidget``) would miss; empty when nothing.
+
+    Plotly sizes text in CSS pixels (12 px = 9 pt). Reported: any font size (layout, legend, axes,
+    colour bars, traces, annotations) under ``min_pt``, and a shown 2-D axis (``visible`` not False)
+    without a title.
+    """
+    spec = fig.to_plotly_json()
+    problems = []
+    min_px = min_pt * 96.0 / 72.0
+    for where, px in _plotly_font_sizes(spec):
+        if px < min_px - 1e-9:
+            problems.append(f"{where}.size is {px:g} px (< {min_px:g} px = {min_pt:g} pt)")
+    layout = spec.get("layout", {})
+    used = set()
+    for trace in spec.get("data", []):
+        if trace.get("type", "scatter") in ("scatter3d", "pie"):
+            continue
+        used.add("xaxis" + str(trace.get("xaxis", "x"))[1:])
+        used.add("yaxis" + str(trace.get("yaxis", "y"))[1:])
+    for name in sorted(used):
+        axis = layout.get(name, {})
+        if axis.get("visible") is False:
+            continue
+        title = axis.get("title")
+        text = title.get("text") if isinstance(title, dict) else title
+        if not text:
+            problems.append(f"{name} has no title")
+    return problems
+
+
+_CHECKED_PNGS: list[str] = []
+
+
+def _checked_png_printer(printer: Any) -> Any:
+    """A PNG formatter that checks each figure before drawing it, recording problems for the cell's end."""
+
+    def print_png(fig: Any) -> Any:
+        try:
+            check_figure(fig)
+        except FigureStyleError as exc:
+            _CHECKED_PNGS.append(str(exc))
+        return printer(fig)
+
+    return print_png
+
+
+def _end_of_cell(value: Any = None) -> Any:
+    """Called after every cell's code (the AST transformer of :func:`enable_figure_check`): raises
+    :class:`FigureStyleError` for the figures shown during the cell and those still open, else returns
+    ``value`` (the cell's last expression, displayed as usual)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
+
+    found = list(_CHECKED_PNGS)
+    _CHECKED_PNGS.clear()
+    figures = [plt.figure(n) for n in plt.get_fignums()]
+    if isinstance(value, Figure) and value not in figures:
+        figures.append(value)
+    for fig in figures:
+        try:
+            check_figure(fig)
+        except FigureStyleError as exc:
+            found.append(str(exc))
+    if found:
+        plt.close("all")  # a failing figure is not shown as if it passed
+        raise FigureStyleError("figure check (GCA_LAB_FIGURE_CHECK=1): " + " || ".join(dict.fromkeys(found)))
+    return value
+
+
+def enable_figure_check(shell: Any | None = None) -> bool:
+    """Make every figure a cell shows pass :func:`check_figure`, failing the cell otherwise.
+
+    Two hooks in the running IPython ``shell``: the PNG formatter checks each figure it draws
+    (``plt.show()``, ``display(fig)``, a figure as the last expression) and an AST transformer
+    ends every cell with a call that raises :class:`FigureStyleError` for what the formatter found
+    and for figures still open (the ones the inline backend would show after the cell). The error
+    is raised inside the cell, so nbval and ``nbclient`` see a failing cell. Returns False outside
+    IPython. Called by :func:`setup_notebook` when ``GCA_LAB_FIGURE_CHECK=1`` (root ``conftest.py``).
+    """
+    import ast
+
+    from matplotlib.figure import Figure
+
+    if shell is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:  # pragma: no cover - IPython is a dependency of jupyterlab
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    formatter = shell.display_formatter.formatters["image/png"]
+    printer = formatter.lookup_by_type(Figure) if Figure in formatter.type_printers else None
+    if printer is not None and not getattr(printer, "_gca_checked", False):
+        wrapped = _checked_png_printer(printer)
+        wrapped._gca_checked = True  # type: ignore[attr-defined]
+        formatter.for_type(Figure, wrapped)
+
+    class _EndOfCell(ast.NodeTransformer):
+        _gca_figure_check = True
+
+        def visit_Module(self, node: ast.Module) -> ast.Module:
+            call = ast.Attribute(ast.Call(ast.Name("__import__", ast.Load()), [ast.Constant("gca_lab.viz")], []),
+                                 "viz", ast.Load())
+            end = ast.Attribute(call, "_end_of_cell", ast.Load())
+            if node.body and isinstance(node.body[-1], ast.Expr):
+                node.body[-1].value = ast.Call(end, [node.body[-1].value], [])
+            else:
+                node.body.append(ast.Expr(ast.Call(end, [ast.Constant(None)], [])))
+            return ast.fix_missing_locations(node)
+
+    if not any(getattr(t, "_gca_figure_check", False) for t in shell.ast_transformers):
+        shell.ast_transformers.append(_EndOfCell())
+    return True
 
 
 # --------------------------------------------------------------------------------------------------
@@ -757,7 +1314,7 @@ def bar_panels(
     hatched: Sequence[str] = (),
     ylabel: str = "accuracy (%)",
     ncols: int | None = None,
-    digits: int = 2,
+    digits: int | None = None,
     title: str | None = None,
 ):
     """One bar panel per dataset, methods in a fixed order, values printed on the bars (poster layout).
@@ -766,12 +1323,13 @@ def bar_panels(
     panels on different scales (ours on digits next to the paper's CIFAR numbers) stay readable.
 
     Args:
-        panels: ``{panel title: {method: value or (mean, std)}}``; a missing method leaves a gap.
+        panels: ``{panel title: {method: value or (mean, std)}}``; a panel shows only the methods it
+            has (no empty slots).
         order: method order on the x axis (default: the first panel's keys).
         names: display names of the methods (default: the registry labels, :func:`gca_lab.methods.label`).
         hatched: titles of panels drawn hatched (e.g. the paper's numbers, to tell them from ours).
-        ncols: panels per row (default: all in one row).
-        digits: decimals of the printed values.
+        ncols: panels per row (default: as many as fit :data:`FIG_WIDTH_IN`).
+        digits: decimals of the printed values (default: :func:`value_digits` per panel).
 
     Returns:
         A Figure with one axis per panel (``fig.axes[:len(panels)]``), one ``BarContainer`` each.
@@ -781,47 +1339,51 @@ def bar_panels(
         raise ValueError("panels must hold at least one panel, got an empty mapping")
     order = list(order) if order is not None else list(next(iter(panels.values())))
     names = dict(names or {})
+    present = {t: [m for m in order if vals.get(m) is not None] for t, vals in panels.items()}
     n = len(panels)
-    ncols = n if ncols is None else max(1, min(int(ncols), n))
+    widths = [max(2.0, 0.36 * len(ms) + 1.0) for ms in present.values()]
+    if ncols is None:  # as many panels per row as fit the cell
+        ncols, total = 0, 0.0
+        for w_ in widths:
+            if total + w_ > FIG_WIDTH_IN and ncols:
+                break
+            total, ncols = total + w_, ncols + 1
+    ncols = max(1, min(int(ncols), n))
     nrows = math.ceil(n / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(max(3.2, 0.42 * len(order) + 1.0) * ncols, 3.3 * nrows),
+    fig, axes = plt.subplots(nrows, ncols, figsize=(min(FIG_WIDTH_IN, max(widths) * ncols), 3.6 * nrows),
                              squeeze=False)
     for ax, (ptitle, vals) in zip(axes.flat, panels.items()):
+        shown = present[ptitle]  # no empty slot for a method the panel does not report
         means, errs = [], []
-        for m in order:
+        for m in shown:
             v = vals.get(m)
             if isinstance(v, (tuple, list)) and len(v) == 2:
                 means.append(np.nan if v[0] is None else float(v[0]))
                 errs.append(0.0 if v[1] is None or not np.isfinite(float(v[1])) else float(v[1]))
             else:
-                means.append(np.nan if v is None else float(v))
+                means.append(float(v))
                 errs.append(0.0)
-        mv, ev = np.asarray(means), np.asarray(errs)
-        x = np.arange(len(order))
+        mv, ev = np.asarray(means, dtype=float), np.asarray(errs, dtype=float)
+        x = np.arange(len(shown))
         bars = ax.bar(x, np.nan_to_num(mv), 0.75, yerr=ev if ev.any() else None, capsize=2,
-                      color=[_color(m, i) for i, m in enumerate(order)], edgecolor="black", lw=0.5,
+                      color=[_color(m, i) for i, m in enumerate(shown)], edgecolor="black", lw=0.5,
                       hatch="//" if ptitle in hatched else None, alpha=0.55 if ptitle in hatched else 1.0)
-        for rect, v, e in zip(bars, mv, ev):
+        for rect, v in zip(bars, mv):
             if np.isnan(v):
                 rect.set_visible(False)
-                continue
-            ax.annotate(f"{v:.{digits}f}", (rect.get_x() + rect.get_width() / 2, v + e), ha="center", va="bottom",
-                        fontsize=6, rotation=90, xytext=(0, 2), textcoords="offset points")
+        _label_bars(ax, bars, mv, ev, value_digits(mv) if digits is None else digits, rotate=True)
         ok = ~np.isnan(mv)
         if ok.any():
             lo, hi = float(np.min(mv[ok] - ev[ok])), float(np.max(mv[ok] + ev[ok]))
             pad = max(0.5 * (hi - lo), 0.05 * abs(hi), 1e-3)
-            ax.set_ylim(max(0.0, lo - pad), hi + 1.2 * pad)
+            bottom = max(0.0, lo - pad)
+            ax.set_ylim(bottom, hi + 0.5 * (hi - bottom) + pad)  # room for the vertical value labels
         ax.set_xticks(x)
-        ax.set_xticklabels([names.get(m, _methods.label(m)) for m in order], rotation=60, ha="right", fontsize=7)
-        ax.set_title(ptitle, fontsize=9)
-        ax.set_ylabel(ylabel, fontsize=8)
-    for ax in list(axes.flat)[n:]:
-        ax.set_visible(False)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+        ax.set_xticklabels([names.get(m, _methods.label(m)) for m in shown], rotation=45, ha="right",
+                           rotation_mode="anchor")
+        ax.set_title(ptitle)
+        ax.set_ylabel(ylabel)
+    return _finish_grid(fig, axes, n, title)
 
 
 __all__.append("bar_panels")

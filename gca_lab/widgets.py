@@ -44,6 +44,15 @@ __all__ = ["RHO_CHOICES", "PlanExplorer", "NoisyViewsExplorer", "SphereExplorer"
 #: The values of the ``rho`` sliders (KL marginal penalty; ``inf`` = hard constraint).
 RHO_CHOICES: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, math.inf)
 
+#: Control geometry: the description column and the slider track, in CSS px (a track of about 300 px
+#: reads to one step of a 50-step slider; the readout takes the rest of the widget's width).
+DESCRIPTION_PX = 130
+TRACK_PX = 300
+CONTROL_PX = DESCRIPTION_PX + TRACK_PX + 40  # two columns fit a JupyterLab cell at 1400 px
+
+#: What a notebook shows for an explorer before its cell runs (a saved notebook keeps no widget state).
+PLACEHOLDER = "*Interactive explorer: run the cell to start the explorer (it needs a live kernel).*"
+
 
 def _widgets():
     import ipywidgets as w
@@ -71,6 +80,13 @@ def _rho_slider(description: str, value: float) -> Any:
     return w.SelectionSlider(options=options, value=value, description=description, continuous_update=False)
 
 
+def _sized(*controls: Any) -> None:
+    """The one control geometry: :data:`DESCRIPTION_PX` of description, a track of about :data:`TRACK_PX`."""
+    for c in controls:
+        c.style.description_width = f"{DESCRIPTION_PX}px"
+        c.layout.width = f"{CONTROL_PX}px"
+
+
 def _status_line() -> Any:
     """The message line of an explorer (CSS class ``gca-status``, which the browser test reads)."""
     status = _widgets().HTML()
@@ -94,7 +110,14 @@ class _View:
     redraw_ms: list[float]
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
+        """The widget's view, and :data:`PLACEHOLDER` as Markdown and text for a page without the kernel
+        (a saved notebook), in place of the raw ``VBox(children=...)`` repr."""
+        bundle = self.widget._repr_mimebundle_(**kwargs)
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        data = dict(data or {})
+        data["text/plain"] = PLACEHOLDER.strip("*")
+        data["text/markdown"] = PLACEHOLDER
+        return (data, bundle[1]) if isinstance(bundle, tuple) else data
 
     @property
     def last_redraw_ms(self) -> float:
@@ -154,8 +177,7 @@ class PlanExplorer(_View):
                                   continuous_update=False),
             "scale": w.ToggleButtons(options=["linear", "log10"], value="linear", description="colour"),
         }
-        for c in self.controls.values():
-            c.style.description_width = "130px"
+        _sized(*self.controls.values())
         self.status = _status_line()
         self.readout = w.HTML()
         self.readout.add_class("gca-readout")
@@ -256,6 +278,7 @@ class NoisyViewsExplorer(_View):
                                       continuous_update=False),
             "rho": _rho_slider("rho", rho),
         }
+        _sized(*self.controls.values())
         self.status = _status_line()
         self.redraw_ms = []
         bal, unb = self._compute()
@@ -264,17 +287,21 @@ class NoisyViewsExplorer(_View):
                                                              "unbalanced plan (x B / total mass)": unb.plan}))
         cats = ["corrupted columns", "clean columns"]
         bars = go.Figure([
-            go.Bar(x=cats, y=[bal.col_mass_corrupted, bal.col_mass_clean], name="balanced (rho = inf)"),
-            go.Bar(x=cats, y=[unb.col_mass_corrupted, unb.col_mass_clean], name="unbalanced"),
+            # conditions, not methods: colours outside the method palette
+            go.Bar(x=cats, y=[bal.col_mass_corrupted, bal.col_mass_clean], name="balanced (rho = inf)",
+                   marker_color=_viz.OTHER_COLORS[1]),
+            go.Bar(x=cats, y=[unb.col_mass_corrupted, unb.col_mass_clean], name="unbalanced",
+                   marker_color=_viz.OTHER_COLORS[0]),
         ])
-        bars.update_layout(height=280, title=dict(text="mean column mass (x B / total mass)", y=0.97),
-                           margin=dict(l=10, r=10, t=60, b=10),
+        bars.update_layout(height=300, title=dict(text="mean column mass (x B / total mass)", y=0.97),
+                           margin=dict(l=10, r=10, t=60, b=10), font=dict(size=_viz.PLOTLY_FONT_PX),
+                           xaxis_title="columns of the plan", yaxis_title="mean column mass (x B / total)",
                            legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0))
         self.fig_bars = _figure_widget(bars)
         self._show(bal, unb, 0.0)
         for c in self.controls.values():
             c.observe(lambda change: None if getattr(self, "_held", False) else self.update(), names="value")
-        self.widget = w.VBox([w.HBox(list(self.controls.values())), self.status, self.fig_maps, self.fig_bars])
+        self.widget = w.VBox([w.VBox(list(self.controls.values())), self.status, self.fig_maps, self.fig_bars])
 
     def _compute(self) -> tuple[CorruptedMass, CorruptedMass]:
         f = float(self.controls["fraction"].value)
@@ -322,11 +349,14 @@ class SphereExplorer(_View):
         self.redraw_ms = []
         self.status = _status_line()
         s_last = len(traj.steps) - 1
+        # the slider reads the optimization step (as the status line does); its value is the snapshot index
         self.controls = {
-            "step": w.IntSlider(value=0, min=0, max=s_last, description="snapshot", continuous_update=True),
+            "step": w.SelectionSlider(options=[(str(int(s)), k) for k, s in enumerate(traj.steps)], value=0,
+                                      description="step", continuous_update=True),
         }
+        _sized(self.controls["step"])
         self.play = w.Play(value=0, min=0, max=s_last, interval=150, description="play")
-        w.jslink((self.play, "value"), (self.controls["step"], "value"))
+        w.jslink((self.play, "value"), (self.controls["step"], "index"))
         first = {_methods.label(m): traj.points[m][0] for m in traj.methods}
         fig = _viz.plotly_points(first, colors=traj.colors)
         self._idx = list(fig.layout.meta["point_traces"])
@@ -334,7 +364,9 @@ class SphereExplorer(_View):
         self.fig_curves = _figure_widget(_viz.plotly_curves(
             traj.steps, {"alignment (lower = aligned)": self._labelled(traj.alignment),
                          "uniformity (lower = uniform)": self._labelled(traj.uniformity)},
-            marker_x=float(traj.steps[0])))
+            marker_x=float(traj.steps[0]), xlabel="optimization step",
+            ylabels={"alignment (lower = aligned)": "E ||z' - z''||²",
+                     "uniformity (lower = uniform)": "log E exp(-2 ||z - w||²)"}))
         self.state = 0
         self._show(0)
         self.controls["step"].observe(lambda change: None if getattr(self, "_held", False) else self.update(),
@@ -366,7 +398,8 @@ class SphereExplorer(_View):
                 shape.x0 = x
                 shape.x1 = x
         self.state = k
-        parts = [f"{m}: align {traj.alignment[m][k]:.3f}, unif {traj.uniformity[m][k]:.3f}" for m in traj.methods]
+        parts = [f"{_methods.label(m)}: alignment {traj.alignment[m][k]:.3f}, uniformity {traj.uniformity[m][k]:.3f}"
+                 for m in traj.methods]
         self._set_status(f"step {int(traj.steps[k])}: " + " | ".join(parts))
 
 
@@ -387,9 +420,9 @@ class TrainingPlayground(_View):
     ``false_positives`` slider exists when :class:`gca_lab.train.TrainConfig` has that option.
     """
 
-    #: One colour per run (plotly's D3 palette), so two runs of the same method stay apart.
-    PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-               "#bcbd22", "#17becf")
+    #: Runs take their method's colour (:func:`gca_lab.methods.color`); repeated runs of one method
+    #: differ by dash, in this order.
+    DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
 
     def __init__(self, settings: PlaygroundSettings | None = None) -> None:
         import plotly.graph_objects as go
@@ -413,8 +446,7 @@ class TrainingPlayground(_View):
         self.controls["false_positives"] = w.FloatSlider(
             value=s.false_positives, min=0.0, max=0.8, step=0.1, description="false positives",
             continuous_update=False)
-        for c in self.controls.values():
-            c.style.description_width = "110px"
+        _sized(*self.controls.values())
         self.train_button = w.Button(description="Train", button_style="primary", icon="play")
         self.stop_button = w.Button(description="Stop", button_style="warning", icon="stop", disabled=True)
         self.clear_button = w.Button(description="Clear runs", icon="trash")
@@ -432,9 +464,11 @@ class TrainingPlayground(_View):
 
         fig = make_subplots(rows=1, cols=2, subplot_titles=("training loss (mean per epoch)",
                                                             "frozen-probe test accuracy (%)"))
-        fig.update_layout(height=420, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
-                          legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0.0))
+        fig.update_layout(height=440, margin=dict(l=10, r=10, t=40, b=10), template="plotly_white",
+                          font=dict(size=_viz.PLOTLY_FONT_PX),
+                          legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0.0))
         fig.update_xaxes(title_text="epoch", rangemode="tozero")
+        fig.update_yaxes(title_text="loss (nats per sample)", row=1, col=1)
         fig.update_yaxes(title_text="accuracy (%)", row=1, col=2)
         self.fig = _figure_widget(go.Figure(fig))
 
@@ -487,11 +521,11 @@ class TrainingPlayground(_View):
             self._stop.clear()
         i = len(self.runs)
         self.runs.append(PlaygroundRun(settings=settings, label=settings.label()))
-        color = self.PALETTE[i % len(self.PALETTE)]
-        name = f"#{i + 1} {settings.label()} ({settings.epochs} ep.)"  # epochs set the cosine schedule
-        self.fig.add_scatter(x=[], y=[], mode="lines+markers", name=name, legendgroup=name, line=dict(color=color),
+        line = self._line(settings.method)
+        name = self._name(i, settings)
+        self.fig.add_scatter(x=[], y=[], mode="lines+markers", name=name, legendgroup=str(i), line=line,
                              xaxis="x", yaxis="y")
-        self.fig.add_scatter(x=[], y=[], mode="lines+markers", name=name, legendgroup=name, line=dict(color=color),
+        self.fig.add_scatter(x=[], y=[], mode="lines+markers", name=name, legendgroup=str(i), line=line,
                              xaxis="x2", yaxis="y2", showlegend=False)
         self._set_status(f"run {i + 1} ({settings.label()}): building data, model and the random-init probe ...")
         if blocking:
@@ -499,6 +533,18 @@ class TrainingPlayground(_View):
         else:
             self.thread = threading.Thread(target=self._work, args=(i, settings), name="gca-playground", daemon=True)
             self.thread.start()
+
+    def _line(self, method: str) -> dict[str, str]:
+        """The line of a new run: its method's colour, a dash per earlier run of the same method."""
+        repeat = sum(r.settings.method == method for r in self.runs[:-1])
+        return dict(color=_methods.color(method, "#222222"), dash=self.DASHES[repeat % len(self.DASHES)])
+
+    @staticmethod
+    def _name(i: int, settings: PlaygroundSettings, trained: int | None = None) -> str:
+        """The legend entry of run ``i``: number, settings and epochs (they set the cosine schedule);
+        a stopped run says how many of them it trained."""
+        epochs = f"{settings.epochs} ep." if trained is None else f"stopped: {trained} of {settings.epochs} ep."
+        return f"#{i + 1} {settings.label()} ({epochs})"
 
     def stop(self) -> None:
         """Ask the current run to end after its current epoch."""
@@ -520,6 +566,11 @@ class TrainingPlayground(_View):
         try:
             run = compute_training_run(settings, on_epoch=lambda r: self._show(i, r), should_stop=self._stop.is_set)
             self.runs[i] = run
+            if run.stopped:
+                name = self._name(i, settings, trained=run.n_epochs)
+                with self.fig.batch_update():
+                    self.fig.data[2 * i].name = name
+                    self.fig.data[2 * i + 1].name = name
             how = (f"stopped after {run.n_epochs} of {settings.epochs} epochs" if run.stopped
                    else f"finished {run.n_epochs} epoch" + ("s" if run.n_epochs != 1 else ""))
             acc = f", probe {100 * run.probe_acc[-1]:.1f} %" if run.probe_acc else ""

@@ -1,4 +1,9 @@
-"""A real browser check: JupyterLab renders every explorer (notebooks 02-04) and each reacts to a slider.
+"""A real browser check: JupyterLab renders every notebook after Run All, and every explorer reacts.
+
+Every notebook (01-13) is run with "Run All"; each output with a figure, a table or a widget is then
+screenshotted into the printed folder (``<notebook>_<k>.png``), and every figure image must be shown
+at its own size: an image the browser shrinks to the cell's width (its text then smaller than the
+figure check assumed, gca_lab.viz.figure_problems) fails the test, and so does an error output.
 
 Starts ``jupyter lab`` (quick mode) on a free port, drives Debian's chromium through Playwright
 (headless), runs all cells of each explorer notebook, reads the explorer's readout or status line (and, for
@@ -12,6 +17,7 @@ chromium or playwright is missing. Marker: ``browser``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -120,9 +126,9 @@ ALL_CELLS_DONE = (
 @pytest.fixture(scope="module")
 def screenshots(tmp_path_factory):
     folder = os.environ.get("GCA_LAB_SCREENSHOTS")
-    path = Path(folder) if folder else tmp_path_factory.mktemp("explorer_screenshots")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("notebook_screenshots")
     path.mkdir(parents=True, exist_ok=True)
-    print(f"\nexplorer screenshots: {path}")
+    print(f"\nnotebook screenshots: {path}")
     return path
 
 
@@ -167,6 +173,54 @@ def _run_all(page, url: str) -> None:
                 raise
 
 
+READ_IMAGES = """() => Array.from(document.querySelectorAll('.jp-OutputArea-output img')).map(
+  img => ({natural: img.naturalWidth, shown: img.getBoundingClientRect().width}))"""
+
+
+def _screenshot_outputs(page, screenshots: Path, stem: str) -> list[Path]:
+    """Screenshot every output wrapper that holds a figure, a table, rendered Markdown or a widget, in
+    notebook order, after scrolling it into view (JupyterLab renders cells lazily)."""
+    saved = []
+    page.add_style_tag(content=".Toastify { display: none !important; }")  # JupyterLab's news toast
+    wrappers = page.locator(".jp-Cell-outputWrapper")
+    for i in range(wrappers.count()):
+        wrapper = wrappers.nth(i)
+        wrapper.scroll_into_view_if_needed()
+        has = wrapper.locator("img, table, .js-plotly-plot, .widget-slider, .jp-RenderedMarkdown")
+        if not has.count() or not wrapper.is_visible():
+            continue
+        time.sleep(0.3)
+        path = screenshots / f"{stem}_{len(saved) + 1:02d}.png"
+        wrapper.screenshot(path=str(path))
+        saved.append(path)
+    return saved
+
+
+def _assert_readable(page, name: str) -> None:
+    """No error output, and every figure shown at its natural width (no shrinking at 100 % zoom)."""
+    errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']",
+                          has_text="Traceback")
+    assert errors.count() == 0, f"{name}: an error output after Run All: {errors.first.inner_text()[:2000]}"
+    for image in page.evaluate(READ_IMAGES):
+        assert image["shown"] >= image["natural"] - 1, f"{name}: a figure shrunk to fit the cell: {image}"
+
+
+@contextlib.contextmanager
+def _page(browser_context, screenshots: Path, stem: str):
+    """A new page; on a failure, a full-page screenshot ``<stem>_failure.png`` (its path printed)."""
+    page = browser_context.new_page()
+    page.set_default_timeout(120_000)
+    try:
+        yield page
+    except Exception:
+        shot = screenshots / f"{stem}_failure.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"screenshot of the failure: {shot}")
+        raise
+    finally:
+        page.close()
+
+
 def _text(locator) -> str:
     return locator.inner_text(timeout=30_000).strip()
 
@@ -183,12 +237,11 @@ def _wait_text_change(locator, old: str, timeout_s: float) -> str:
 
 @pytest.mark.parametrize("notebook, name, marker", EXPLORERS, ids=[e[1] for e in EXPLORERS])
 def test_explorer_reacts_in_a_real_browser(lab_url, browser_context, screenshots, notebook, name, marker):
-    page = browser_context.new_page()
-    page.set_default_timeout(120_000)
-    try:
+    with _page(browser_context, screenshots, name) as page:
         _run_all(page, f"{lab_url}/lab/tree/{notebook}")
         page.wait_for_selector(marker, state="attached", timeout=RUN_ALL_TIMEOUT_MS)
         page.wait_for_function(ALL_CELLS_DONE, timeout=RUN_ALL_TIMEOUT_MS)
+        _assert_readable(page, name)
         cell = page.locator(".jp-Cell").filter(has=page.locator(marker)).first
         text = cell.locator(marker).first
         before = _text(text)
@@ -214,13 +267,8 @@ def test_explorer_reacts_in_a_real_browser(lab_url, browser_context, screenshots
         output.scroll_into_view_if_needed()
         time.sleep(1.5)
         output.screenshot(path=str(screenshots / f"{name}_after_slider.png"))
-    except Exception:
-        shot = screenshots / f"{name}_failure.png"
-        page.screenshot(path=str(shot), full_page=True)
-        print(f"screenshot of the failure: {shot}")
-        raise
-    finally:
-        page.close()
+        # then every output of the notebook (scrolling the page re-renders the explorer: it comes last)
+        _screenshot_outputs(page, screenshots, notebook.removesuffix(".ipynb"))
 
 
 # -- the training playground (notebook 13): train, watch, stop, compare ---------------------------------
@@ -259,12 +307,11 @@ def test_notebook_13_playground_trains_stops_and_compares_in_a_real_browser(lab_
     """Run All (a one-epoch demo run), press Train and watch the new run's curves grow epoch by epoch while
     it trains, press Stop (the run ends after its epoch, its partial curve stays), switch to INCE with 3
     epochs and train again: the figure holds the stopped run and the finished one, named by their settings."""
-    page = browser_context.new_page()
-    page.set_default_timeout(120_000)
-    try:
+    with _page(browser_context, screenshots, "playground") as page:
         _run_all(page, f"{lab_url}/lab/tree/{PLAYGROUND_NOTEBOOK}")
         page.wait_for_selector(".gca-train", state="attached", timeout=RUN_ALL_TIMEOUT_MS)
         page.wait_for_function(ALL_CELLS_DONE, timeout=RUN_ALL_TIMEOUT_MS)
+        _assert_readable(page, "playground")
         cell = page.locator(".jp-Cell").filter(has=page.locator(".gca-train")).first
         status = cell.locator(".gca-status").first
         output = cell.locator(".jp-Cell-outputWrapper")
@@ -290,6 +337,7 @@ def test_notebook_13_playground_trains_stops_and_compares_in_a_real_browser(lab_
         n_stopped = _runs(cell)[1]["n"]
         assert grown[1]["n"] <= n_stopped < 10, (grown, n_stopped)
         assert f"stopped after {n_stopped} of 10 epochs" in stopped and "2 run(s) on the axes" in stopped
+        assert _runs(cell)[1]["name"].endswith(f"(stopped: {n_stopped} of 10 ep.)")  # the legend says so too
 
         # a third run: INCE, 3 epochs (the epochs slider moved with the keyboard), trained to the end
         cell.locator("select").first.select_option(label="INCE")
@@ -310,10 +358,22 @@ def test_notebook_13_playground_trains_stops_and_compares_in_a_real_browser(lab_
         output.scroll_into_view_if_needed()
         time.sleep(1.5)
         output.screenshot(path=str(screenshots / "playground_three_runs.png"))
-    except Exception:
-        shot = screenshots / "playground_failure.png"
-        page.screenshot(path=str(shot), full_page=True)
-        print(f"screenshot of the failure: {shot}")
-        raise
-    finally:
-        page.close()
+        _screenshot_outputs(page, screenshots, PLAYGROUND_NOTEBOOK.removesuffix(".ipynb"))
+
+
+# -- every other notebook: Run All, no error, figures unshrunk, screenshots ------------------------------
+
+OTHER_NOTEBOOKS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")
+                         if p.name not in {e[0] for e in EXPLORERS} | {PLAYGROUND_NOTEBOOK})
+
+
+@pytest.mark.parametrize("notebook", OTHER_NOTEBOOKS, ids=[n[:2] for n in OTHER_NOTEBOOKS])
+def test_notebook_runs_all_in_a_real_browser(lab_url, browser_context, screenshots, notebook):
+    """Notebook 01 and the figure notebooks (05-12, quick mode: they load or compute their quick results)."""
+    stem = notebook.removesuffix(".ipynb")
+    with _page(browser_context, screenshots, stem) as page:
+        _run_all(page, f"{lab_url}/lab/tree/{notebook}")
+        page.wait_for_function(ALL_CELLS_DONE, timeout=RUN_ALL_TIMEOUT_MS)
+        time.sleep(1.0)
+        _assert_readable(page, stem)
+        assert _screenshot_outputs(page, screenshots, stem), f"{stem}: no figure or table after Run All"

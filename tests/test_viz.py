@@ -61,8 +61,10 @@ def test_marginals_plot_draws_deviations_on_a_floored_log_axis():
     np.testing.assert_allclose(ax_c.get_lines()[1].get_ydata(), [0.1, *[viz.DEVIATION_FLOOR] * 4])
     lo, hi = ax_r.get_ylim()
     assert lo < viz.DEVIATION_FLOOR and hi >= 1.0  # the axis never zooms into round-off
-    legend = ax_c.get_legend()
-    assert legend is not None and legend.get_bbox_to_anchor().x0 > ax_c.get_window_extent().x1 - 1  # outside
+    legend = ax_r.get_legend()  # one legend for both panels, under them (outside the data)
+    fig.canvas.draw()
+    assert legend is not None and legend.get_window_extent().y1 < ax_r.get_window_extent().y0
+    assert [t.get_text() for t in legend.get_texts()][:2] == ["P", "Q"]
 
 
 def test_marginals_plot_without_targets_draws_the_marginals():
@@ -122,7 +124,9 @@ def test_method_bars_ours_vs_paper():
     assert [r.get_visible() for r in paper] == [True, False, True]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["INCE", "GCA-INCE", "GCA-UOT"]  # registry labels
     legend = ax.get_legend()
-    assert legend.get_bbox_to_anchor().x0 > ax.get_window_extent().x1 - 1  # outside the data
+    fig.canvas.draw()
+    assert legend.get_window_extent().y1 < ax.get_window_extent().y0  # under the axes, outside the data
+    assert viz.method_bars(["ince"], [1.0]).axes[0].get_legend() is None  # one source: the x axis says it all
     with pytest.raises(ValueError):
         viz.method_bars(["a"], [1.0, 2.0])
 
@@ -184,10 +188,223 @@ def test_plotly_heatmap_colour_bars_sit_in_the_gap_before_the_next_panel():
 def test_to_numpy_and_setup():
     assert viz.to_numpy(torch.ones(2, requires_grad=True)).dtype == np.float64
     viz.setup_notebook()
-    assert math.isclose(matplotlib.rcParams["figure.dpi"], 80)
+    assert math.isclose(matplotlib.rcParams["figure.dpi"], viz.DPI)
 
 
 def test_method_bars_axis_shows_the_whole_error_bars():
     fig = viz.method_bars(["ince", "gca_uot"], [0.5, -7.4], [4.0, 1.0], paper=[0.6, None])
     lo, hi = fig.axes[0].get_ylim()
     assert lo <= -8.4 and hi >= 4.5
+
+
+# --------------------------------------------------------------------------------------------------
+# the figure check and the one style (issue 17, items 3 and 4)
+# --------------------------------------------------------------------------------------------------
+
+
+def _bad_small_text():
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=viz.DPI)
+    ax.plot([0, 1], [0, 1], label="line")
+    ax.set_xlabel("x (units)", fontsize=6)
+    ax.set_ylabel("y (units)")
+    return fig
+
+
+def test_figure_check_fires_on_small_text_at_display_size():
+    fig = _bad_small_text()
+    problems = viz.figure_problems(fig)
+    assert any("'x (units)'" in p and "pt as displayed" in p for p in problems), problems
+    assert not any("'y (units)'" in p for p in problems)  # the default size passes
+    with pytest.raises(viz.FigureStyleError, match="x \\(units\\)"):
+        viz.check_figure(fig)
+    # the same 10-pt text at dpi 60 displays at 6.25 pt: too small
+    fig2, ax2 = plt.subplots(figsize=(4, 3), dpi=60)
+    ax2.set_xlabel("x (units)")
+    assert any("x (units)" in p for p in viz.figure_problems(fig2))
+
+
+def test_figure_check_fires_on_a_figure_wider_than_the_cell():
+    fig, ax = plt.subplots(figsize=(12, 3), dpi=viz.DPI)
+    ax.set_xlabel("x (units)")
+    problems = viz.figure_problems(fig)
+    assert any("px wide" in p and "shown at" in p for p in problems), problems
+
+
+def test_figure_check_fires_on_overlapping_labels_also_rotated():
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=viz.DPI)
+    ax.text(0.5, 0.5, "first label", transform=ax.transAxes)
+    ax.text(0.52, 0.51, "second label", transform=ax.transAxes)
+    ax.text(0.1, 0.1, "far away", transform=ax.transAxes)
+    problems = viz.figure_problems(fig)
+    assert any("'first label' and 'second label' overlap" in p for p in problems), problems
+    assert not any("far away" in p for p in problems)
+    # rotated neighbours whose axis-aligned boxes overlap but whose glyph boxes do not: no problem
+    fig2, ax2 = plt.subplots(figsize=(4, 3), dpi=viz.DPI)
+    ax2.set_xticks(range(6))
+    ax2.set_xticklabels([f"method {i}" for i in range(6)], rotation=45, ha="right", rotation_mode="anchor")
+    assert not any("overlap" in p for p in viz.figure_problems(fig2))
+    ax2.set_xticklabels([f"a very long method name {i}" for i in range(6)], rotation=10, ha="right")
+    assert any("overlap" in p for p in viz.figure_problems(fig2))
+
+
+def test_figure_check_fires_on_legend_entries_that_cannot_be_seen():
+    fig, ax = plt.subplots(figsize=(5, 3), dpi=viz.DPI)
+    ax.plot([0, 1, 2], [1, 2, 3], label="under")
+    ax.plot([0, 1, 2], [1, 2, 3], label="over")  # exactly on top, solid, same width
+    ax.plot([0, 1, 2], [1.5, 2.5, 3.5], label="beside")
+    ax.plot([0, 1, 2], [50, 60, 70], label="outside")
+    ax.set_ylim(0, 5)
+    ax.set_xlabel("x (units)")
+    ax.legend()
+    problems = viz.figure_problems(fig)
+    assert any("'under' is drawn over by 'over'" in p for p in problems), problems
+    assert any("'outside' has no point inside the axes" in p for p in problems)
+    assert not any("'beside'" in p or "'over' " in p for p in problems)
+    fig2, ax2 = plt.subplots(figsize=(5, 3), dpi=viz.DPI)
+    ax2.plot([0, 1, 2], [1, 2, 3], label="under")
+    ax2.plot([0, 1, 2], [1, 2, 3], "--", lw=0.8, label="over, dashed")  # the one below shows through
+    ax2.legend()
+    assert not viz.figure_problems(fig2)
+
+
+def _every_viz_figure():
+    rng = np.random.default_rng(0)
+    m4 = ["ince", "gca_ince", "gca_uot", "rince"]
+    all9 = ["ince", "simclr", "rince", "gca_ince", "gca_rince", "uot", "gca_uot", "iot", "iot_uni"]
+    steps = np.arange(0, 401, 10)
+    x = torch.rand(14, 1, 8, 8)
+    n = np.array([64, 128, 256, 512, 1024])
+    return {
+        "plan_heatmaps shared": viz.plan_heatmaps({f"P({i})": rng.random((24, 24)) for i in range(8)}, log10=True,
+                                                  ncols=4, panel_size=2.6),
+        "plan_heatmaps per panel": viz.plan_heatmaps({t: rng.random((128, 128)) for t in
+                                                      ("kernel K / max K", "INCE P", "GCA-INCE P", "GCA-UOT P")},
+                                                     shared_scale=False, log10=True),
+        "marginals_plot": viz.marginals_plot({f"P({i})": np.full((6, 6), 1 / 6) for i in (2, 3, 4)},
+                                             np.ones(6), np.ones(6)),
+        "convergence_plot": viz.convergence_plot({"rows": np.logspace(0, -5, 6), "columns": np.logspace(0, -4, 6)}),
+        "points_on_sphere 2d": viz.points_on_sphere({f"{m}, step 400": rng.normal(size=(48, 2))
+                                                     for m in ["start", *m4[:3]]}, colors=np.arange(48)),
+        "points_on_sphere 3d": viz.points_on_sphere({f"{m}, step 300": rng.normal(size=(48, 3)) for m in m4[:3]}),
+        "curves_plot equal curves": viz.curves_plot(steps, {p: {m: np.exp(-steps / 100) for m in m4[:3]}
+                                                            for p in ("alignment", "uniformity", "loss")}),
+        "view_pairs": viz.view_pairs(x, x, k=14, marked=torch.arange(14) % 4 == 0),
+        "scatter_compare": viz.scatter_compare(rng.random(50), rng.random(50), color=rng.random(50),
+                                               color_label="log10 eps"),
+        "method_bars": viz.method_bars(m4, [0.937, 0.948, 0.930, 0.552], ylim=(0, 1.2)),
+        "method_bars paper": viz.method_bars(all9, 77 + rng.random(9), rng.random(9), paper=list(90 + rng.random(9))),
+        "method_bars long sources": viz.method_bars(m4 + ["uot"], rng.normal(size=5), rng.random(5),
+                                                    paper=list(rng.normal(size=5)), ylabel="gain over INCE (points)",
+                                                    labels=("ours (digits), 95% CI", "paper (CIFAR-10)"),
+                                                    title="Accuracy gain over INCE: digits"),
+        "sweep_plot twin": viz.sweep_plot(n, {"a": (n, n / 10), "b": n / 2}, twin={"ratio": 1 / n}, logx=True,
+                                          xlabel="rho", ylabel="mass", twin_ylabel="ratio"),
+        "sweep_plot six bands": viz.sweep_plot([0, 0.2, 0.4, 0.6, 0.8], {m: (70 + rng.random(5), rng.random(5))
+                                                                        for m in all9[:6]}),
+        "loglog_timing": viz.loglog_timing(n, {m: 1e-6 * n**2 * (i + 1) for i, m in enumerate(m4[:3])}),
+        "bar_panels": viz.bar_panels({"MNIST-1D (ours)": {m: (77 + rng.random(), rng.random()) for m in all9},
+                                      "Fashion-MNIST (ours)": {"ince": (78.4, 0.2), "gca_uot": (78.8, 0.3)},
+                                      "CIFAR-10 (paper)": {m: 90 + rng.random() for m in all9}},
+                                     hatched=["CIFAR-10 (paper)"]),
+    }
+
+
+def test_every_viz_figure_passes_the_figure_check():
+    viz.setup_notebook()
+    for name, fig in _every_viz_figure().items():
+        assert viz.figure_problems(fig) == [], name
+
+
+def test_method_bars_labels_sit_past_the_error_bars_with_enough_decimals():
+    fig = viz.method_bars(["ince", "gca_uot"], [23.6, -7.4], [2.0, 1.5])
+    ax = fig.axes[0]
+    labels = {t.get_text(): t for t in ax.texts}
+    assert set(labels) == {"23.6", "-7.4"}
+    assert labels["23.6"].xy[1] == pytest.approx(25.6) and labels["-7.4"].xy[1] == pytest.approx(-8.9)
+    fig = viz.method_bars(["ince", "gca_uot"], [0.937, 0.930])
+    assert sorted(t.get_text() for t in fig.axes[0].texts) == ["0.930", "0.937"]
+    assert viz.value_digits([0.937, 0.930]) == 3 and viz.value_digits([77.1, 78.4]) == 1
+
+
+def test_method_bars_legend_swatches_name_the_source_not_a_method():
+    fig = viz.method_bars(["gca_uot", "ince"], [1.0, 2.0], paper=[1.5, 2.5])
+    handles = fig.axes[0].get_legend().legend_handles
+    faces = [matplotlib.colors.to_hex(h.get_facecolor()) for h in handles]
+    assert methods.color("gca_uot") not in faces and methods.color("ince") not in faces
+    assert handles[1].get_hatch() == "//"
+
+
+def test_bar_panels_leave_no_empty_slot_and_use_the_registry_colours():
+    fig = viz.bar_panels({"A": {"ince": 1.0, "gca_uot": 2.0, "rince": 3.0}, "B": {"ince": 1.0, "gca_uot": 2.0}},
+                         order=["ince", "rince", "gca_uot"])
+    a, b = fig.axes[:2]
+    assert [t.get_text() for t in b.get_xticklabels()] == ["INCE", "GCA-UOT"]
+    assert len(b.containers[0].patches) == 2
+    assert [matplotlib.colors.to_hex(r.get_facecolor()) for r in b.containers[0].patches] == \
+        [methods.color("ince"), methods.color("gca_uot")]
+
+
+def test_other_colours_are_never_method_colours():
+    method_colours = {m.color for m in methods.METHODS.values()}
+    assert not set(viz.OTHER_COLORS) & method_colours
+    assert not set(viz.level_colors(6)) & method_colours and len(set(viz.level_colors(6))) == 6
+    fig = viz.sweep_plot([0, 1], {"p = 0.2": [1, 2], "p = 0.8": [2, 3]})
+    assert {matplotlib.colors.to_hex(line.get_color()) for line in fig.axes[0].lines} <= set(viz.OTHER_COLORS)
+    with pytest.raises(ValueError, match="n must be"):
+        viz.level_colors(0)
+
+
+def test_sweep_plot_draws_more_than_three_bands_as_small_multiples():
+    fig = viz.sweep_plot([0, 1, 2], {f"s{i}": ([1, 2, 3], [0.1, 0.1, 0.1]) for i in range(5)})
+    shown = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(shown) == 5 and all(len(ax.collections) == 1 for ax in shown)
+    fig = viz.sweep_plot([0, 1, 2], {"a": [1, 2, 3]}, twin={"b": [3, 2, 1]}, ylabel="acc (%)", twin_ylabel="s")
+    left, right = fig.axes
+    assert left.get_ylabel() == "acc (%) (solid)" and right.get_ylabel() == "s (dashed)"
+
+
+def test_plotly_builders_pass_the_plotly_check_and_it_fires():
+    rng = np.random.default_rng(0)
+    figs = [viz.plotly_heatmaps({"K": rng.random((4, 4)), "P": rng.random((4, 4))}),
+            viz.plotly_marginals(np.ones(4), np.ones(4)), viz.plotly_convergence([1.0, 0.1]),
+            viz.plotly_bars({"ince": 1.0, "rince": -0.0311}),
+            viz.plotly_points({"a": rng.normal(size=(5, 2))}), viz.plotly_points({"a": rng.normal(size=(5, 3))}),
+            viz.plotly_curves(np.arange(3), {"alignment": {"a": [1, 2, 3]}})]
+    for fig in figs:
+        assert viz.plotly_problems(fig) == [], fig.layout.title
+    assert "-0.0311" in list(figs[3].data[0].text)  # a loss near 0 still reads as a number
+    bad = viz.plotly_convergence([1.0, 0.1])
+    bad.update_layout(legend=dict(font=dict(size=9)), xaxis_title=None)
+    problems = viz.plotly_problems(bad)
+    assert any("legend.font.size is 9 px" in p for p in problems) and any("xaxis has no title" in p for p in problems)
+
+
+def test_the_notebook_hook_fails_a_cell_that_shows_a_bad_figure(monkeypatch):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    monkeypatch.setenv("GCA_LAB_FIGURE_CHECK", "1")
+    try:
+        shell.run_cell("from gca_lab import viz; viz.setup_notebook()")
+        assert any(getattr(t, "_gca_figure_check", False) for t in shell.ast_transformers)
+        ok = shell.run_cell("import matplotlib.pyplot as plt\nfig = viz.convergence_plot([1.0, 0.1])\nfig")
+        assert ok.success and ok.result is not None  # the last expression is still the cell's value
+        bad = shell.run_cell("fig, ax = plt.subplots(figsize=(4, 3))\nax.set_xlabel('tiny', fontsize=5)")
+        assert not bad.success and isinstance(bad.error_in_exec, viz.FigureStyleError)
+        assert "tiny" in str(bad.error_in_exec) and plt.get_fignums() == []
+        after = shell.run_cell("x = 1")
+        assert after.success  # nothing carried over to the next cell
+    finally:
+        shell.ast_transformers[:] = [t for t in shell.ast_transformers if not getattr(t, "_gca_figure_check", False)]
+        InteractiveShell.clear_instance()
+
+
+def test_figure_check_fires_on_a_one_point_line_without_marker():
+    fig, ax = plt.subplots(figsize=(4, 3), dpi=viz.DPI)
+    ax.plot([1.0], [2.0], "-", label="one epoch")
+    ax.plot([1.0], [3.0], "-o", label="one epoch, marked")
+    ax.legend()
+    problems = viz.figure_problems(fig)
+    assert any("'one epoch' draws nothing" in p for p in problems) and not any("marked" in p for p in problems)
+    fig2 = viz.curves_plot([1], {"loss": {"INCE": [4.8], "GCA-UOT": [3.1]}})
+    assert viz.figure_problems(fig2) == []

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("ipywidgets")
 pytest.importorskip("anywidget", reason="plotly FigureWidget (plotly >= 6) needs anywidget")
 
-from gca_lab import viz  # noqa: E402
+from gca_lab import methods, viz  # noqa: E402
 from gca_lab import widgets as W  # noqa: E402
 from gca_lab.explore import plans as _plans  # noqa: E402
 from gca_lab.explore.plans import PlanParams  # noqa: E402
@@ -141,6 +141,29 @@ def test_sphere_explorer_step_slider(traj):
     assert not np.allclose(x0, np.asarray(trace.x, dtype=float))
     assert all(s.x0 == traj.steps[4] for s in ex.fig_curves.layout.shapes)
     assert ex.state == 4 and "step 40" in ex.status.value
+    assert ex.controls["step"].label == "40"  # the slider reads the step the status line names
+    assert [label for label, _ in ex.controls["step"].options] == [str(int(t)) for t in traj.steps]
+
+
+def test_explorers_are_readable_before_and_after_the_kernel_runs(explorer, traj):
+    from gca_lab.explore.playground import PlaygroundSettings
+
+    views = [explorer, W.NoisyViewsExplorer(n=32, n_iters=20), W.SphereExplorer(traj),
+             W.TrainingPlayground(PlaygroundSettings(method="ince", **PLAYGROUND))]
+    for view in views:
+        bundle = view._repr_mimebundle_()
+        data = bundle[0] if isinstance(bundle, tuple) else bundle
+        assert data["text/markdown"] == W.PLACEHOLDER and "run the cell to start the explorer" in data["text/plain"]
+        assert "application/vnd.jupyter.widget-view+json" in data  # the live view is still there
+        for name, control in view.controls.items():
+            if hasattr(control, "readout"):  # sliders: about 300 px of track
+                assert control.layout.width == f"{W.CONTROL_PX}px", name
+                assert control.style.description_width == f"{W.DESCRIPTION_PX}px", name
+        for fig in (getattr(view, k) for k in ("fig_maps", "fig_marginals", "fig_convergence", "fig_losses",
+                                               "fig_bars", "fig_points", "fig_curves", "fig") if hasattr(view, k)):
+            assert viz.plotly_problems(fig) == [], (type(view).__name__, fig.layout.title.text)
+    assert type(explorer.controls["eps"]).__name__ == "FloatLogSlider"
+    assert type(views[3].controls["eps"]).__name__ == "FloatLogSlider"
 
 
 def test_hold_redraws_once(explorer):
@@ -184,9 +207,12 @@ def test_playground_trains_into_the_same_figure_and_keeps_runs():
     pg.train(blocking=True)
     assert len(fig.data) == 4 and len(pg.runs) == 2
     assert fig.data[0].name.startswith("#1 INCE") and fig.data[2].name.startswith("#2 GCA-UOT")
-    assert fig.data[0].line.color != fig.data[2].line.color
+    assert fig.data[0].line.color == methods.color("ince") and fig.data[2].line.color == methods.color("gca_uot")
     np.testing.assert_allclose(fig.data[0].y, first.loss)  # the earlier run is untouched
     assert "2 run(s) on the axes" in pg.status.value
+    pg.controls["epochs"].value = 1
+    pg.train(blocking=True)  # a second GCA-UOT run: the method's colour, another dash
+    assert fig.data[4].line.color == methods.color("gca_uot") and fig.data[4].line.dash != fig.data[2].line.dash
     pg.clear()
     assert len(fig.data) == 0 and pg.runs == []
 
@@ -216,6 +242,8 @@ def test_playground_stop_ends_a_background_run_after_its_epoch():
     assert run.stopped and run.n_epochs == 1 and len(pg.fig.data) == 2
     np.testing.assert_allclose(pg.fig.data[0].y, run.loss)  # the partial curve is kept
     assert "stopped after 1 of 5 epochs" in pg.status.value
+    assert pg.fig.data[0].name.endswith("(stopped: 1 of 5 ep.)")  # the legend says what was trained
+    assert pg.fig.data[1].name == pg.fig.data[0].name
     assert not pg.running and pg.stop_button.disabled and not pg.train_button.disabled
 
 
