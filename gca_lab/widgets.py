@@ -152,7 +152,7 @@ class PlanExplorer(_View):
     - ``fig_losses``: the value of every loss of :data:`LOSS_NAMES`;
     - ``status`` (messages: errors, refused settings) and ``readout`` (plan checksum, diagonal mass, timing).
 
-    ``controls`` maps ``eps, n_rounds, rho_a, rho_b, layout, noise, corrupt, alpha, beta, scale`` to widgets;
+    ``controls`` maps ``eps, n_iters, rho_a, rho_b, layout, noise, corrupt, alpha, beta, scale`` to widgets;
     ``state`` is the last :class:`PlanData` shown; ``redraw_ms`` the timings of every redraw.
     """
 
@@ -163,7 +163,7 @@ class PlanExplorer(_View):
         self.controls = {
             "eps": w.FloatLogSlider(value=p.eps, base=10, min=-2, max=math.log10(2.0), step=0.01, description="eps",
                                     readout_format=".3f", continuous_update=False),
-            "n_rounds": w.IntSlider(value=p.n_iters, min=0, max=50, description="rounds", continuous_update=False),
+            "n_iters": w.IntSlider(value=p.n_iters, min=0, max=50, description="rounds", continuous_update=False),
             "rho_a": _rho_slider("rho_a", p.rho_a),
             "rho_b": _rho_slider("rho_b", p.rho_b),
             "layout": w.ToggleButtons(options=["cross", "joint"], value=p.layout, description="layout"),
@@ -196,7 +196,7 @@ class PlanExplorer(_View):
         self._show(first, 0.0)
         for c in self.controls.values():
             c.observe(self._on_change, names="value")
-        left = w.VBox([self.controls[k] for k in ("eps", "n_rounds", "rho_a", "rho_b", "layout")])
+        left = w.VBox([self.controls[k] for k in ("eps", "n_iters", "rho_a", "rho_b", "layout")])
         right = w.VBox([self.controls[k] for k in ("noise", "corrupt", "alpha", "beta", "scale")])
         self.widget = w.VBox([
             w.HBox([left, right]), self.status, self.readout, self.fig_maps,
@@ -206,7 +206,7 @@ class PlanExplorer(_View):
     def params(self) -> PlanParams:
         """The :class:`PlanParams` of the current control values."""
         c = self.controls
-        return replace(self.base, eps=float(c["eps"].value), n_iters=int(c["n_rounds"].value),
+        return replace(self.base, eps=float(c["eps"].value), n_iters=int(c["n_iters"].value),
                        rho_a=float(c["rho_a"].value), rho_b=float(c["rho_b"].value), layout=c["layout"].value,
                        noise=float(c["noise"].value), corrupt=float(c["corrupt"].value),
                        alpha=float(c["alpha"].value), beta=float(c["beta"].value))

@@ -50,11 +50,11 @@ def test_plan_explorer_eps_updates_heatmap_in_place(explorer):
 
 
 def test_plan_explorer_rounds_and_convergence(explorer):
-    explorer.controls["n_rounds"].value = 25
+    explorer.controls["n_iters"].value = 25
     assert len(explorer.fig_convergence.data[0].y) == 25
-    explorer.controls["n_rounds"].value = 0
+    explorer.controls["n_iters"].value = 0
     assert len(explorer.fig_convergence.data[0].y) == 0 and "no projection" in explorer.status.value
-    explorer.controls["n_rounds"].value = 10
+    explorer.controls["n_iters"].value = 10
 
 
 def test_plan_explorer_rho_marginals(explorer):
@@ -93,11 +93,11 @@ def test_plan_explorer_other_controls(explorer):
 
 
 def test_plan_explorer_extremes_never_draw_nan(explorer):
-    for key, value in [("eps", 0.01), ("n_rounds", 50), ("rho_a", 0.01), ("rho_b", 0.01), ("corrupt", 1.0)]:
+    for key, value in [("eps", 0.01), ("n_iters", 50), ("rho_a", 0.01), ("rho_b", 0.01), ("corrupt", 1.0)]:
         explorer.controls[key].value = value
         for i in range(3):
             assert np.isfinite(_z(explorer.fig_maps, i)).all()
-    for key, value in [("eps", 0.5), ("n_rounds", 10), ("rho_a", math.inf), ("rho_b", math.inf), ("corrupt", 0.0)]:
+    for key, value in [("eps", 0.5), ("n_iters", 10), ("rho_a", math.inf), ("rho_b", math.inf), ("corrupt", 0.0)]:
         explorer.controls[key].value = value
 
 
@@ -170,12 +170,12 @@ def test_hold_redraws_once(explorer):
     n_before = len(explorer.redraw_ms)
     with explorer.hold():
         explorer.controls["eps"].value = 0.1
-        explorer.controls["n_rounds"].value = 20
+        explorer.controls["n_iters"].value = 20
     assert len(explorer.redraw_ms) == n_before + 1
-    assert explorer.state.params.eps == pytest.approx(0.1) and explorer.state.params.n_rounds == 20
+    assert explorer.state.params.eps == pytest.approx(0.1) and explorer.state.params.n_iters == 20
     with explorer.hold():
         explorer.controls["eps"].value = 0.5
-        explorer.controls["n_rounds"].value = 10
+        explorer.controls["n_iters"].value = 10
 
 
 # -- training playground (notebook 13) ------------------------------------------------------------------
