@@ -145,7 +145,11 @@ from torch import Tensor, nn
 from . import targets as _targets
 from ._validate import check_choice, check_int, check_interval, check_nonnegative, check_positive, check_tensor
 from .ot import SinkhornResult, kernel_domain_bound_holds, kernel_scaling_rounds, relaxation_exponent, sinkhorn
+from .collectives import all_reduce_max, all_reduce_sum, gather, world
+from .projection import scaling_rounds
+from .reductions import LogReduction
 from .scaling_grad import tiled_scaling_rounds
+from .sharding import ShardedReduction
 
 __all__ = [
     "LossOutput",
@@ -315,42 +319,6 @@ def _log_max(dtype: torch.dtype) -> float:
     return math.log(torch.finfo(dtype).max)
 
 
-class _GatherWithGrad(torch.autograd.Function):
-    """All-gather along dim 0 whose backward sums the incoming gradients across processes.
-
-    Every process computes the loss of the whole gathered batch; the summed gradient is then
-    ``world_size`` times the single-process one, which DDP's gradient averaging cancels, so the
-    model's parameter gradients equal those of one process on the concatenated batch.
-    """
-
-    @staticmethod
-    def forward(ctx: Any, x: Tensor) -> Tensor:  # type: ignore[override]
-        import torch.distributed as dist
-
-        ctx.rank, ctx.world = dist.get_rank(), dist.get_world_size()
-        ctx.n = x.shape[0]
-        parts = [torch.empty_like(x) for _ in range(ctx.world)]
-        dist.all_gather(parts, x.contiguous())
-        return torch.cat(parts, 0)
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:  # type: ignore[override]
-        import torch.distributed as dist
-
-        grad = grad.contiguous()
-        dist.all_reduce(grad)
-        return grad[ctx.rank * ctx.n : (ctx.rank + 1) * ctx.n]
-
-
-def gather(z: Tensor) -> Tensor:
-    """Concatenate ``z`` from every torch.distributed process (identity when not distributed)."""
-    import torch.distributed as dist
-
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return z
-    return _GatherWithGrad.apply(z)
-
-
 class GCALoss(nn.Module):
     r"""Generalized contrastive alignment: ``d_M(P_tgt || Prox_B(K_theta))`` (arXiv 2502.20141, the GCA objective).
 
@@ -391,8 +359,13 @@ class GCALoss(nn.Module):
             :attr:`LossOutput.marginal_error`) or ``"last_step"`` (module docstring, "Gradient modes").
         check_inputs: check for NaN/inf and all-zero embedding rows (one host sync per call). Turn
             off in training loops to avoid the sync; zero rows then get cosine 0 with every row.
-        gather_distributed: all-gather embeddings across ``torch.distributed`` processes so that
-            negatives and transport span every GPU (see :class:`_GatherWithGrad` for the gradients).
+        gather_distributed: negatives and transport span the views of every ``torch.distributed``
+            process. Each process computes only its rows of the plan (:mod:`gca_lab.sharding`: column
+            reductions and the loss combined by autograd-aware all-reduces, :mod:`gca_lab.collectives`),
+            so the loss is the whole batch's on every rank, and the gradient reaching a rank's
+            embeddings is ``world_size`` times the single-process one, which DDP's averaging cancels.
+            Losses the sharded plan does not cover (a target plan, extra terms, ``kl_form="generalized"``,
+            ``grad="last_step"``) gather the embeddings and compute the whole plan on every rank.
         backend: ``"dense"`` holds the ``n x m`` similarities and kernel; ``"tiled"`` recomputes
             kernel blocks of ``tile`` rows from the embeddings in forward and backward and never
             holds an ``n x m`` tensor (memory ``O(n d + tile m)``; :func:`gca_lab.scaling_grad.tiled_scaling_rounds`).
@@ -819,6 +792,71 @@ class GCALoss(nn.Module):
 
         return log_u, log_v, row_lse, solver
 
+    # -- the plan sharded across processes (gather_distributed) ------------------------------------
+
+    def _shardable(self, target: Tensor | None) -> bool:
+        plain = type(self).extra_terms is GCALoss.extra_terms and self.kl_form == "conditional"
+        return target is None and plain and self.grad in ("unroll", "detached")
+
+    def _sharded(self, z1: Tensor, z2: Tensor) -> LossOutput:
+        # This process's rows of the plan against every process's views (gca_lab.sharding).
+        rank, _ = world()
+        u1, u2 = _unit_rows(z1), _unit_rows(z2)
+        local = torch.arange(u1.shape[0], device=u1.device) + rank * u1.shape[0]  # global anchor indices
+        all1, all2 = gather(u1), gather(u2)
+        if self.layout == "joint":
+            return self._sharded_direction(torch.cat([u1, u2]), torch.cat([all1, all2]),
+                                           torch.cat([local, local + all1.shape[0]]), joint=True)
+        out = self._sharded_direction(u1, all2, local, joint=False)
+        if self.symmetric:
+            back = self._sharded_direction(u2, all1, local, joint=False)
+            out = dataclasses.replace(out, loss=(out.loss + back.loss) / 2)
+        return out
+
+    def _sharded_direction(self, x: Tensor, y: Tensor, rows: Tensor, joint: bool) -> LossOutput:
+        # x: (n_local, d) this process's anchors with global row indices ``rows``; y: (n, d) every view.
+        n = y.shape[0]
+        self.check_range(n, x.dtype)
+        eps = self.eps
+        sim = self._clamp(x @ y.T)  # (n_local, n)
+        log_k = self._log_kernel_values(sim)
+        partner = (rows + n // 2) % n if joint else rows
+        if joint:  # the self-pairs: excluded, or the maximum cost of the whole (gathered) kernel
+            fill = -all_reduce_max(-log_k.detach().amin()) if self.self_pairs == "max_cost" else -math.inf
+            log_k = log_k.index_put((torch.arange(len(rows), device=x.device), rows),
+                                    torch.as_tensor(fill, dtype=x.dtype, device=x.device))
+        a, b = self._marginal(n, x)[: len(rows)], self._marginal(n, x)
+        phi_a, phi_b = relaxation_exponent(self.rho_a, eps), relaxation_exponent(self.rho_b, eps)
+        log_a_ref, log_b_ref = phi_a * a.log(), phi_b * b.log()
+        g0 = eps * (b.log() - log_b_ref)  # v = b at the start
+        rounds = self.n_iters - 1 if self.end == "row" else self.n_iters
+        reduce = ShardedReduction(LogReduction(log_k))
+        loop = dict(eps=eps, phi_a=phi_a, phi_b=phi_b, rho_a=self.rho_a, errors=False)
+        if self.grad == "detached":
+            with torch.no_grad():
+                f, g, _, _, _ = scaling_rounds(reduce, log_a_ref, log_b_ref, g0, iters=rounds, **loop)
+            r = reduce.rows(log_b_ref + g / eps)
+        else:
+            f, g, r, _, _ = scaling_rounds(reduce, log_a_ref, log_b_ref, g0, iters=rounds, **loop)
+        log_v = log_b_ref + g / eps if rounds > 0 else b.log()
+        log_u = phi_a * (a.log() - r) if self.end == "row" else log_a_ref + f / eps
+        log_pos = log_k.gather(-1, partner.unsqueeze(-1)).squeeze(-1) + log_v[partner]  # (n_local,)
+        terms: dict[str, Tensor] = {}
+        loss = x.new_zeros(())
+        if self.divergence in ("kl", "kl+w1"):
+            # r = log sum_j K_ij v_j normalizes the plan's rows (as in _direction); sums over ranks
+            terms["kl"] = all_reduce_sum((r - log_pos).sum() / n)
+            loss = loss + (self.kl_weight if self.divergence == "kl+w1" else 1.0) * terms["kl"]
+        if self.divergence in ("w1", "kl+w1"):
+            log_neg = math.log(self.lam) + a.log() - log_u
+            q = self.q
+            terms["w1"] = all_reduce_sum((-torch.exp(q * log_pos) / q + torch.exp(q * log_neg) / q).sum() / n)
+            loss = loss + (self.w1_weight if self.divergence == "kl+w1" else 1.0) * terms["w1"]
+        # details(): this process's rows only
+        parts = {"sim": sim, "log_kernel": log_k, "log_u": log_u, "log_v": log_v, "solver": None,
+                 "log_plan": log_k + log_u.unsqueeze(-1) + log_v.unsqueeze(-2)}
+        return LossOutput(loss, terms, parts)
+
     def extra_terms(self, log_plan: Tensor, target: Tensor, terms: dict[str, Tensor]) -> Tensor:
         """Additional regularizers of a subclass (IOT-uni); records them in ``terms``."""
         return log_plan.new_zeros(())
@@ -839,6 +877,8 @@ class GCALoss(nn.Module):
         dtype = torch.promote_types(z1.dtype, torch.float32)
         with torch.autocast(z1.device.type, enabled=False):
             z1, z2 = z1.to(dtype), z2.to(dtype)
+            if self.gather_distributed and world()[1] > 1 and self._shardable(target):
+                return self._sharded(z1, z2)
             if self.gather_distributed:
                 z1, z2 = gather(z1), gather(z2)
             if self.symmetric and self.layout == "cross" and target is None and self._kernel_path(z1):
