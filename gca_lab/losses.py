@@ -63,7 +63,8 @@ defaults for ``cost``, ``marginals``, ``self_pairs``, ``clamp_similarity``, ``la
     1e-6): joint layout, cosines clamped at 1e-7, self-pairs at the maximum cost, and per class:
     InfoNCE = ``hs_ince``, NTXent = ``NT_Xent``, GCAInfoNCE = ``gca_ince`` (masses 1; its ``T``
     rounds end on a column update: ``end="col"``), UOT/GCAUOT = ``gca_uot`` (masses ``1/2N``,
-    ``end="col"``; UOT is its ``T = 1``), all from ``gca_loss_cifar.py``; RINCE = ``rince`` of
+    ``end="col"``; UOT is its ``T = 1``; its W1 term reads the target with unit entries,
+    ``(lam / u_i)^q``, as the current code, commit 81a2137, does), all from ``gca_loss_cifar.py``; RINCE = ``rince`` of
     ``gca_loss_imagenet.py`` (Chuang's RINCE on ``exp(cos/eps)``, self-pairs masked, no clamp);
     IOT = ``iot``'s cost (no clamp, maximum-cost self-pairs; its transposing loop and the CIFAR
     file's block-ordered positives on an interleaved batch are not reproduced, and IOT is not
@@ -580,11 +581,20 @@ class GCALoss(nn.Module):
         return (torch.xlogy(target, target) - cross - target + plan).sum(-1).mean()
 
     def w1_term(self, log_k: Tensor, log_u: Tensor, log_v: Tensor, a: Tensor, target: Tensor) -> Tensor:
-        """``()`` the RINCE/W1 form ``mean_i[-(1/q) pos_i^q + (1/q) (lam a_i / u_i)^q]`` (module doc)."""
+        """``()`` the RINCE/W1 form ``mean_i[-(1/q) pos_i^q + (1/q) (lam a_i / u_i)^q]`` (module doc;
+        ``a_i`` is 1 under ``convention="reference"``)."""
         t = target / target.sum(-1, keepdim=True)
         log_t = torch.where(t > 0, t.log(), torch.full_like(t, -math.inf))
         log_pos = torch.logsumexp(log_t + log_k + log_v.unsqueeze(-2), dim=-1)  # (n,) log sum_j t_ij K_ij v_j
-        return self._w1_from_logs(log_pos, math.log(self.lam) + a.log() - log_u)
+        return self._w1_from_logs(log_pos, self._w1_log_negative(a, log_u))
+
+    def _w1_log_negative(self, a: Tensor, log_u: Tensor) -> Tensor:
+        # log(lam m_i / u_i) with m_i the target's row mass: the row marginal a_i, or 1 under
+        # convention="reference" (nerdslab/gca 81a2137 builds gca_uot's target with unit entries;
+        # docs/reference_implementation.md, item 31)
+        if self.convention == "reference":
+            return math.log(self.lam) - log_u
+        return math.log(self.lam) + a.log() - log_u
 
     def _w1_from_logs(self, log_pos: Tensor, log_neg: Tensor) -> Tensor:
         q = self.q
@@ -735,7 +745,7 @@ class GCALoss(nn.Module):
             loss = loss + (self.kl_weight if self.divergence == "kl+w1" else 1.0) * (kl.mean() if both else kl)
         if self.divergence in ("w1", "kl+w1"):
             if log_pos is not None:
-                w1 = self._w1_from_logs(log_pos, math.log(self.lam) + a.log() - log_u)
+                w1 = self._w1_from_logs(log_pos, self._w1_log_negative(a, log_u))
             else:
                 w1 = self.w1_term(get("log_kernel"), log_u, log_v, a, get("target"))
             terms["w1"] = first(w1)
@@ -848,7 +858,7 @@ class GCALoss(nn.Module):
             terms["kl"] = all_reduce_sum((r - log_pos).sum() / n)
             loss = loss + (self.kl_weight if self.divergence == "kl+w1" else 1.0) * terms["kl"]
         if self.divergence in ("w1", "kl+w1"):
-            log_neg = math.log(self.lam) + a.log() - log_u
+            log_neg = self._w1_log_negative(a, log_u)
             q = self.q
             terms["w1"] = all_reduce_sum((-torch.exp(q * log_pos) / q + torch.exp(q * log_neg) / q).sum() / n)
             loss = loss + (self.w1_weight if self.divergence == "kl+w1" else 1.0) * terms["w1"]
