@@ -634,7 +634,7 @@ class GCALoss(nn.Module):
 
     def tiled_supported(self, dtype: torch.dtype) -> str | None:
         """Why the tiled backend cannot compute this loss in ``dtype`` (``None`` when it can)."""
-        if type(self).extra_terms is not GCALoss.extra_terms or self.kl_form != "conditional":
+        if not self._plain():
             return "its divergence reads the whole plan (extra terms or kl_form='generalized')"
         if self.grad not in ("unroll", "detached"):
             return f"grad={self.grad!r} (use 'unroll' or 'detached')"
@@ -659,21 +659,27 @@ class GCALoss(nn.Module):
 
     def _kernel_path(self, like: Tensor) -> bool:
         # whether the default-target loss takes the kernel-domain path of _direction
-        plain = type(self).extra_terms is GCALoss.extra_terms and self.kl_form == "conditional"
         one_step = self.divergence == "kl" and self.n_iters == 1 and self.end == "row"
-        return plain and not one_step and self.grad in ("unroll", "detached") and self._domain(like) == "kernel"
+        return self._plain() and not one_step and self.grad in ("unroll", "detached") and self._domain(like) == "kernel"
+
+    def _backend(self, n: int, m: int, like: Tensor, custom_target: bool) -> str:
+        """The reduction a direction runs on (:mod:`gca_lab.reductions`): ``"tiled"`` (kernel blocks
+        recomputed from the embeddings), ``"kernel"`` (the stored kernel; both with the custom backward of
+        :mod:`gca_lab.scaling_grad`) or ``"log"`` (the log kernel, :func:`gca_lab.ot.sinkhorn`)."""
+        if self._tiled(n, m, like.dtype, custom_target):
+            return "tiled"
+        return "kernel" if not custom_target and self._kernel_path(like) else "log"
 
     def _direction(self, z1: Tensor, z2: Tensor, target: Tensor | None, both: bool = False) -> LossOutput:
+        # One composition: similarity -> reduction (backend) -> projection -> divergence.
         # both: the symmetric cross layout's two directions as one batch of two problems (kernel
-        # path only); the LossOutput then shows the first direction and the loss averages both.
+        # backends only); the LossOutput then shows the first direction and the loss averages both.
         x, y = self._unit_views(z1, z2)
         if both:
             x, y = torch.stack([x, y]), torch.stack([y, x])  # (2, B, d)
         first = (lambda t: t[0]) if both else (lambda t: t)  # noqa: E731
         n, m = x.shape[-2], y.shape[-2]
-        tiled = self._tiled(n, m, x.dtype, target is not None)
-        # the tiled backend never forms the (n, m) cosines; details() readers get them on access
-        sim: Any = (lambda: self._clamp(x @ y.transpose(-1, -2))) if tiled else self._clamp(x @ y.transpose(-1, -2))
+        backend = self._backend(n, m, x, target is not None)
         self.check_range(n, x.dtype)
         a, b = self._marginal(n, x), self._marginal(m, x)
         idx = None
@@ -686,20 +692,16 @@ class GCALoss(nn.Module):
             check_tensor("target", target, ndim=2)
             if tuple(target.shape) != (n, m):
                 raise ValueError(f"target must have shape {(n, m)} for layout {self.layout!r}, got {tuple(target.shape)}")
-            target = _targets.normalize_rows(target.to(dtype=sim.dtype, device=sim.device), a)
-            get_target = target
-        plain = type(self).extra_terms is GCALoss.extra_terms and self.kl_form == "conditional"
-        one_step = (idx is not None and plain and self.divergence == "kl" and self.n_iters == 1
-                    and self.end == "row" and not tiled)
-        # Kernel-domain path: the kernel is one exp of the cosines, the rounds and the final row
-        # normalizer are matrix-vector products, the positives are row dot products; no n x n log
-        # kernel, plan or log-sum-exp is formed unless details() readers ask for it.
-        fast = tiled or (idx is not None and self._kernel_path(sim))
-        parts: dict[str, Any] = {"target": get_target, "sim": (lambda: first(sim())) if tiled else first(sim)}
-        if fast:
-            parts["log_kernel"] = lambda: self.log_kernel(get("sim"))
+            get_target = _targets.normalize_rows(target.to(dtype=x.dtype, device=x.device), a)
+        # The n x m parts: formed here on the log backend; computed on access by details() readers
+        # on the kernel backends (which never hold a log kernel), and the tiled one (no cosines either).
+        parts: dict[str, Any] = {"target": get_target}
+        if backend == "tiled":
+            parts["sim"] = lambda: first(self._clamp(x @ y.transpose(-1, -2)))
         else:
-            parts["log_kernel"] = self.log_kernel(sim)
+            sim = self._clamp(x @ y.transpose(-1, -2))
+            parts["sim"] = first(sim)
+        parts["log_kernel"] = self.log_kernel(sim) if backend == "log" else (lambda: self.log_kernel(get("sim")))
 
         def get(name: str) -> Any:  # the memoized part (shared with the LossOutput)
             value = parts[name]
@@ -707,33 +709,33 @@ class GCALoss(nn.Module):
                 value = parts[name] = value()
             return value
 
-        if one_step:
-            # InfoNCE / NT-Xent: the KL to the one-step plan is the softmax cross-entropy of log K
-            # (v = b is constant); the fused kernel is the cheapest, and the scalings are only
-            # computed if details() readers ask for them.
+        one_softmax = (backend == "log" and idx is not None and self.divergence == "kl" and self.n_iters == 1
+                       and self.end == "row" and self._plain())
+        if one_softmax:
+            # InfoNCE / NT-Xent: the plan is one row step of K (v = b constant) and the KL its softmax
+            # cross-entropy, computed fused; the scalings only if details() readers ask for them.
             log_k = get("log_kernel")
-            loss = F.cross_entropy(log_k, idx)
-            parts.update(solver=None, log_v=b.log(), log_u=lambda: self._project(log_k, a, b)[0])
-            parts["log_plan"] = lambda: log_k + get("log_u").unsqueeze(-1) + get("log_v").unsqueeze(-2)
-            parts["marginal_error"] = lambda: _marginal_error(get("log_plan"), b, "row")
-            return LossOutput(loss, {"kl": loss}, parts)
+            log_u, log_v, row_lse = (lambda: self._project(log_k, a, b)[0]), b.log(), None
+            parts["solver"] = None
+        elif backend == "log":
+            log_u, log_v, parts["solver"], row_lse = self._project(get("log_kernel"), a, b)
+        else:
+            log_u, log_v, row_lse, parts["solver"] = self._kernel_project(
+                sim if backend == "kernel" else None, a, b, get, both, (x, y))
         log_pos = None
-        if fast:
-            log_u, log_v, row_lse, parts["solver"] = self._kernel_project(None if tiled else sim, a, b, get, both,
-                                                                          (x, y))
+        if idx is not None and backend != "log":
             pos = self._clamp((x * y[..., idx, :]).sum(-1))  # (..., n) cos(x_i, y_p(i)), as sim[i, p(i)]
             log_pos = self._log_kernel_values(pos) + log_v[..., idx]  # (..., n) log K_ip v_p
-        else:
-            log_k = get("log_kernel")
-            log_u, log_v, parts["solver"], row_lse = self._project(log_k, a, b)
-            if idx is not None:
-                log_pos = log_k.gather(-1, idx.unsqueeze(-1)).squeeze(-1) + log_v[idx]  # (n,) log K_ip v_p
-        parts.update(log_u=first(log_u), log_v=first(log_v))
+        elif idx is not None and not one_softmax:
+            log_pos = get("log_kernel").gather(-1, idx.unsqueeze(-1)).squeeze(-1) + log_v[idx]  # (n,)
+        parts.update(log_u=log_u if one_softmax else first(log_u), log_v=first(log_v))
         parts["log_plan"] = lambda: get("log_kernel") + get("log_u").unsqueeze(-1) + get("log_v").unsqueeze(-2)
         terms: dict[str, Tensor] = {}
         loss = x.new_zeros(())
         if self.divergence in ("kl", "kl+w1"):
-            if log_pos is not None and self.kl_form == "conditional":
+            if one_softmax:
+                kl = F.cross_entropy(get("log_kernel"), idx)
+            elif log_pos is not None and self.kl_form == "conditional":
                 # One softmax: the row-normalized plan is softmax(log K + log v) (u cancels), whose
                 # normalizer a row-ending plan's last row update already computed.
                 if row_lse is None:
@@ -753,7 +755,11 @@ class GCALoss(nn.Module):
         if type(self).extra_terms is not GCALoss.extra_terms:
             loss = loss + self.extra_terms(get("log_plan"), get("target"), terms)
         parts["marginal_error"] = lambda: _marginal_error(get("log_plan"), b if self.end == "row" else a, self.end)
-        return LossOutput(loss, terms, parts)
+        return LossOutput(loss if not one_softmax else kl, terms, parts)
+
+    def _plain(self) -> bool:
+        # the divergence reads only the positives and the row normalizers (no extra terms, conditional KL)
+        return type(self).extra_terms is GCALoss.extra_terms and self.kl_form == "conditional"
 
     def _kernel_project(self, sim: Tensor | None, a: Tensor, b: Tensor, get: Any,
                         both: bool = False, views: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor, Any]:
@@ -805,8 +811,7 @@ class GCALoss(nn.Module):
     # -- the plan sharded across processes (gather_distributed) ------------------------------------
 
     def _shardable(self, target: Tensor | None) -> bool:
-        plain = type(self).extra_terms is GCALoss.extra_terms and self.kl_form == "conditional"
-        return target is None and plain and self.grad in ("unroll", "detached")
+        return target is None and self._plain() and self.grad in ("unroll", "detached")
 
     def _sharded(self, z1: Tensor, z2: Tensor) -> LossOutput:
         # This process's rows of the plan against every process's views (gca_lab.sharding).
