@@ -62,7 +62,7 @@ def marginal_error(log_a: Tensor, f: Tensor, r: Tensor, eps: float, rho_a: float
 def scaling_rounds(
     reduce: Reduction, log_a: Tensor, log_b: Tensor, g0: Tensor, *, eps: float, phi_a: float, phi_b: float,
     iters: int, rho_a: float = math.inf, tol: float | None = None, check_every: int = 10,
-    errors: bool = True,
+    errors: bool = True, history: list[tuple[Tensor, Tensor]] | None = None,
 ) -> tuple[Tensor, Tensor, Tensor, list[Tensor], int]:
     r"""Run ``iters`` rounds (row then column projection) from the column potential ``g0``.
 
@@ -76,6 +76,8 @@ def scaling_rounds(
         tol: stop once every problem's marginal error is ``<= tol``, checked after every
             ``check_every``-th round (one host sync each); ``None`` never syncs.
         errors: compute the marginal error of every round (the tolerance needs them).
+        history: a list that receives ``(f, r)`` of every round, for callers that compute the errors
+            of all rounds at once (one stacked :func:`marginal_error` instead of one per round).
 
     Returns:
         ``(f, g, r, errors, done)``: the potentials after ``done`` rounds (``f = 0`` if none), the row
@@ -93,6 +95,8 @@ def scaling_rounds(
         g = -phi_b * eps * reduce.cols(log_a + f / eps)
         r = reduce.rows(log_b + g / eps)
         done = k
+        if history is not None:
+            history.append((f, r))
         if errors or tol is not None:
             errs.append(marginal_error(log_a, f, r, eps, rho_a))
         if tol is not None and k < iters and k % check_every == 0 and bool((errs[-1] <= tol).all()):

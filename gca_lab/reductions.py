@@ -214,11 +214,11 @@ class KernelReduction:
                 self.record.append((e, s, star, line, e2, s_star))
             return out
         w_max = w.amax(-1, keepdim=True)  # (..., 1)
-        e = torch.exp(w - w_max)
+        e = (w - w_max).exp_()  # in place on fresh tensors: fewer allocations in the hot loop
         s = self.op.matvec(e, dim)
-        out = s.log() + w_max
+        out = torch.log(s).add_(w_max)
         if self.add_shift:
-            out = out + self.sh
+            out = out.add_(self.sh)
         if self.record is not None:
             self.record.append((e, s))
         return out

@@ -29,7 +29,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from .projection import relaxation_exponent, scaling_rounds
+from .projection import marginal_error, relaxation_exponent, scaling_rounds
 from .reductions import DenseKernel, KernelReduction, TiledKernel
 
 __all__ = ["kernel_scaling_rounds", "tiled_scaling_rounds"]
@@ -41,9 +41,14 @@ def _forward(ctx: Any, op: DenseKernel | TiledKernel, sh: Tensor, add_shift: boo
     # The loop on a recording reduction; returns ((f, g, r, errors), the tensors the backward needs).
     record: list[tuple[Tensor, ...]] = []
     reduce = KernelReduction(op, sh, masked=masked, add_shift=add_shift, record=record)
-    f, g, r, errs, _ = scaling_rounds(reduce, log_a, log_b, g0, eps=eps, phi_a=phi_a, phi_b=phi_b, iters=iters,
-                                      rho_a=rho_a)
-    errors = torch.stack(errs) if errs else log_a.new_zeros((0, *log_a.shape[:-1]))
+    history: list[tuple[Tensor, Tensor]] = []
+    f, g, r, _, _ = scaling_rounds(reduce, log_a, log_b, g0, eps=eps, phi_a=phi_a, phi_b=phi_b, iters=iters,
+                                   errors=False, history=history)
+    if history:  # every round's error at once
+        fs, rs = (torch.stack(t) for t in zip(*history))
+        errors = marginal_error(log_a, fs, rs, eps, rho_a)
+    else:
+        errors = log_a.new_zeros((0, *log_a.shape[:-1]))
     if not iters:
         g = g0.clone()  # an output must not be the input itself
     # record = [r_0, c_1, r_1, ..., c_t, r_t]: round k is (r_{k-1}, c_k); r_t belongs to the returned r
