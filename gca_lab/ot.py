@@ -35,7 +35,7 @@ import torch
 from torch import Tensor
 
 from ._validate import check_choice, check_int, check_nonnegative, check_positive, check_tensor
-from .projection import relaxation_exponent, scaling_rounds
+from .projection import marginal_error, relaxation_exponent, scaling_rounds
 from .reductions import DenseKernel, KernelReduction, LogReduction
 from .scaling_grad import kernel_scaling_rounds
 
@@ -449,8 +449,13 @@ def sinkhorn(
     else:
         reduce = _reduction(log_k, domain, masked)
         if grad == "unroll":
+            history: list[tuple[Tensor, Tensor]] = []
             f, g, r, errs, done = scaling_rounds(reduce, log_a, log_b, g0, iters=rounds, tol=tol,
-                                                 check_every=check_every, **loop)
+                                                 check_every=check_every, errors=tol is not None,
+                                                 history=history, **loop)
+            if tol is None and history:  # every round's error at once: fewer small ops per round
+                fs, rs = (torch.stack(t) for t in zip(*history))
+                errs = list(marginal_error(log_a, fs, rs, eps, rho_a).unbind(0))
         else:
             # the rounds without autograd, then one differentiable round from the detached potential
             with torch.no_grad():
