@@ -50,7 +50,7 @@ def _one(backend: str, views: int, rounds: int, d: int, threads: int, name: str)
     loss.backward()
     seconds = time.perf_counter() - t0
     return {"backend": backend, "views": views, "rounds": rounds, "loss": name, "seconds": seconds,
-            "peak_mb": _rss_mb(), "baseline_mb": base, "value": float(loss)}
+            "peak_mb": _rss_mb(), "baseline_mb": base, "value": float(loss.detach())}
 
 
 def _shard_worker(rank: int, world: int, port: int, views: int, rounds: int, d: int, backend: str, out: str) -> None:
@@ -78,7 +78,7 @@ def _shard_worker(rank: int, world: int, port: int, views: int, rounds: int, d: 
     dist.barrier()
     with open(f"{out}.{rank}", "w") as fh:
         json.dump({"rank": rank, "seconds": seconds, "peak_mb": _rss_mb(), "baseline_mb": base,
-                   "value": float(loss)}, fh)
+                   "value": float(loss.detach())}, fh)
     dist.barrier()
     dist.destroy_process_group()
 

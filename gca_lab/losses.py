@@ -150,7 +150,7 @@ from .collectives import all_reduce_max, all_reduce_sum, gather, world
 from .projection import scaling_rounds
 from .reductions import LogReduction
 from .scaling_grad import tiled_scaling_rounds
-from .sharding import ShardedReduction
+from .sharding import LocalKernelReduction, ShardedReduction
 
 __all__ = [
     "LossOutput",
@@ -845,7 +845,15 @@ class GCALoss(nn.Module):
         log_a_ref, log_b_ref = phi_a * a.log(), phi_b * b.log()
         g0 = eps * (b.log() - log_b_ref)  # v = b at the start
         rounds = self.n_iters - 1 if self.end == "row" else self.n_iters
-        reduce = ShardedReduction(LogReduction(log_k))
+        # the stored local kernel where its products cannot underflow (as the single-process kernel
+        # path), else the log kernel; either way plain autograd through this process's rows
+        if self._domain(log_k) == "kernel":
+            shift = 1.0 / eps if self.cost == "-cos" else 0.0  # log K <= shift since cos <= 1
+            own = rows if joint and self.self_pairs == "mask" else None
+            local: Any = LocalKernelReduction(torch.exp(log_k - shift), shift, own)
+        else:
+            local = LogReduction(log_k)
+        reduce = ShardedReduction(local)
         loop = dict(eps=eps, phi_a=phi_a, phi_b=phi_b, rho_a=self.rho_a, errors=False)
         if self.grad == "detached":
             with torch.no_grad():

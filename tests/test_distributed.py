@@ -25,7 +25,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 from torch import nn
 
-from gca_lab.losses import GCAInfoNCE, GCAUOT, IOT, NTXent, RINCE, UOT, GCARINCE, InfoNCE, gather
+from gca_lab.losses import GCAUOT, GCARINCE, IOT, RINCE, UOT, GCAInfoNCE, GCALoss, InfoNCE, NTXent, gather
 
 WORLDS = (2, 4)
 PER_RANK = 3
@@ -142,3 +142,22 @@ def test_gathered_loss_and_gradients_match_single_process(ranks, name):
 def test_gather_is_identity_without_process_group():
     z = torch.randn(3, 2)
     assert gather(z) is z
+
+
+@pytest.mark.parametrize("domain", ["kernel", "log"])
+@pytest.mark.parametrize("name", sorted(SHARDED))
+def test_sharded_code_path_in_one_process_equals_the_loss(monkeypatch, name, domain):
+    """The sharded path run by one process (the collectives are identities) is the loss itself, on the
+    stored local kernel and on the log kernel (the small-eps fallback), values and gradients."""
+    monkeypatch.setattr(GCALoss, "_domain", lambda self, t, d=domain: d)
+    x1, x2 = _data(2)
+    want = _single(name, 2)
+    model = _model()
+    n = len(x1)
+    z = model(torch.cat([x1, x2]))
+    z.retain_grad()
+    loss_fn = CASES[name]()
+    loss = loss_fn._sharded(z[:n], z[n:]).loss
+    loss.backward()
+    assert abs(loss.item() - want[0].item()) < 1e-12
+    torch.testing.assert_close(z.grad, want[1], rtol=1e-10, atol=1e-13)
