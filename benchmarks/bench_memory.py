@@ -11,7 +11,9 @@ self-pairs masked), d = 128, float32, ``n_iters`` rounds with unrolled gradients
 not fit (estimated 3 (2N)^2 floats above ``--max-gb``) is skipped and reported as such.
 
 ``--sharded``: GCA-INCE with ``gather_distributed=True`` on R gloo processes (R = ``--world``), each
-holding 2N / R views; per-process peak memory and time of one step.
+holding 2N / R views (``--layout``: ``cross``, the N x N plan, runs the custom backward on each process's
+kernel block; ``joint`` with masked self-pairs runs plain autograd on it); per-process peak memory and
+time of one step. At R = 1 nothing is sharded: the single-process loss.
 """
 
 from __future__ import annotations
@@ -53,7 +55,8 @@ def _one(backend: str, views: int, rounds: int, d: int, threads: int, name: str)
             "peak_mb": _rss_mb(), "baseline_mb": base, "value": float(loss.detach())}
 
 
-def _shard_worker(rank: int, world: int, port: int, views: int, rounds: int, d: int, backend: str, out: str) -> None:
+def _shard_worker(rank: int, world: int, port: int, views: int, rounds: int, d: int, backend: str, out: str,
+                  layout: str) -> None:
     import gca_lab  # noqa: F401
     import torch
     import torch.distributed as dist
@@ -68,7 +71,7 @@ def _shard_worker(rank: int, world: int, port: int, views: int, rounds: int, d: 
     per = views // 2 // world
     z1 = z[: views // 2][rank * per:(rank + 1) * per].clone().requires_grad_()
     z2 = z[views // 2:][rank * per:(rank + 1) * per].clone().requires_grad_()
-    loss_fn = make_loss("gca_ince", n_iters=rounds, layout="joint", backend=backend, check_inputs=False,
+    loss_fn = make_loss("gca_ince", n_iters=rounds, layout=layout, backend=backend, check_inputs=False,
                         gather_distributed=True)
     dist.barrier()
     t0 = time.perf_counter()
@@ -102,6 +105,7 @@ def main() -> None:
     p.add_argument("--max-gb", type=float, default=12.0, help="skip dense sizes estimated above this")
     p.add_argument("--sharded", action="store_true")
     p.add_argument("--world", type=int, nargs="+", default=[1, 2, 4])
+    p.add_argument("--layout", default="cross", choices=("cross", "joint"), help="layout of --sharded")
     p.add_argument("--one", nargs=2, metavar=("BACKEND", "VIEWS"), help=argparse.SUPPRESS)
     p.add_argument("--shard", nargs=5, metavar=("RANK", "WORLD", "PORT", "VIEWS", "OUT"), help=argparse.SUPPRESS)
     args = p.parse_args()
@@ -110,9 +114,12 @@ def main() -> None:
         return
     if args.shard:
         rank, world, port, views, out = args.shard
-        _shard_worker(int(rank), int(world), int(port), int(views), args.rounds, args.d, args.backends[0], out)
+        _shard_worker(int(rank), int(world), int(port), int(views), args.rounds, args.d, args.backends[0], out,
+                      args.layout)
         return
     if args.sharded:
+        print(f"gca_ince, {args.layout} layout, d = {args.d}, {args.rounds} rounds, float32, forward + backward, "
+              "1 thread per process; one set of processes per row")
         print("| backend | 2N | R | per-process peak MB (max over ranks) | baseline MB | seconds (max) | loss |")
         print("|---|---|---|---|---|---|---|")
         for views in args.sizes:
@@ -124,7 +131,7 @@ def main() -> None:
                     out = f"/tmp/bench_memory_{os.getpid()}_{world}"
                     procs = [subprocess.Popen([sys.executable, __file__, "--shard", str(r), str(world), str(port),
                                                str(views), out, "--rounds", str(args.rounds), "--d", str(args.d),
-                                               "--backends", backend])
+                                               "--backends", backend, "--layout", args.layout])
                              for r in range(world)]
                     codes = [q.wait() for q in procs]
                     if any(codes):

@@ -150,7 +150,7 @@ from .collectives import all_reduce_max, all_reduce_sum, gather, world
 from .projection import scaling_rounds
 from .reductions import LogReduction
 from .scaling_grad import tiled_scaling_rounds
-from .sharding import LocalKernelReduction, ShardedReduction
+from .sharding import LocalKernelReduction, ShardedReduction, sharded_scaling_rounds
 
 __all__ = [
     "LossOutput",
@@ -833,37 +833,54 @@ class GCALoss(nn.Module):
         n = y.shape[0]
         self.check_range(n, x.dtype)
         eps = self.eps
-        sim = self._clamp(x @ y.T)  # (n_local, n)
-        log_k = self._log_kernel_values(sim)
         partner = (rows + n // 2) % n if joint else rows
-        if joint:  # the self-pairs: excluded, or the maximum cost of the whole (gathered) kernel
-            fill = -all_reduce_max(-log_k.detach().amin()) if self.self_pairs == "max_cost" else -math.inf
-            log_k = log_k.index_put((torch.arange(len(rows), device=x.device), rows),
-                                    torch.as_tensor(fill, dtype=x.dtype, device=x.device))
+        local_rows = torch.arange(len(rows), device=x.device)
         a, b = self._marginal(n, x)[: len(rows)], self._marginal(n, x)
         phi_a, phi_b = relaxation_exponent(self.rho_a, eps), relaxation_exponent(self.rho_b, eps)
         log_a_ref, log_b_ref = phi_a * a.log(), phi_b * b.log()
         g0 = eps * (b.log() - log_b_ref)  # v = b at the start
         rounds = self.n_iters - 1 if self.end == "row" else self.n_iters
-        # the stored local kernel where its products cannot underflow (as the single-process kernel
-        # path), else the log kernel; either way plain autograd through this process's rows
-        if self._domain(log_k) == "kernel":
-            shift = 1.0 / eps if self.cost == "-cos" else 0.0  # log K <= shift since cos <= 1
-            own = rows if joint and self.self_pairs == "mask" else None
-            local: Any = LocalKernelReduction(torch.exp(log_k - shift), shift, own)
+        masked = joint and self.self_pairs == "mask"
+        kernel_domain = self._domain(x) == "kernel"
+        shift = 1.0 / eps if self.cost == "-cos" else 0.0  # an upper bound of log K (cos <= 1), shared
+
+        def log_kernel() -> Tensor:  # (n_local, n) this process's rows of log K
+            log_k = self._log_kernel_values(self._clamp(x @ y.T))
+            if joint:  # the self-pairs: excluded, or the maximum cost of the whole (gathered) kernel
+                fill = -all_reduce_max(-log_k.detach().amin()) if self.self_pairs == "max_cost" else -math.inf
+                log_k = log_k.index_put((local_rows, rows), torch.as_tensor(fill, dtype=x.dtype, device=x.device))
+            return log_k
+
+        if kernel_domain and not masked:
+            # the custom backward on this process's kernel block (memory O(n_local n), gca_lab.sharding)
+            if joint:  # maximum-cost self-pairs: the fill needs the log kernel
+                src, scale, offset = log_kernel(), 1.0, 0.0
+            else:
+                src, scale = self._clamp(x @ y.T), 1.0 / eps
+                offset = -1.0 / eps if self.cost == "1-cos" else 0.0
+            f, g, r, _ = sharded_scaling_rounds(src, log_a_ref, log_b_ref, g0, eps=eps, rho_a=self.rho_a,
+                                                rho_b=self.rho_b, iters=rounds, scale=scale, offset=offset,
+                                                shift=shift, detach_rounds=self.grad == "detached")
+            del src
         else:
-            local = LogReduction(log_k)
-        reduce = ShardedReduction(local)
-        loop = dict(eps=eps, phi_a=phi_a, phi_b=phi_b, rho_a=self.rho_a, errors=False)
-        if self.grad == "detached":
-            with torch.no_grad():
-                f, g, _, _, _ = scaling_rounds(reduce, log_a_ref, log_b_ref, g0, iters=rounds, **loop)
-            r = reduce.rows(log_b_ref + g / eps)
-        else:
-            f, g, r, _, _ = scaling_rounds(reduce, log_a_ref, log_b_ref, g0, iters=rounds, **loop)
+            # plain autograd through this process's rows: its stored kernel block where its products
+            # cannot underflow, else its log kernel
+            log_k = log_kernel()
+            local: Any = LocalKernelReduction(torch.exp(log_k - shift), shift, rows if masked else None) \
+                if kernel_domain else LogReduction(log_k)
+            del log_k
+            reduce = ShardedReduction(local)
+            loop = dict(eps=eps, phi_a=phi_a, phi_b=phi_b, rho_a=self.rho_a, errors=False)
+            if self.grad == "detached":
+                with torch.no_grad():
+                    f, g, _, _, _ = scaling_rounds(reduce, log_a_ref, log_b_ref, g0, iters=rounds, **loop)
+                r = reduce.rows(log_b_ref + g / eps)
+            else:
+                f, g, r, _, _ = scaling_rounds(reduce, log_a_ref, log_b_ref, g0, iters=rounds, **loop)
         log_v = log_b_ref + g / eps if rounds > 0 else b.log()
         log_u = phi_a * (a.log() - r) if self.end == "row" else log_a_ref + f / eps
-        log_pos = log_k.gather(-1, partner.unsqueeze(-1)).squeeze(-1) + log_v[partner]  # (n_local,)
+        pos = self._clamp((x * y[partner]).sum(-1))  # (n_local,) cos(x_i, y_p(i)): no n x n gather
+        log_pos = self._log_kernel_values(pos) + log_v[partner]  # (n_local,) log K_ip v_p
         terms: dict[str, Tensor] = {}
         loss = x.new_zeros(())
         if self.divergence in ("kl", "kl+w1"):
@@ -875,9 +892,10 @@ class GCALoss(nn.Module):
             q = self.q
             terms["w1"] = all_reduce_sum((-torch.exp(q * log_pos) / q + torch.exp(q * log_neg) / q).sum() / n)
             loss = loss + (self.w1_weight if self.divergence == "kl+w1" else 1.0) * terms["w1"]
-        # details(): this process's rows only
-        parts = {"sim": sim, "log_kernel": log_k, "log_u": log_u, "log_v": log_v, "solver": None,
-                 "log_plan": log_k + log_u.unsqueeze(-1) + log_v.unsqueeze(-2)}
+        # details(): this process's rows only, computed on access
+        parts: dict[str, Any] = {"sim": lambda: self._clamp(x @ y.T), "log_kernel": log_kernel, "log_u": log_u,
+                                 "log_v": log_v, "solver": None}
+        parts["log_plan"] = lambda: log_kernel() + log_u.unsqueeze(-1) + log_v.unsqueeze(-2)
         return LossOutput(loss, terms, parts)
 
     def extra_terms(self, log_plan: Tensor, target: Tensor, terms: dict[str, Tensor]) -> Tensor:

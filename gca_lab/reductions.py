@@ -213,7 +213,7 @@ class KernelReduction:
             if self.record is not None:
                 self.record.append((e, s, star, line, e2, s_star))
             return out
-        w_max = w.amax(-1, keepdim=True)  # (..., 1)
+        w_max = self.op.vmax(w, dim) if hasattr(self.op, "vmax") else w.amax(-1, keepdim=True)  # (..., 1)
         e = (w - w_max).exp_()  # in place on fresh tensors: fewer allocations in the hot loop
         s = self.op.matvec(e, dim)
         out = torch.log(s).add_(w_max)

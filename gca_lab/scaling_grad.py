@@ -32,13 +32,14 @@ from torch.autograd.function import once_differentiable
 from .projection import marginal_error, relaxation_exponent, scaling_rounds
 from .reductions import DenseKernel, KernelReduction, TiledKernel
 
-__all__ = ["kernel_scaling_rounds", "tiled_scaling_rounds"]
+__all__ = ["kernel_scaling_rounds", "tiled_scaling_rounds", "record_rounds", "backward_factors"]
 
 
-def _forward(ctx: Any, op: DenseKernel | TiledKernel, sh: Tensor, add_shift: bool, log_a: Tensor, log_b: Tensor,
+def record_rounds(ctx: Any, op: DenseKernel | TiledKernel, sh: Tensor, add_shift: bool, log_a: Tensor, log_b: Tensor,
              g0: Tensor, phi_a: float, phi_b: float, eps: float, rho_a: float, iters: int, masked: bool,
              detach_rounds: bool) -> tuple[tuple[Tensor, Tensor, Tensor, Tensor], list[Tensor]]:
-    # The loop on a recording reduction; returns ((f, g, r, errors), the tensors the backward needs).
+    """The forward of the custom functions: the one loop on a recording :class:`KernelReduction` over
+    ``op``; returns ``((f, g, r, errors), the tensors the backward needs)`` and sets ``ctx``'s fields."""
     record: list[tuple[Tensor, ...]] = []
     reduce = KernelReduction(op, sh, masked=masked, add_shift=add_shift, record=record)
     history: list[tuple[Tensor, Tensor]] = []
@@ -61,9 +62,10 @@ def _forward(ctx: Any, op: DenseKernel | TiledKernel, sh: Tensor, add_shift: boo
     return (f, g, r, errors), [t for step in steps for t in step] + list(record[-1])
 
 
-def _backward(ctx: Any, op: DenseKernel | TiledKernel, flat: tuple[Tensor, ...], f_bar: Tensor | None,
+def backward_factors(ctx: Any, op: DenseKernel | TiledKernel, flat: tuple[Tensor, ...], f_bar: Tensor | None,
               g_bar: Tensor | None, r_bar: Tensor | None) -> tuple[Tensor, Tensor] | None:
-    # The factors (A, B) of the gradient K * (A @ B^T) w.r.t. log K (None when nothing flows back).
+    """The factors ``(A, B)`` of the gradient ``K * (A @ B^T)`` w.r.t. ``log K`` (module docstring), ``None``
+    when nothing flows back; every product with the kernel goes through ``op``."""
     phi_a, phi_b = ctx.phi
     eps, masked = ctx.eps, ctx.masked
     per = 6 if masked else 2  # tensors kept per reduction
@@ -148,7 +150,7 @@ class _KernelScaling(torch.autograd.Function):
             kernel = (kernel.exp_() if shift is not None else kernel.sub_(shift_t).exp_())
         if masked:
             kernel.diagonal(dim1=-2, dim2=-1).zero_()
-        outs, keep = _forward(ctx, DenseKernel(kernel), shift_t[..., 0], shift is None or shift != 0.0, log_a,
+        outs, keep = record_rounds(ctx, DenseKernel(kernel), shift_t[..., 0], shift is None or shift != 0.0, log_a,
                               log_b, g0, phi_a, phi_b, eps, rho_a, iters, masked, detach_rounds)
         ctx.save_for_backward(kernel, *keep)
         ctx.scale = scale
@@ -160,7 +162,7 @@ class _KernelScaling(torch.autograd.Function):
                  _errors_bar: Tensor | None):
         kernel, *flat = ctx.saved_tensors
         op = DenseKernel(kernel)
-        factors = _backward(ctx, op, tuple(flat), f_bar, g_bar, r_bar)
+        factors = backward_factors(ctx, op, tuple(flat), f_bar, g_bar, r_bar)
         if factors is None:
             return (torch.zeros_like(kernel),) + (None,) * 13
         # the chain rule through x (log K = scale x + offset) scales the out-side factors
@@ -178,7 +180,7 @@ class _TiledScaling(torch.autograd.Function):
         ctx.set_materialize_grads(False)
         op = TiledKernel(x, y, scale=scale, offset=offset, shift=shift, masked=masked, tile=tile)
         sh = x.new_full((*x.shape[:-2], 1), shift)
-        outs, keep = _forward(ctx, op, sh, shift != 0.0, log_a, log_b, g0, phi_a, phi_b, eps, rho_a, iters,
+        outs, keep = record_rounds(ctx, op, sh, shift != 0.0, log_a, log_b, g0, phi_a, phi_b, eps, rho_a, iters,
                               masked, detach_rounds)
         ctx.save_for_backward(x, y, *keep)
         ctx.kernel_args = dict(scale=scale, offset=offset, shift=shift, masked=masked, tile=tile)
@@ -190,7 +192,7 @@ class _TiledScaling(torch.autograd.Function):
                  _errors_bar: Tensor | None):
         x, y, *flat = ctx.saved_tensors
         op = TiledKernel(x, y, **ctx.kernel_args)
-        factors = _backward(ctx, op, tuple(flat), f_bar, g_bar, r_bar)
+        factors = backward_factors(ctx, op, tuple(flat), f_bar, g_bar, r_bar)
         if factors is None:
             return (torch.zeros_like(x), torch.zeros_like(y)) + (None,) * 14
         return op.grads(*factors) + (None,) * 14

@@ -19,13 +19,18 @@ rows, ``g`` and ``w`` all columns.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
-from .collectives import all_reduce_max, all_reduce_sum
-from .projection import Reduction
+from .collectives import all_reduce_max, all_reduce_sum, world
+from .projection import Reduction, relaxation_exponent
+from .reductions import DenseKernel
+from .scaling_grad import backward_factors, record_rounds
 
-__all__ = ["ShardedReduction", "LocalKernelReduction"]
+__all__ = ["ShardedReduction", "LocalKernelReduction", "ShardedKernel", "sharded_scaling_rounds"]
 
 
 class ShardedReduction:
@@ -84,3 +89,77 @@ class LocalKernelReduction:
         line = self.kernel[:, col]  # (n_local,)
         fixed = (line * (z - second).clamp(max=0).exp()).sum().log() + second + self.sh
         return out.scatter(0, col.reshape(1), fixed.reshape(1))
+
+
+class ShardedKernel(DenseKernel):
+    """A process's stored kernel block ``(n_local, m)`` whose column sums run over every process:
+    ``K^T e`` is the all-reduced sum of the blocks' products (``m`` floats), and the shift of a
+    column reduction is the maximum over every process's rows (:class:`gca_lab.reductions.KernelReduction`).
+    Row products are local. Raw collectives: the custom backward of :func:`sharded_scaling_rounds`
+    calls them itself."""
+
+    def matvec(self, e: Tensor, dim: int) -> Tensor:
+        out = super().matvec(e, dim)
+        if dim == -2 and world()[1] > 1:
+            import torch.distributed as dist
+
+            dist.all_reduce(out)
+        return out
+
+    def vmax(self, w: Tensor, dim: int) -> Tensor:
+        top = w.amax(-1, keepdim=True)
+        return all_reduce_max(top) if dim == -2 else top
+
+
+class _ShardedScaling(torch.autograd.Function):
+    """:func:`gca_lab.scaling_grad.kernel_scaling_rounds` on this process's rows (module docstring)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, log_a: Tensor, log_b: Tensor, g0: Tensor,  # type: ignore[override]
+                phi_a: float, phi_b: float, eps: float, rho_a: float, iters: int, scale: float, offset: float,
+                shift: float, detach_rounds: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        ctx.set_materialize_grads(False)
+        kernel = torch.mul(x, scale).add_(offset - shift).exp_()  # (n_local, m), entries in [0, 1]
+        sh = x.new_full((1,), shift)
+        outs, keep = record_rounds(ctx, ShardedKernel(kernel), sh, shift != 0.0, log_a, log_b, g0, phi_a, phi_b, eps,
+                              rho_a, iters, False, detach_rounds)
+        ctx.save_for_backward(kernel, *keep)
+        ctx.scale = scale
+        return outs
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, f_bar: Tensor | None, g_bar: Tensor | None, r_bar: Tensor | None,  # type: ignore[override]
+                 _errors_bar: Tensor | None):
+        kernel, *flat = ctx.saved_tensors
+        if g_bar is not None and world()[1] > 1:
+            # g is the same on every process: its gradient is the sum of every process's uses
+            import torch.distributed as dist
+
+            g_bar = g_bar.clone()
+            dist.all_reduce(g_bar)
+        op = ShardedKernel(kernel)
+        factors = backward_factors(ctx, op, tuple(flat), f_bar, g_bar, r_bar)
+        if factors is None:
+            return (torch.zeros_like(kernel),) + (None,) * 12
+        return (op.weighted(factors[0] * ctx.scale, factors[1]),) + (None,) * 12
+
+
+def sharded_scaling_rounds(
+    x: Tensor, log_a: Tensor, log_b: Tensor, g_init: Tensor, *, eps: float, rho_a: float, rho_b: float,
+    iters: int, scale: float, offset: float, shift: float, detach_rounds: bool = False,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    r"""The rounds of :func:`gca_lab.scaling_grad.kernel_scaling_rounds` on this process's rows.
+
+    ``x`` ``(n_local, m)``: this process's rows of ``(log K - offset) / scale`` (the cosines of its
+    anchors with every view); ``log_a`` ``(n_local,)`` its rows' marginal; ``log_b``, ``g_init`` ``(m,)``
+    the same on every process; ``shift``: an upper bound of ``log K`` known to every process (the
+    kernel blocks must share it). Returns ``(f, g, r, errors)`` with ``f``, ``r`` for this process's rows
+    and ``g`` for every column, equal on every process. The backward is the single-process one with
+    the column sums all-reduced (one all-reduce of ``m`` floats per half-step) and the gradient of
+    the shared ``g`` summed over processes; memory ``O(n_local m)``. No self-pairs may be excluded
+    (the joint layout with masked self-pairs uses :class:`LocalKernelReduction`).
+    """
+    phi_a, phi_b = relaxation_exponent(rho_a, eps), relaxation_exponent(rho_b, eps)
+    return _ShardedScaling.apply(x, log_a, log_b, g_init, phi_a, phi_b, eps, rho_a, iters, scale, offset, shift,
+                                 detach_rounds)

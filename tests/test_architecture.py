@@ -19,8 +19,8 @@ PKG = Path(__file__).resolve().parents[1] / "gca_lab"
 LAYERS: dict[str, int] = {
     "gca_lab._env": 0, "gca_lab._validate": 0, "gca_lab._io": 0, "gca_lab._paths": 0,
     "gca_lab.reductions": 0, "gca_lab.projection": 0, "gca_lab.collectives": 0,
-    "gca_lab": 1, "gca_lab.stats": 1, "gca_lab.scaling_grad": 1, "gca_lab.sharding": 1,
-    "gca_lab.ot": 2, "gca_lab.targets": 2, "gca_lab.plans": 2, "gca_lab.geometry": 2,
+    "gca_lab": 1, "gca_lab.stats": 1, "gca_lab.scaling_grad": 1,
+    "gca_lab.ot": 2, "gca_lab.sharding": 2, "gca_lab.targets": 2, "gca_lab.plans": 2, "gca_lab.geometry": 2,
     "gca_lab.data": 2, "gca_lab.augment": 2, "gca_lab.models": 2, "gca_lab.evaluate": 2,
     "gca_lab.losses": 3,
     "gca_lab.methods": 4,
