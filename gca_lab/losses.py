@@ -150,7 +150,7 @@ from .collectives import all_reduce_max, all_reduce_sum, gather, world
 from .projection import scaling_rounds
 from .reductions import LogReduction
 from .scaling_grad import tiled_scaling_rounds
-from .sharding import LocalKernelReduction, ShardedReduction, sharded_scaling_rounds
+from .sharding import LocalKernelReduction, ShardedReduction, sharded_scaling_rounds, sharded_tiled_scaling_rounds
 
 __all__ = [
     "LossOutput",
@@ -851,7 +851,17 @@ class GCALoss(nn.Module):
                 log_k = log_k.index_put((local_rows, rows), torch.as_tensor(fill, dtype=x.dtype, device=x.device))
             return log_k
 
-        if kernel_domain and not masked:
+        why = "the joint layout's self-pairs are not one diagonal of a process's rows" if joint \
+            else self.tiled_supported(x.dtype)
+        if self.backend == "tiled" and why is not None:
+            raise ValueError(f"backend='tiled' cannot compute {type(self).__name__} sharded: {why}")
+        if why is None and (self.backend == "tiled" or (self.backend == "auto" and len(rows) * n > AUTO_TILED_ENTRIES)):
+            # kernel blocks recomputed from the embeddings: memory O(n d) per process (gca_lab.sharding)
+            f, g, r, _ = sharded_tiled_scaling_rounds(
+                x, y, log_a_ref, log_b_ref, g0, eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, iters=rounds,
+                scale=1.0 / eps, offset=-1.0 / eps if self.cost == "1-cos" else 0.0, shift=shift,
+                detach_rounds=self.grad == "detached", tile=self.tile)
+        elif kernel_domain and not masked:
             # the custom backward on this process's kernel block (memory O(n_local n), gca_lab.sharding)
             if joint:  # maximum-cost self-pairs: the fill needs the log kernel
                 src, scale, offset = log_kernel(), 1.0, 0.0

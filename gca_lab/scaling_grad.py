@@ -170,15 +170,21 @@ class _KernelScaling(torch.autograd.Function):
 
 
 class _TiledScaling(torch.autograd.Function):
-    """The rounds on a kernel recomputed from embeddings (:class:`TiledKernel`); gradients to ``x``, ``y``."""
+    """The rounds on a kernel recomputed from embeddings (:class:`TiledKernel`); gradients to ``x``, ``y``.
+
+    ``kernel_class``: :class:`TiledKernel` or a subclass (the sharded one of :mod:`gca_lab.sharding`);
+    ``shared_grad``: applied to the gradient of ``g`` before the backward (``None``: identity).
+    """
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, y: Tensor, log_a: Tensor, log_b: Tensor, g0: Tensor,  # type: ignore[override]
                 phi_a: float, phi_b: float, eps: float, rho_a: float, iters: int, masked: bool,
                 scale: float, offset: float, shift: float, detach_rounds: bool,
-                tile: int | None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+                tile: int | None, kernel_class: type = TiledKernel,
+                shared_grad: Any = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         ctx.set_materialize_grads(False)
-        op = TiledKernel(x, y, scale=scale, offset=offset, shift=shift, masked=masked, tile=tile)
+        ctx.kernel_class, ctx.shared_grad = kernel_class, shared_grad
+        op = kernel_class(x, y, scale=scale, offset=offset, shift=shift, masked=masked, tile=tile)
         sh = x.new_full((*x.shape[:-2], 1), shift)
         outs, keep = record_rounds(ctx, op, sh, shift != 0.0, log_a, log_b, g0, phi_a, phi_b, eps, rho_a, iters,
                               masked, detach_rounds)
@@ -191,11 +197,13 @@ class _TiledScaling(torch.autograd.Function):
     def backward(ctx: Any, f_bar: Tensor | None, g_bar: Tensor | None, r_bar: Tensor | None,  # type: ignore[override]
                  _errors_bar: Tensor | None):
         x, y, *flat = ctx.saved_tensors
-        op = TiledKernel(x, y, **ctx.kernel_args)
+        op = ctx.kernel_class(x, y, **ctx.kernel_args)
+        if g_bar is not None and ctx.shared_grad is not None:
+            g_bar = ctx.shared_grad(g_bar)
         factors = backward_factors(ctx, op, tuple(flat), f_bar, g_bar, r_bar)
         if factors is None:
-            return (torch.zeros_like(x), torch.zeros_like(y)) + (None,) * 14
-        return op.grads(*factors) + (None,) * 14
+            return (torch.zeros_like(x), torch.zeros_like(y)) + (None,) * 16
+        return op.grads(*factors) + (None,) * 16
 
 
 def kernel_scaling_rounds(
@@ -225,7 +233,8 @@ def kernel_scaling_rounds(
 def tiled_scaling_rounds(
     x: Tensor, y: Tensor, log_a: Tensor, log_b: Tensor, g_init: Tensor, *, eps: float, rho_a: float,
     rho_b: float, iters: int, scale: float, offset: float, shift: float, masked: bool = False,
-    detach_rounds: bool = False, tile: int | None = None,
+    detach_rounds: bool = False, tile: int | None = None, kernel_class: type = TiledKernel,
+    shared_grad: Any = None,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     r""":func:`kernel_scaling_rounds` on ``log K_ij = scale <x_i, y_j> + offset`` without storing ``K``.
 
@@ -234,6 +243,8 @@ def tiled_scaling_rounds(
             gradient is then the sum of both).
         shift: an upper bound of ``log K`` (the losses: 0 for the cost ``1 - cos``, ``1/eps`` for ``-cos``).
         tile: rows of the kernel computed at once (default ``2^22 / m``).
+        kernel_class, shared_grad: the sharded plan's kernel and the reduction of the shared ``g``'s
+            gradient over processes (:func:`gca_lab.sharding.sharded_tiled_scaling_rounds`).
 
     Returns ``(f, g, r, errors)`` as :func:`kernel_scaling_rounds`, equal to it up to the rounding of
     the blocked inner products (tests: 1e-10 in float64); memory ``O((n + m) d + tile m)`` in forward
@@ -241,4 +252,4 @@ def tiled_scaling_rounds(
     """
     phi_a, phi_b = relaxation_exponent(rho_a, eps), relaxation_exponent(rho_b, eps)
     return _TiledScaling.apply(x, y, log_a, log_b, g_init, phi_a, phi_b, eps, rho_a, iters, masked, scale, offset,
-                               shift, detach_rounds, tile)
+                               shift, detach_rounds, tile, kernel_class, shared_grad)

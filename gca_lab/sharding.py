@@ -27,10 +27,11 @@ from torch.autograd.function import once_differentiable
 
 from .collectives import all_reduce_max, all_reduce_sum, world
 from .projection import Reduction, relaxation_exponent
-from .reductions import DenseKernel
-from .scaling_grad import backward_factors, record_rounds
+from .reductions import DenseKernel, TiledKernel
+from .scaling_grad import backward_factors, record_rounds, tiled_scaling_rounds
 
-__all__ = ["ShardedReduction", "LocalKernelReduction", "ShardedKernel", "sharded_scaling_rounds"]
+__all__ = ["ShardedReduction", "LocalKernelReduction", "ShardedKernel", "ShardedTiledKernel", "sharded_scaling_rounds",
+           "sharded_tiled_scaling_rounds"]
 
 
 class ShardedReduction:
@@ -91,6 +92,16 @@ class LocalKernelReduction:
         return out.scatter(0, col.reshape(1), fixed.reshape(1))
 
 
+def _all_reduce(t: Tensor) -> Tensor:
+    # a raw (non-autograd) sum over processes, for the custom backwards
+    if world()[1] > 1:
+        import torch.distributed as dist
+
+        t = t.clone()
+        dist.all_reduce(t)
+    return t
+
+
 class ShardedKernel(DenseKernel):
     """A process's stored kernel block ``(n_local, m)`` whose column sums run over every process:
     ``K^T e`` is the all-reduced sum of the blocks' products (``m`` floats), and the shift of a
@@ -100,11 +111,20 @@ class ShardedKernel(DenseKernel):
 
     def matvec(self, e: Tensor, dim: int) -> Tensor:
         out = super().matvec(e, dim)
-        if dim == -2 and world()[1] > 1:
-            import torch.distributed as dist
+        return _all_reduce(out) if dim == -2 else out
 
-            dist.all_reduce(out)
-        return out
+    def vmax(self, w: Tensor, dim: int) -> Tensor:
+        top = w.amax(-1, keepdim=True)
+        return all_reduce_max(top) if dim == -2 else top
+
+
+class ShardedTiledKernel(TiledKernel):
+    """A process's rows of a :class:`gca_lab.reductions.TiledKernel` (``x``: its anchors, ``y``: every
+    view) with column sums and column shifts over every process, as :class:`ShardedKernel`."""
+
+    def matvec(self, e: Tensor, dim: int) -> Tensor:
+        out = super().matvec(e, dim)
+        return _all_reduce(out) if dim == -2 else out
 
     def vmax(self, w: Tensor, dim: int) -> Tensor:
         top = w.amax(-1, keepdim=True)
@@ -132,12 +152,8 @@ class _ShardedScaling(torch.autograd.Function):
     def backward(ctx: Any, f_bar: Tensor | None, g_bar: Tensor | None, r_bar: Tensor | None,  # type: ignore[override]
                  _errors_bar: Tensor | None):
         kernel, *flat = ctx.saved_tensors
-        if g_bar is not None and world()[1] > 1:
-            # g is the same on every process: its gradient is the sum of every process's uses
-            import torch.distributed as dist
-
-            g_bar = g_bar.clone()
-            dist.all_reduce(g_bar)
+        if g_bar is not None:  # g is the same on every process: its gradient sums every process's uses
+            g_bar = _all_reduce(g_bar)
         op = ShardedKernel(kernel)
         factors = backward_factors(ctx, op, tuple(flat), f_bar, g_bar, r_bar)
         if factors is None:
@@ -163,3 +179,16 @@ def sharded_scaling_rounds(
     phi_a, phi_b = relaxation_exponent(rho_a, eps), relaxation_exponent(rho_b, eps)
     return _ShardedScaling.apply(x, log_a, log_b, g_init, phi_a, phi_b, eps, rho_a, iters, scale, offset, shift,
                                  detach_rounds)
+
+
+def sharded_tiled_scaling_rounds(
+    x: Tensor, y: Tensor, log_a: Tensor, log_b: Tensor, g_init: Tensor, *, eps: float, rho_a: float, rho_b: float,
+    iters: int, scale: float, offset: float, shift: float, detach_rounds: bool = False, tile: int | None = None,
+) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    r""":func:`sharded_scaling_rounds` on kernel blocks recomputed from ``x`` ``(n_local, d)`` (this process's
+    anchors) and ``y`` ``(m, d)`` (every view, gathered with :func:`gca_lab.collectives.gather`, whose
+    backward sums ``y``'s gradient over processes): memory ``O((n_local + m) d + tile m)`` per process.
+    No self-pairs may be excluded (cross layout)."""
+    return tiled_scaling_rounds(x, y, log_a, log_b, g_init, eps=eps, rho_a=rho_a, rho_b=rho_b, iters=iters,
+                                scale=scale, offset=offset, shift=shift, masked=False, detach_rounds=detach_rounds,
+                                tile=tile, kernel_class=ShardedTiledKernel, shared_grad=_all_reduce)

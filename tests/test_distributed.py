@@ -44,6 +44,8 @@ CASES = {
     "uot": lambda **kw: UOT(eps=0.4, rho=0.5, **kw),
     "gca_ince_detached": lambda **kw: GCAInfoNCE(eps=0.4, n_iters=3, grad="detached", **kw),
     "gca_uot_reference": lambda **kw: GCAUOT(eps=0.4, n_iters=3, convention="reference", **kw),
+    "gca_uot_tiled": lambda **kw: GCAUOT(eps=0.4, n_iters=3, rho=0.5, backend="tiled", tile=2, **kw),
+    "gca_ince_sym_tiled": lambda **kw: GCAInfoNCE(eps=0.4, n_iters=3, symmetric=True, backend="tiled", tile=2, **kw),
     "iot_gathered": lambda **kw: IOT(eps=0.4, n_iters=3, **kw),  # not sharded: the whole plan per rank
 }
 SHARDED = set(CASES) - {"iot_gathered"}
@@ -148,9 +150,13 @@ def test_gather_is_identity_without_process_group():
 @pytest.mark.parametrize("name", sorted(SHARDED))
 def test_sharded_code_path_in_one_process_equals_the_loss(monkeypatch, name, domain):
     """The sharded path run by one process (the collectives are identities) is the loss itself, on the
-    stored local kernel and on the log kernel (the small-eps fallback), values and gradients."""
+    stored local kernel, the tiled kernel and the log kernel (the small-eps fallback), values and gradients."""
     monkeypatch.setattr(GCALoss, "_domain", lambda self, t, d=domain: d)
     x1, x2 = _data(2)
+    if domain == "log" and name.endswith("_tiled"):  # the tiled backend needs the kernel domain
+        with pytest.raises(ValueError, match="backend='tiled'"):
+            CASES[name]()._sharded(x1, x2)
+        return
     want = _single(name, 2)
     model = _model()
     n = len(x1)
