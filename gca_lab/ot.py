@@ -15,8 +15,10 @@ semi-relaxed; both finite: unbalanced OT, Chizat et al. 2018). The entropic refe
 
 Conventions (``docs/architecture.md``, "Conventions"): costs are batched first, ``(..., n, m)``; a single problem
 is a batch of one. ``+inf`` cost entries are excluded pairs (for example self-pairs of a joint
-contrastive batch): their plan entries are exactly zero. Everything runs in the log domain with
-``torch.logsumexp``, so float32 is safe down to very small ``eps``. The iteration loop never
+contrastive batch): their plan entries are exactly zero. The rounds are the one projection loop of
+:mod:`gca_lab.projection` on a reduction of :mod:`gca_lab.reductions`: the log domain
+(``torch.logsumexp``, float32-safe down to very small ``eps``) or, where no product can underflow, the
+stored kernel (matrix-vector products, with the custom backward of :mod:`gca_lab.scaling_grad`). The loop never
 synchronizes with the host unless a tolerance is given, and then only every ``check_every``
 iterations.
 
@@ -396,7 +398,7 @@ def sinkhorn(
             (one host sync) and picks ``"kernel"`` when it holds, ``"log"`` otherwise.
         validate: check inputs (one host sync); hot loops that validated upstream pass ``False``.
         masked_diagonal: the cost is square and its diagonal, and nothing else, is ``+inf`` (the joint
-            contrastive layout). Lets ``domain="kernel"`` handle it (:func:`_kernel_lse`); the
+            contrastive layout). Lets ``domain="kernel"`` handle it (:class:`gca_lab.reductions.KernelReduction`); the
             caller vouches for the range bound on the finite entries.
         end: ``"col"`` (default) ends on a column projection; ``"row"`` ends on a row projection,
             as the losses' plans (then ``errors[-1]`` is the column residual
