@@ -60,8 +60,15 @@ class LogReduction:
         return torch.logsumexp(self.log_k + z.unsqueeze(-1), dim=-2)
 
 
+def _vmax(w: Tensor, dim: int) -> Tensor:
+    # the shift of a reduction of ``w`` (the sharded kernels take it over every process)
+    return w.amax(-1, keepdim=True)
+
+
 class DenseKernel:
     """The stored kernel ``exp(log K - shift)`` ``(..., n, m)``, entries in ``[0, 1]``."""
+
+    vmax = staticmethod(_vmax)
 
     def __init__(self, kernel: Tensor) -> None:
         self.kernel = kernel
@@ -97,6 +104,8 @@ class TiledKernel:
     Every product is computed from blocks of ``tile x m`` entries, so memory is
     ``O((n + m) d + tile m)`` whatever ``n``.
     """
+
+    vmax = staticmethod(_vmax)
 
     def __init__(self, x: Tensor, y: Tensor, *, scale: float, offset: float, shift: float, masked: bool,
                  tile: int | None = None) -> None:
@@ -213,7 +222,7 @@ class KernelReduction:
             if self.record is not None:
                 self.record.append((e, s, star, line, e2, s_star))
             return out
-        w_max = self.op.vmax(w, dim) if hasattr(self.op, "vmax") else w.amax(-1, keepdim=True)  # (..., 1)
+        w_max = self.op.vmax(w, dim)  # (..., 1)
         e = (w - w_max).exp_()  # in place on fresh tensors: fewer allocations in the hot loop
         s = self.op.matvec(e, dim)
         out = torch.log(s).add_(w_max)

@@ -131,14 +131,20 @@ def backward_factors(ctx: Any, op: DenseKernel | TiledKernel, flat: tuple[Tensor
 
 
 class _KernelScaling(torch.autograd.Function):
-    """The rounds on a stored kernel ``exp(scale * x + offset - shift)``; gradients to ``x`` (module doc)."""
+    """The rounds on a stored kernel ``exp(scale * x + offset - shift)``; gradients to ``x`` (module doc).
+
+    ``kernel_class``: :class:`DenseKernel` or a subclass (the sharded one of :mod:`gca_lab.sharding`);
+    ``shared_grad``: applied to the gradient of ``g`` before the backward (``None``: identity).
+    """
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, log_a: Tensor, log_b: Tensor, g0: Tensor,  # type: ignore[override]
                 phi_a: float, phi_b: float, eps: float, rho_a: float, iters: int, masked: bool,
                 scale: float = 1.0, offset: float = 0.0, shift: float | None = None,
-                detach_rounds: bool = False) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+                detach_rounds: bool = False, kernel_class: type = DenseKernel,
+                shared_grad: Any = None) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         ctx.set_materialize_grads(False)
+        ctx.kernel_class, ctx.shared_grad = kernel_class, shared_grad
         if shift is None:
             shift_t = x.amax((-1, -2), keepdim=True) * scale + offset  # (..., 1, 1)
         else:
@@ -150,7 +156,7 @@ class _KernelScaling(torch.autograd.Function):
             kernel = (kernel.exp_() if shift is not None else kernel.sub_(shift_t).exp_())
         if masked:
             kernel.diagonal(dim1=-2, dim2=-1).zero_()
-        outs, keep = record_rounds(ctx, DenseKernel(kernel), shift_t[..., 0], shift is None or shift != 0.0, log_a,
+        outs, keep = record_rounds(ctx, kernel_class(kernel), shift_t[..., 0], shift is None or shift != 0.0, log_a,
                               log_b, g0, phi_a, phi_b, eps, rho_a, iters, masked, detach_rounds)
         ctx.save_for_backward(kernel, *keep)
         ctx.scale = scale
@@ -161,12 +167,14 @@ class _KernelScaling(torch.autograd.Function):
     def backward(ctx: Any, f_bar: Tensor | None, g_bar: Tensor | None, r_bar: Tensor | None,  # type: ignore[override]
                  _errors_bar: Tensor | None):
         kernel, *flat = ctx.saved_tensors
-        op = DenseKernel(kernel)
+        op = ctx.kernel_class(kernel)
+        if g_bar is not None and ctx.shared_grad is not None:
+            g_bar = ctx.shared_grad(g_bar)
         factors = backward_factors(ctx, op, tuple(flat), f_bar, g_bar, r_bar)
         if factors is None:
-            return (torch.zeros_like(kernel),) + (None,) * 13
+            return (torch.zeros_like(kernel),) + (None,) * 15
         # the chain rule through x (log K = scale x + offset) scales the out-side factors
-        return (op.weighted(factors[0] * ctx.scale, factors[1]),) + (None,) * 13
+        return (op.weighted(factors[0] * ctx.scale, factors[1]),) + (None,) * 15
 
 
 class _TiledScaling(torch.autograd.Function):
@@ -209,7 +217,7 @@ class _TiledScaling(torch.autograd.Function):
 def kernel_scaling_rounds(
     x: Tensor, log_a: Tensor, log_b: Tensor, g_init: Tensor, *, eps: float, rho_a: float, rho_b: float,
     iters: int, masked: bool = False, scale: float = 1.0, offset: float = 0.0, shift: float | None = None,
-    detach_rounds: bool = False,
+    detach_rounds: bool = False, kernel_class: type = DenseKernel, shared_grad: Any = None,
 ) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     r"""``iters`` kernel-domain Sinkhorn rounds on ``log K = scale * x + offset``, then one row reduction.
 
@@ -223,11 +231,12 @@ def kernel_scaling_rounds(
 
     The caller vouches for the kernel-domain bound (:func:`gca_lab.ot.kernel_domain_bound_holds`) and,
     with ``shift``, for ``scale * x + offset <= shift`` (``None``: measured, one pass). ``masked``: ``x``
-    is square and its diagonal is excluded (set to zero in the kernel).
+    is square and its diagonal is excluded (set to zero in the kernel). ``kernel_class`` and
+    ``shared_grad``: the sharded plan's (:func:`gca_lab.sharding.sharded_scaling_rounds`).
     """
     phi_a, phi_b = relaxation_exponent(rho_a, eps), relaxation_exponent(rho_b, eps)
     return _KernelScaling.apply(x, log_a, log_b, g_init, phi_a, phi_b, eps, rho_a, iters, masked, scale, offset,
-                                shift, detach_rounds)
+                                shift, detach_rounds, kernel_class, shared_grad)
 
 
 def tiled_scaling_rounds(

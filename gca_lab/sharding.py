@@ -19,16 +19,13 @@ rows, ``g`` and ``w`` all columns.
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
 from torch import Tensor
-from torch.autograd.function import once_differentiable
 
 from .collectives import all_reduce_max, all_reduce_sum, world
-from .projection import Reduction, relaxation_exponent
+from .projection import Reduction
 from .reductions import DenseKernel, TiledKernel
-from .scaling_grad import backward_factors, record_rounds, tiled_scaling_rounds
+from .scaling_grad import kernel_scaling_rounds, tiled_scaling_rounds
 
 __all__ = ["ShardedReduction", "LocalKernelReduction", "ShardedKernel", "ShardedTiledKernel", "sharded_scaling_rounds",
            "sharded_tiled_scaling_rounds"]
@@ -102,15 +99,11 @@ def _all_reduce(t: Tensor) -> Tensor:
     return t
 
 
-class ShardedKernel(DenseKernel):
-    """A process's stored kernel block ``(n_local, m)`` whose column sums run over every process:
-    ``K^T e`` is the all-reduced sum of the blocks' products (``m`` floats), and the shift of a
-    column reduction is the maximum over every process's rows (:class:`gca_lab.reductions.KernelReduction`).
-    Row products are local. Raw collectives: the custom backward of :func:`sharded_scaling_rounds`
-    calls them itself."""
-
+class _AcrossProcesses:
+    # column sums and column shifts over every process (raw collectives: the custom backwards call
+    # them themselves); row products stay local
     def matvec(self, e: Tensor, dim: int) -> Tensor:
-        out = super().matvec(e, dim)
+        out = super().matvec(e, dim)  # type: ignore[misc]
         return _all_reduce(out) if dim == -2 else out
 
     def vmax(self, w: Tensor, dim: int) -> Tensor:
@@ -118,47 +111,15 @@ class ShardedKernel(DenseKernel):
         return all_reduce_max(top) if dim == -2 else top
 
 
-class ShardedTiledKernel(TiledKernel):
+class ShardedKernel(_AcrossProcesses, DenseKernel):
+    """A process's stored kernel block ``(n_local, m)`` whose column sums ``K^T e`` are all-reduced over
+    every process (``m`` floats) and whose column reductions are shifted by the maximum over every
+    process's rows (:class:`gca_lab.reductions.KernelReduction`)."""
+
+
+class ShardedTiledKernel(_AcrossProcesses, TiledKernel):
     """A process's rows of a :class:`gca_lab.reductions.TiledKernel` (``x``: its anchors, ``y``: every
     view) with column sums and column shifts over every process, as :class:`ShardedKernel`."""
-
-    def matvec(self, e: Tensor, dim: int) -> Tensor:
-        out = super().matvec(e, dim)
-        return _all_reduce(out) if dim == -2 else out
-
-    def vmax(self, w: Tensor, dim: int) -> Tensor:
-        top = w.amax(-1, keepdim=True)
-        return all_reduce_max(top) if dim == -2 else top
-
-
-class _ShardedScaling(torch.autograd.Function):
-    """:func:`gca_lab.scaling_grad.kernel_scaling_rounds` on this process's rows (module docstring)."""
-
-    @staticmethod
-    def forward(ctx: Any, x: Tensor, log_a: Tensor, log_b: Tensor, g0: Tensor,  # type: ignore[override]
-                phi_a: float, phi_b: float, eps: float, rho_a: float, iters: int, scale: float, offset: float,
-                shift: float, detach_rounds: bool) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        ctx.set_materialize_grads(False)
-        kernel = torch.mul(x, scale).add_(offset - shift).exp_()  # (n_local, m), entries in [0, 1]
-        sh = x.new_full((1,), shift)
-        outs, keep = record_rounds(ctx, ShardedKernel(kernel), sh, shift != 0.0, log_a, log_b, g0, phi_a, phi_b, eps,
-                              rho_a, iters, False, detach_rounds)
-        ctx.save_for_backward(kernel, *keep)
-        ctx.scale = scale
-        return outs
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, f_bar: Tensor | None, g_bar: Tensor | None, r_bar: Tensor | None,  # type: ignore[override]
-                 _errors_bar: Tensor | None):
-        kernel, *flat = ctx.saved_tensors
-        if g_bar is not None:  # g is the same on every process: its gradient sums every process's uses
-            g_bar = _all_reduce(g_bar)
-        op = ShardedKernel(kernel)
-        factors = backward_factors(ctx, op, tuple(flat), f_bar, g_bar, r_bar)
-        if factors is None:
-            return (torch.zeros_like(kernel),) + (None,) * 12
-        return (op.weighted(factors[0] * ctx.scale, factors[1]),) + (None,) * 12
 
 
 def sharded_scaling_rounds(
@@ -176,9 +137,9 @@ def sharded_scaling_rounds(
     the shared ``g`` summed over processes; memory ``O(n_local m)``. No self-pairs may be excluded
     (the joint layout with masked self-pairs uses :class:`LocalKernelReduction`).
     """
-    phi_a, phi_b = relaxation_exponent(rho_a, eps), relaxation_exponent(rho_b, eps)
-    return _ShardedScaling.apply(x, log_a, log_b, g_init, phi_a, phi_b, eps, rho_a, iters, scale, offset, shift,
-                                 detach_rounds)
+    return kernel_scaling_rounds(x, log_a, log_b, g_init, eps=eps, rho_a=rho_a, rho_b=rho_b, iters=iters, scale=scale,
+                                 offset=offset, shift=shift, detach_rounds=detach_rounds, kernel_class=ShardedKernel,
+                                 shared_grad=_all_reduce)
 
 
 def sharded_tiled_scaling_rounds(
