@@ -32,10 +32,10 @@ from torch.autograd.function import once_differentiable
 from .projection import marginal_error, relaxation_exponent, scaling_rounds
 from .reductions import DenseKernel, KernelReduction, TiledKernel
 
-__all__ = ["kernel_scaling_rounds", "tiled_scaling_rounds", "record_rounds", "backward_factors"]
+__all__ = ["kernel_scaling_rounds", "tiled_scaling_rounds"]
 
 
-def record_rounds(ctx: Any, op: DenseKernel | TiledKernel, sh: Tensor, add_shift: bool, log_a: Tensor, log_b: Tensor,
+def _record_rounds(ctx: Any, op: DenseKernel | TiledKernel, sh: Tensor, add_shift: bool, log_a: Tensor, log_b: Tensor,
              g0: Tensor, phi_a: float, phi_b: float, eps: float, rho_a: float, iters: int, masked: bool,
              detach_rounds: bool) -> tuple[tuple[Tensor, Tensor, Tensor, Tensor], list[Tensor]]:
     """The forward of the custom functions: the one loop on a recording :class:`KernelReduction` over
@@ -62,7 +62,7 @@ def record_rounds(ctx: Any, op: DenseKernel | TiledKernel, sh: Tensor, add_shift
     return (f, g, r, errors), [t for step in steps for t in step] + list(record[-1])
 
 
-def backward_factors(ctx: Any, op: DenseKernel | TiledKernel, flat: tuple[Tensor, ...], f_bar: Tensor | None,
+def _backward_factors(ctx: Any, op: DenseKernel | TiledKernel, flat: tuple[Tensor, ...], f_bar: Tensor | None,
               g_bar: Tensor | None, r_bar: Tensor | None) -> tuple[Tensor, Tensor] | None:
     """The factors ``(A, B)`` of the gradient ``K * (A @ B^T)`` w.r.t. ``log K`` (module docstring), ``None``
     when nothing flows back; every product with the kernel goes through ``op``."""
@@ -156,7 +156,7 @@ class _KernelScaling(torch.autograd.Function):
             kernel = (kernel.exp_() if shift is not None else kernel.sub_(shift_t).exp_())
         if masked:
             kernel.diagonal(dim1=-2, dim2=-1).zero_()
-        outs, keep = record_rounds(ctx, kernel_class(kernel), shift_t[..., 0], shift is None or shift != 0.0, log_a,
+        outs, keep = _record_rounds(ctx, kernel_class(kernel), shift_t[..., 0], shift is None or shift != 0.0, log_a,
                               log_b, g0, phi_a, phi_b, eps, rho_a, iters, masked, detach_rounds)
         ctx.save_for_backward(kernel, *keep)
         ctx.scale = scale
@@ -170,7 +170,7 @@ class _KernelScaling(torch.autograd.Function):
         op = ctx.kernel_class(kernel)
         if g_bar is not None and ctx.shared_grad is not None:
             g_bar = ctx.shared_grad(g_bar)
-        factors = backward_factors(ctx, op, tuple(flat), f_bar, g_bar, r_bar)
+        factors = _backward_factors(ctx, op, tuple(flat), f_bar, g_bar, r_bar)
         if factors is None:
             return (torch.zeros_like(kernel),) + (None,) * 15
         # the chain rule through x (log K = scale x + offset) scales the out-side factors
@@ -194,7 +194,7 @@ class _TiledScaling(torch.autograd.Function):
         ctx.kernel_class, ctx.shared_grad = kernel_class, shared_grad
         op = kernel_class(x, y, scale=scale, offset=offset, shift=shift, masked=masked, tile=tile)
         sh = x.new_full((*x.shape[:-2], 1), shift)
-        outs, keep = record_rounds(ctx, op, sh, shift != 0.0, log_a, log_b, g0, phi_a, phi_b, eps, rho_a, iters,
+        outs, keep = _record_rounds(ctx, op, sh, shift != 0.0, log_a, log_b, g0, phi_a, phi_b, eps, rho_a, iters,
                               masked, detach_rounds)
         ctx.save_for_backward(x, y, *keep)
         ctx.kernel_args = dict(scale=scale, offset=offset, shift=shift, masked=masked, tile=tile)
@@ -208,7 +208,7 @@ class _TiledScaling(torch.autograd.Function):
         op = ctx.kernel_class(x, y, **ctx.kernel_args)
         if g_bar is not None and ctx.shared_grad is not None:
             g_bar = ctx.shared_grad(g_bar)
-        factors = backward_factors(ctx, op, tuple(flat), f_bar, g_bar, r_bar)
+        factors = _backward_factors(ctx, op, tuple(flat), f_bar, g_bar, r_bar)
         if factors is None:
             return (torch.zeros_like(x), torch.zeros_like(y)) + (None,) * 16
         return op.grads(*factors) + (None,) * 16
