@@ -857,11 +857,15 @@ class GCALoss(nn.Module):
         kernel_domain = self._domain(x) == "kernel"
         shift = 1.0 / eps if self.cost == "-cos" else 0.0  # an upper bound of log K (cos <= 1), shared
 
+        fills: list[Tensor] = []  # the maximum-cost fill, all-reduced once (details() readers reuse it)
+
         def log_kernel() -> Tensor:  # (n_local, n) this process's rows of log K
             log_k = self._log_kernel_values(self._clamp(x @ y.T))
             if joint:  # the self-pairs: excluded, or the maximum cost of the whole (gathered) kernel
-                fill = -all_reduce_max(-log_k.detach().amin()) if self.self_pairs == "max_cost" else -math.inf
-                log_k = log_k.index_put((local_rows, rows), torch.as_tensor(fill, dtype=x.dtype, device=x.device))
+                if self.self_pairs == "max_cost" and not fills:
+                    fills.append(-all_reduce_max(-log_k.detach().amin()))
+                fill = fills[0] if fills else torch.as_tensor(-math.inf, dtype=x.dtype, device=x.device)
+                log_k = log_k.index_put((local_rows, rows), fill.to(x.dtype))
             return log_k
 
         why = "the joint layout's self-pairs are not one diagonal of a process's rows" if joint \
