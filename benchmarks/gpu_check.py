@@ -12,7 +12,11 @@ It checks, on the given device, what CPU tests cannot:
 4. one ResNet-18 training step (SGD, bf16 autocast, CIFAR-shaped synthetic batch of 512 images, two
    views) with InfoNCE, GCA-INCE, UOT and GCA-UOT in the same run: the step-time overhead of each over
    InfoNCE, the number the poster's "about 1% epoch overhead" claim needs (``--only resnet`` runs
-   just this; ``--quick`` shrinks it to a CPU smoke test).
+   just this; ``--quick`` shrinks it to a CPU smoke test);
+5. the tiled backend (issue 15, item 5): GCA-INCE, joint layout, d = 128, 3 rounds, forward + backward
+   at 2N = 131,072 (``--only tiled`` runs just this): peak memory allocated by the loss
+   (``torch.cuda.max_memory_allocated`` minus the embeddings; goal: under 2 GB), time, finiteness, and
+   the tiled / dense value and time ratios at 2N = 8,192 where both fit.
 
 Prints a table and writes ``gpu_check.json`` into ``--out`` (default ``$OUT`` or the current folder).
 Speed is reported as ratios within this one run, never asserted.
@@ -180,13 +184,39 @@ def check_resnet_step(device: torch.device, batch: int, repeats: int, width: int
     return rows
 
 
+def check_tiled(device: torch.device, views: int, rounds: int = 3, d: int = 128, compare: int = 8192) -> list[dict]:
+    rows = []
+    for backend, size in (("tiled", compare), ("dense", compare), ("tiled", views)):
+        z = torch.randn(size, d, generator=torch.Generator().manual_seed(size)).to(device)
+        z1 = z[: size // 2].clone().requires_grad_()
+        z2 = z[size // 2:].clone().requires_grad_()
+        loss_fn = make_loss("gca_ince", n_iters=rounds, layout="joint", backend=backend, check_inputs=False)
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+            torch.cuda.reset_peak_memory_stats(device)
+        base = torch.cuda.memory_allocated(device) if device.type == "cuda" else 0
+        _sync(device)
+        start = time.perf_counter()
+        value = loss_fn(z1, z2)
+        value.backward()
+        _sync(device)
+        seconds = time.perf_counter() - start
+        peak = (torch.cuda.max_memory_allocated(device) - base) / 2**30 if device.type == "cuda" else None
+        finite = bool(torch.isfinite(value)) and bool(torch.isfinite(z1.grad).all() and torch.isfinite(z2.grad).all())
+        rows.append({"check": "tiled", "backend": backend, "views": size, "rounds": rounds, "seconds": seconds,
+                     "loss_peak_gb": peak, "value": float(value), "finite": finite})
+    rows[1]["tiled_over_dense_time"] = rows[0]["seconds"] / rows[1]["seconds"]
+    rows[1]["tiled_minus_dense_value"] = rows[0]["value"] - rows[1]["value"]
+    return rows
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--quick", action="store_true", help="smaller sizes and fewer repeats")
     parser.add_argument("--out", default=os.environ.get("OUT", "."))
-    parser.add_argument("--only", choices=("all", "resnet"), default="all",
-                        help="resnet: only the ResNet-18 step timing (item 4)")
+    parser.add_argument("--only", choices=("all", "resnet", "tiled"), default="all",
+                        help="resnet: only the ResNet-18 step timing (item 4); tiled: only item 5")
     args = parser.parse_args()
     device = torch.device(args.device)
     if device.type == "cuda":
@@ -199,10 +229,13 @@ def main() -> int:
         rows += check_losses(device, sizes, repeats)
         rows += check_sinkhorn(device, 512 if args.quick else 4096, repeats)
         rows += check_training(device)
-    if args.quick:  # CPU smoke test: tiny ResNet, tiny images
-        rows += check_resnet_step(device, batch=16, repeats=2, width=8, size=16)
-    else:
-        rows += check_resnet_step(device, batch=512, repeats=repeats)
+    if args.only in ("all", "tiled"):
+        rows += check_tiled(device, 2048 if args.quick else 131072, compare=512 if args.quick else 8192)
+    if args.only != "tiled":
+        if args.quick:  # CPU smoke test: tiny ResNet, tiny images
+            rows += check_resnet_step(device, batch=16, repeats=2, width=8, size=16)
+        else:
+            rows += check_resnet_step(device, batch=512, repeats=repeats)
     info = {"device": str(device), "torch": torch.__version__, "seconds": time.perf_counter() - start,
             "gpu": torch.cuda.get_device_name(device) if device.type == "cuda" else None}
     for row in rows:

@@ -63,7 +63,8 @@ defaults for ``cost``, ``marginals``, ``self_pairs``, ``clamp_similarity``, ``la
     1e-6): joint layout, cosines clamped at 1e-7, self-pairs at the maximum cost, and per class:
     InfoNCE = ``hs_ince``, NTXent = ``NT_Xent``, GCAInfoNCE = ``gca_ince`` (masses 1; its ``T``
     rounds end on a column update: ``end="col"``), UOT/GCAUOT = ``gca_uot`` (masses ``1/2N``,
-    ``end="col"``; UOT is its ``T = 1``), all from ``gca_loss_cifar.py``; RINCE = ``rince`` of
+    ``end="col"``; UOT is its ``T = 1``; its W1 term reads the target with unit entries,
+    ``(lam / u_i)^q``, as the current code, commit 81a2137, does), all from ``gca_loss_cifar.py``; RINCE = ``rince`` of
     ``gca_loss_imagenet.py`` (Chuang's RINCE on ``exp(cos/eps)``, self-pairs masked, no clamp);
     IOT = ``iot``'s cost (no clamp, maximum-cost self-pairs; its transposing loop and the CIFAR
     file's block-ordered positives on an interleaved batch are not reproduced, and IOT is not
@@ -118,6 +119,19 @@ target the dropped term is proportional to the column-marginal error, which
 :attr:`LossOutput.marginal_error` reports for every mode. ``"last_step"``: one differentiable round
 after detached ones (:func:`gca_lab.ot.sinkhorn`).
 
+Backends and processes (``backend=``, ``gather_distributed=``)
+---------------------------------------------------------------
+
+:meth:`GCALoss._backend` picks the reduction a direction runs on (:mod:`gca_lab.reductions`): the log
+kernel, the stored kernel (above), or the **tiled** kernel, recomputed ``tile`` rows at a time from
+the unit embeddings in forward and backward (:func:`gca_lab.scaling_grad.tiled_scaling_rounds`), so no
+``n x n`` tensor is held: memory ``O(n d + tile n)`` (2N = 32,768 GCA-INCE forward + backward at 408 MB
+peak resident memory; ``benchmarks/README.md``). ``backend="auto"`` tiles above
+:data:`AUTO_TILED_ENTRIES`; tiled and dense agree to 1e-10 in float64 (tested). With
+``gather_distributed=True`` each process computes only its rows of the plan (:mod:`gca_lab.sharding`):
+its stored or tiled kernel block, column sums all-reduced; the loss is the whole batch's on every
+rank and DDP's averaged gradients equal one process's (gloo tests at 2 and 4 processes).
+
 Numerics
 --------
 
@@ -145,6 +159,11 @@ from torch import Tensor, nn
 from . import targets as _targets
 from ._validate import check_choice, check_int, check_interval, check_nonnegative, check_positive, check_tensor
 from .ot import SinkhornResult, kernel_domain_bound_holds, kernel_scaling_rounds, relaxation_exponent, sinkhorn
+from .collectives import all_reduce_max, all_reduce_sum, gather, world
+from .projection import scaling_rounds
+from .reductions import LogReduction
+from .scaling_grad import tiled_scaling_rounds
+from .sharding import LocalKernelReduction, ShardedReduction, sharded_scaling_rounds, sharded_tiled_scaling_rounds
 
 __all__ = [
     "LossOutput",
@@ -176,6 +195,10 @@ COST_CONVENTION = "1-cos"
 CONVENTIONS = ("gca", "reference", "chuang")
 DEFAULT_CONVENTION: Convention = "gca"
 
+#: ``backend="auto"`` tiles a loss whose kernel has more entries than this (2N = 8,192 joint is the
+#: largest dense one: its forward + backward peaks near 1 GB; benchmarks/README.md).
+AUTO_TILED_ENTRIES = 1 << 26
+
 # What nerdslab/gca computes (gca_loss_cifar.py): the 2N x 2N joint layout, cosines clamped at
 # 1e-7, cost 1 - cos, self-pairs given the maximum cost. Classes override single entries.
 _REFERENCE: dict[str, Any] = {
@@ -204,7 +227,6 @@ class LossOutput:
     """
 
     loss: Tensor
-    sim: Tensor
     terms: dict[str, Tensor]
     # Tensors, or zero-argument functions computing them on first access: forward() never pays
     # for the n x n log kernel, plan, target or marginal error that only details() readers look at.
@@ -215,6 +237,11 @@ class LossOutput:
         if callable(value):
             value = self.parts[name] = value()
         return value
+
+    @property
+    def sim(self) -> Tensor:
+        """``(n, m)`` cosine similarities of the first direction (computed on access by the tiled backend)."""
+        return self._part("sim")
 
     @property
     def log_kernel(self) -> Tensor:
@@ -306,42 +333,6 @@ def _log_max(dtype: torch.dtype) -> float:
     return math.log(torch.finfo(dtype).max)
 
 
-class _GatherWithGrad(torch.autograd.Function):
-    """All-gather along dim 0 whose backward sums the incoming gradients across processes.
-
-    Every process computes the loss of the whole gathered batch; the summed gradient is then
-    ``world_size`` times the single-process one, which DDP's gradient averaging cancels, so the
-    model's parameter gradients equal those of one process on the concatenated batch.
-    """
-
-    @staticmethod
-    def forward(ctx: Any, x: Tensor) -> Tensor:  # type: ignore[override]
-        import torch.distributed as dist
-
-        ctx.rank, ctx.world = dist.get_rank(), dist.get_world_size()
-        ctx.n = x.shape[0]
-        parts = [torch.empty_like(x) for _ in range(ctx.world)]
-        dist.all_gather(parts, x.contiguous())
-        return torch.cat(parts, 0)
-
-    @staticmethod
-    def backward(ctx: Any, grad: Tensor) -> Tensor:  # type: ignore[override]
-        import torch.distributed as dist
-
-        grad = grad.contiguous()
-        dist.all_reduce(grad)
-        return grad[ctx.rank * ctx.n : (ctx.rank + 1) * ctx.n]
-
-
-def gather(z: Tensor) -> Tensor:
-    """Concatenate ``z`` from every torch.distributed process (identity when not distributed)."""
-    import torch.distributed as dist
-
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
-        return z
-    return _GatherWithGrad.apply(z)
-
-
 class GCALoss(nn.Module):
     r"""Generalized contrastive alignment: ``d_M(P_tgt || Prox_B(K_theta))`` (arXiv 2502.20141, the GCA objective).
 
@@ -382,8 +373,21 @@ class GCALoss(nn.Module):
             :attr:`LossOutput.marginal_error`) or ``"last_step"`` (module docstring, "Gradient modes").
         check_inputs: check for NaN/inf and all-zero embedding rows (one host sync per call). Turn
             off in training loops to avoid the sync; zero rows then get cosine 0 with every row.
-        gather_distributed: all-gather embeddings across ``torch.distributed`` processes so that
-            negatives and transport span every GPU (see :class:`_GatherWithGrad` for the gradients).
+        gather_distributed: negatives and transport span the views of every ``torch.distributed``
+            process. Each process computes only its rows of the plan (:mod:`gca_lab.sharding`: column
+            reductions and the loss combined by autograd-aware all-reduces, :mod:`gca_lab.collectives`),
+            so the loss is the whole batch's on every rank, and the gradient reaching a rank's
+            embeddings is ``world_size`` times the single-process one, which DDP's averaging cancels.
+            Losses the sharded plan does not cover (a target plan, extra terms, ``kl_form="generalized"``,
+            ``grad="last_step"``) gather the embeddings and compute the whole plan on every rank.
+        backend: ``"dense"`` holds the ``n x m`` similarities and kernel; ``"tiled"`` recomputes
+            kernel blocks of ``tile`` rows from the embeddings in forward and backward and never
+            holds an ``n x m`` tensor (memory ``O(n d + tile m)``; :func:`gca_lab.scaling_grad.tiled_scaling_rounds`).
+            ``"auto"`` (default) is tiled above :data:`AUTO_TILED_ENTRIES` kernel entries, when the
+            loss allows it: the default target, ``grad`` ``"unroll"`` or ``"detached"``, no clamp, masked
+            self-pairs, a conditional KL without extra terms, and ``eps`` above the kernel-domain bound
+            (:meth:`tiled_supported`). :meth:`details` computes the ``n x m`` parts on access.
+        tile: rows of a kernel block for the tiled backend (default ``2^22 / m``).
     """
 
     name = "gca"
@@ -420,6 +424,8 @@ class GCALoss(nn.Module):
         grad: Literal["unroll", "detached", "last_step"] = "unroll",
         check_inputs: bool = True,
         gather_distributed: bool = False,
+        backend: Literal["auto", "dense", "tiled"] = "auto",
+        tile: int | None = None,
     ) -> None:
         super().__init__()
         self.eps = check_positive("eps", eps)
@@ -446,6 +452,8 @@ class GCALoss(nn.Module):
         self.grad = check_choice("grad", grad, ("unroll", "detached", "last_step"))
         self.check_inputs = bool(check_inputs)
         self.gather_distributed = bool(gather_distributed)
+        self.backend = check_choice("backend", backend, ("auto", "dense", "tiled"))
+        self.tile = None if tile is None else check_int("tile", tile, minimum=1)
 
     # Per-class departures of ``convention="reference"`` from :data:`_REFERENCE` (which file of
     # nerdslab/gca each class reproduces is said in its docstring).
@@ -571,7 +579,7 @@ class GCALoss(nn.Module):
     def _domain(self, log_k: Tensor) -> str:
         # Cosines lie in [-1, 1], so range(log K) <= 2/eps over the finite entries is known without
         # a host sync; the kernel-domain steps cannot underflow when 2 * 2/eps is below the dtype's
-        # limit (gca_lab.ot.kernel_domain_bound_holds), masked self-pairs included (_kernel_lse).
+        # limit (gca_lab.ot.kernel_domain_bound_holds), masked self-pairs included (gca_lab.reductions.KernelReduction).
         return "kernel" if kernel_domain_bound_holds(2.0 / self.eps, 0.0, log_k.dtype) else "log"
 
     def kl_term(self, log_plan: Tensor, target: Tensor) -> Tensor:
@@ -586,11 +594,20 @@ class GCALoss(nn.Module):
         return (torch.xlogy(target, target) - cross - target + plan).sum(-1).mean()
 
     def w1_term(self, log_k: Tensor, log_u: Tensor, log_v: Tensor, a: Tensor, target: Tensor) -> Tensor:
-        """``()`` the RINCE/W1 form ``mean_i[-(1/q) pos_i^q + (1/q) (lam a_i / u_i)^q]`` (module doc)."""
+        """``()`` the RINCE/W1 form ``mean_i[-(1/q) pos_i^q + (1/q) (lam a_i / u_i)^q]`` (module doc;
+        ``a_i`` is 1 under ``convention="reference"``)."""
         t = target / target.sum(-1, keepdim=True)
         log_t = torch.where(t > 0, t.log(), torch.full_like(t, -math.inf))
         log_pos = torch.logsumexp(log_t + log_k + log_v.unsqueeze(-2), dim=-1)  # (n,) log sum_j t_ij K_ij v_j
-        return self._w1_from_logs(log_pos, math.log(self.lam) + a.log() - log_u)
+        return self._w1_from_logs(log_pos, self._w1_log_negative(a, log_u))
+
+    def _w1_log_negative(self, a: Tensor, log_u: Tensor) -> Tensor:
+        # log(lam m_i / u_i) with m_i the target's row mass: the row marginal a_i, or 1 under
+        # convention="reference" (nerdslab/gca 81a2137 builds gca_uot's target with unit entries;
+        # docs/reference_implementation.md, item 31)
+        if self.convention == "reference":
+            return math.log(self.lam) - log_u
+        return math.log(self.lam) + a.log() - log_u
 
     def _w1_from_logs(self, log_pos: Tensor, log_neg: Tensor) -> Tensor:
         q = self.q
@@ -628,47 +645,76 @@ class GCALoss(nn.Module):
             lo, hi = (mid, hi) if self._w1_log_magnitude(mid, n) >= _log_max(dtype) else (lo, mid)
         return hi
 
+    def tiled_supported(self, dtype: torch.dtype) -> str | None:
+        """Why the tiled backend cannot compute this loss in ``dtype`` (``None`` when it can)."""
+        if not self._plain():
+            return "its divergence reads the whole plan (extra terms or kl_form='generalized')"
+        if self.grad not in ("unroll", "detached"):
+            return f"grad={self.grad!r} (use 'unroll' or 'detached')"
+        if self.clamp_similarity or (self.layout == "joint" and self.self_pairs == "max_cost"):
+            return "clamped cosines or maximum-cost self-pairs (convention='reference') need the dense kernel"
+        if self._domain(torch.empty(0, dtype=dtype)) != "kernel":
+            return (f"eps={self.eps} is below the kernel-domain bound in {dtype} "
+                    f"(4/eps must be < {80 if dtype == torch.float32 else 700})")
+        return None
+
+    def _tiled(self, n: int, m: int, dtype: torch.dtype, custom_target: bool) -> bool:
+        # whether this direction runs on the tiled backend (constructor, "backend")
+        if self.backend == "dense":
+            return False
+        why = "a target plan was given (the tiled backend uses the positive pairs)" if custom_target \
+            else self.tiled_supported(dtype)
+        if self.backend == "tiled":
+            if why is not None:
+                raise ValueError(f"backend='tiled' cannot compute {type(self).__name__} here: {why}")
+            return True
+        return why is None and n * m > AUTO_TILED_ENTRIES
+
     def _kernel_path(self, like: Tensor) -> bool:
         # whether the default-target loss takes the kernel-domain path of _direction
-        plain = type(self).extra_terms is GCALoss.extra_terms and self.kl_form == "conditional"
         one_step = self.divergence == "kl" and self.n_iters == 1 and self.end == "row"
-        return plain and not one_step and self.grad in ("unroll", "detached") and self._domain(like) == "kernel"
+        return self._plain() and not one_step and self.grad in ("unroll", "detached") and self._domain(like) == "kernel"
+
+    def _backend(self, n: int, m: int, like: Tensor, custom_target: bool) -> str:
+        """The reduction a direction runs on (:mod:`gca_lab.reductions`): ``"tiled"`` (kernel blocks
+        recomputed from the embeddings), ``"kernel"`` (the stored kernel; both with the custom backward of
+        :mod:`gca_lab.scaling_grad`) or ``"log"`` (the log kernel, :func:`gca_lab.ot.sinkhorn`)."""
+        if self._tiled(n, m, like.dtype, custom_target):
+            return "tiled"
+        return "kernel" if not custom_target and self._kernel_path(like) else "log"
 
     def _direction(self, z1: Tensor, z2: Tensor, target: Tensor | None, both: bool = False) -> LossOutput:
+        # One composition: similarity -> reduction (backend) -> projection -> divergence.
         # both: the symmetric cross layout's two directions as one batch of two problems (kernel
-        # path only); the LossOutput then shows the first direction and the loss averages both.
+        # backends only); the LossOutput then shows the first direction and the loss averages both.
         x, y = self._unit_views(z1, z2)
         if both:
             x, y = torch.stack([x, y]), torch.stack([y, x])  # (2, B, d)
         first = (lambda t: t[0]) if both else (lambda t: t)  # noqa: E731
-        sim = self._clamp(x @ y.transpose(-1, -2))
-        n, m = sim.shape[-2:]
-        self.check_range(n, sim.dtype)
-        a, b = self._marginal(n, sim), self._marginal(m, sim)
+        n, m = x.shape[-2], y.shape[-2]
+        backend = self._backend(n, m, x, target is not None)
+        self.check_range(n, x.dtype)
+        a, b = self._marginal(n, x), self._marginal(m, x)
         idx = None
         if target is None:
             # The positive-pair targets have one unit entry per row: no check (and no sync), and
             # the divergences read the positives with a gather instead of n x n sums.
-            idx = self._partner(n, sim.device)
-            get_target: Any = lambda: self.default_target(n, sim) * a.unsqueeze(-1)  # noqa: E731
+            idx = self._partner(n, x.device)
+            get_target: Any = lambda: self.default_target(n, x) * a.unsqueeze(-1)  # noqa: E731
         else:
             check_tensor("target", target, ndim=2)
             if tuple(target.shape) != (n, m):
                 raise ValueError(f"target must have shape {(n, m)} for layout {self.layout!r}, got {tuple(target.shape)}")
-            target = _targets.normalize_rows(target.to(dtype=sim.dtype, device=sim.device), a)
-            get_target = target
-        plain = type(self).extra_terms is GCALoss.extra_terms and self.kl_form == "conditional"
-        one_step = (idx is not None and plain and self.divergence == "kl" and self.n_iters == 1
-                    and self.end == "row")
-        # Kernel-domain path: the kernel is one exp of the cosines, the rounds and the final row
-        # normalizer are matrix-vector products, the positives are row dot products; no n x n log
-        # kernel, plan or log-sum-exp is formed unless details() readers ask for it.
-        fast = idx is not None and self._kernel_path(sim)
+            get_target = _targets.normalize_rows(target.to(dtype=x.dtype, device=x.device), a)
+        # The n x m parts: formed here on the log backend; computed on access by details() readers
+        # on the kernel backends (which never hold a log kernel), and the tiled one (no cosines either).
         parts: dict[str, Any] = {"target": get_target}
-        if fast:
-            parts["log_kernel"] = lambda: self.log_kernel(first(sim))
+        if backend == "tiled":
+            parts["sim"] = lambda: first(self._clamp(x @ y.transpose(-1, -2)))
         else:
-            parts["log_kernel"] = self.log_kernel(sim)
+            sim = self._clamp(x @ y.transpose(-1, -2))
+            parts["sim"] = first(sim)
+        parts["log_kernel"] = self.log_kernel(sim) if backend == "log" else (lambda: self.log_kernel(get("sim")))
 
         def get(name: str) -> Any:  # the memoized part (shared with the LossOutput)
             value = parts[name]
@@ -676,32 +722,33 @@ class GCALoss(nn.Module):
                 value = parts[name] = value()
             return value
 
-        if one_step:
-            # InfoNCE / NT-Xent: the KL to the one-step plan is the softmax cross-entropy of log K
-            # (v = b is constant); the fused kernel is the cheapest, and the scalings are only
-            # computed if details() readers ask for them.
+        one_softmax = (backend == "log" and idx is not None and self.divergence == "kl" and self.n_iters == 1
+                       and self.end == "row" and self._plain())
+        if one_softmax:
+            # InfoNCE / NT-Xent: the plan is one row step of K (v = b constant) and the KL its softmax
+            # cross-entropy, computed fused; the scalings only if details() readers ask for them.
             log_k = get("log_kernel")
-            loss = F.cross_entropy(log_k, idx)
-            parts.update(solver=None, log_v=b.log(), log_u=lambda: self._project(log_k, a, b)[0])
-            parts["log_plan"] = lambda: log_k + get("log_u").unsqueeze(-1) + get("log_v").unsqueeze(-2)
-            parts["marginal_error"] = lambda: _marginal_error(get("log_plan"), b, "row")
-            return LossOutput(loss, sim, {"kl": loss}, parts)
+            log_u, log_v, row_lse = (lambda: self._project(log_k, a, b)[0]), b.log(), None
+            parts["solver"] = None
+        elif backend == "log":
+            log_u, log_v, parts["solver"], row_lse = self._project(get("log_kernel"), a, b)
+        else:
+            log_u, log_v, row_lse, parts["solver"] = self._kernel_project(
+                sim if backend == "kernel" else None, a, b, get, both, (x, y))
         log_pos = None
-        if fast:
-            log_u, log_v, row_lse, parts["solver"] = self._kernel_project(sim, a, b, get, both)
+        if idx is not None and backend != "log":
             pos = self._clamp((x * y[..., idx, :]).sum(-1))  # (..., n) cos(x_i, y_p(i)), as sim[i, p(i)]
             log_pos = self._log_kernel_values(pos) + log_v[..., idx]  # (..., n) log K_ip v_p
-        else:
-            log_k = get("log_kernel")
-            log_u, log_v, parts["solver"], row_lse = self._project(log_k, a, b)
-            if idx is not None:
-                log_pos = log_k.gather(-1, idx.unsqueeze(-1)).squeeze(-1) + log_v[idx]  # (n,) log K_ip v_p
-        parts.update(log_u=first(log_u), log_v=first(log_v))
+        elif idx is not None and not one_softmax:
+            log_pos = get("log_kernel").gather(-1, idx.unsqueeze(-1)).squeeze(-1) + log_v[idx]  # (n,)
+        parts.update(log_u=log_u if one_softmax else first(log_u), log_v=first(log_v))
         parts["log_plan"] = lambda: get("log_kernel") + get("log_u").unsqueeze(-1) + get("log_v").unsqueeze(-2)
         terms: dict[str, Tensor] = {}
-        loss = sim.new_zeros(())
+        loss = x.new_zeros(())
         if self.divergence in ("kl", "kl+w1"):
-            if log_pos is not None and self.kl_form == "conditional":
+            if one_softmax:
+                kl = F.cross_entropy(get("log_kernel"), idx)
+            elif log_pos is not None and self.kl_form == "conditional":
                 # One softmax: the row-normalized plan is softmax(log K + log v) (u cancels), whose
                 # normalizer a row-ending plan's last row update already computed.
                 if row_lse is None:
@@ -713,7 +760,7 @@ class GCALoss(nn.Module):
             loss = loss + (self.kl_weight if self.divergence == "kl+w1" else 1.0) * (kl.mean() if both else kl)
         if self.divergence in ("w1", "kl+w1"):
             if log_pos is not None:
-                w1 = self._w1_from_logs(log_pos, math.log(self.lam) + a.log() - log_u)
+                w1 = self._w1_from_logs(log_pos, self._w1_log_negative(a, log_u))
             else:
                 w1 = self.w1_term(get("log_kernel"), log_u, log_v, a, get("target"))
             terms["w1"] = first(w1)
@@ -721,10 +768,14 @@ class GCALoss(nn.Module):
         if type(self).extra_terms is not GCALoss.extra_terms:
             loss = loss + self.extra_terms(get("log_plan"), get("target"), terms)
         parts["marginal_error"] = lambda: _marginal_error(get("log_plan"), b if self.end == "row" else a, self.end)
-        return LossOutput(loss, first(sim), terms, parts)
+        return LossOutput(loss if not one_softmax else kl, terms, parts)
 
-    def _kernel_project(self, sim: Tensor, a: Tensor, b: Tensor, get: Any,
-                        both: bool = False) -> tuple[Tensor, Tensor, Tensor, Any]:
+    def _plain(self) -> bool:
+        # the divergence reads only the positives and the row normalizers (no extra terms, conditional KL)
+        return type(self).extra_terms is GCALoss.extra_terms and self.kl_form == "conditional"
+
+    def _kernel_project(self, sim: Tensor | None, a: Tensor, b: Tensor, get: Any,
+                        both: bool = False, views: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor, Any]:
         # project() in the kernel domain from the cosines (gca_lab.ot.kernel_scaling_rounds): returns
         # log_u, log_v, the last row normalizer log sum_j K_ij v_j, and the solver result, built
         # only when read.
@@ -740,11 +791,20 @@ class GCALoss(nn.Module):
         else:  # log K = (s - 1)/eps or s/eps, bounded above by 0 or 1/eps since s <= 1
             x, scale, masked = sim, 1.0 / eps, joint
             offset, shift = (-1.0 / eps, 0.0) if self.cost == "1-cos" else (0.0, 1.0 / eps)
-        batch = sim.shape[:-2]
-        f, g, row_lse, errors = kernel_scaling_rounds(
-            x, log_a_ref.expand(*batch, -1), log_b_ref.expand(*batch, -1), g_init.expand(*batch, -1), eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, iters=rounds,
-            masked=masked, scale=scale, offset=offset, shift=shift, detach_rounds=self.grad == "detached",
-        )
+        if sim is None:  # tiled: the same rounds on kernel blocks recomputed from the unit views
+            batch = views[0].shape[:-2]
+            f, g, row_lse, errors = tiled_scaling_rounds(
+                *views, log_a_ref.expand(*batch, -1), log_b_ref.expand(*batch, -1), g_init.expand(*batch, -1),
+                eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, iters=rounds, masked=masked, scale=scale,
+                offset=offset, shift=shift, detach_rounds=self.grad == "detached", tile=self.tile,
+            )
+        else:
+            batch = sim.shape[:-2]
+            f, g, row_lse, errors = kernel_scaling_rounds(
+                x, log_a_ref.expand(*batch, -1), log_b_ref.expand(*batch, -1), g_init.expand(*batch, -1),
+                eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, iters=rounds, masked=masked, scale=scale,
+                offset=offset, shift=shift, detach_rounds=self.grad == "detached",
+            )
         log_v = log_b_ref + g / eps if rounds > 0 else log_b.expand(*batch, -1)
         log_u = phi_a * (log_a - row_lse) if self.end == "row" else log_a_ref + f / eps
 
@@ -760,6 +820,110 @@ class GCALoss(nn.Module):
             )
 
         return log_u, log_v, row_lse, solver
+
+    # -- the plan sharded across processes (gather_distributed) ------------------------------------
+
+    def _shardable(self, target: Tensor | None) -> bool:
+        return target is None and self._plain() and self.grad in ("unroll", "detached")
+
+    def _sharded(self, z1: Tensor, z2: Tensor) -> LossOutput:
+        # This process's rows of the plan against every process's views (gca_lab.sharding).
+        rank, _ = world()
+        u1, u2 = _unit_rows(z1), _unit_rows(z2)
+        local = torch.arange(u1.shape[0], device=u1.device) + rank * u1.shape[0]  # global anchor indices
+        all1, all2 = gather(u1), gather(u2)
+        if self.layout == "joint":
+            return self._sharded_direction(torch.cat([u1, u2]), torch.cat([all1, all2]),
+                                           torch.cat([local, local + all1.shape[0]]), joint=True)
+        out = self._sharded_direction(u1, all2, local, joint=False)
+        if self.symmetric:
+            back = self._sharded_direction(u2, all1, local, joint=False)
+            out = dataclasses.replace(out, loss=(out.loss + back.loss) / 2)
+        return out
+
+    def _sharded_direction(self, x: Tensor, y: Tensor, rows: Tensor, joint: bool) -> LossOutput:
+        # x: (n_local, d) this process's anchors with global row indices ``rows``; y: (n, d) every view.
+        n = y.shape[0]
+        self.check_range(n, x.dtype)
+        eps = self.eps
+        partner = (rows + n // 2) % n if joint else rows
+        local_rows = torch.arange(len(rows), device=x.device)
+        a, b = self._marginal(n, x)[: len(rows)], self._marginal(n, x)
+        phi_a, phi_b = relaxation_exponent(self.rho_a, eps), relaxation_exponent(self.rho_b, eps)
+        log_a_ref, log_b_ref = phi_a * a.log(), phi_b * b.log()
+        g0 = eps * (b.log() - log_b_ref)  # v = b at the start
+        rounds = self.n_iters - 1 if self.end == "row" else self.n_iters
+        masked = joint and self.self_pairs == "mask"
+        kernel_domain = self._domain(x) == "kernel"
+        shift = 1.0 / eps if self.cost == "-cos" else 0.0  # an upper bound of log K (cos <= 1), shared
+
+        fills: list[Tensor] = []  # the maximum-cost fill, all-reduced once (details() readers reuse it)
+
+        def log_kernel() -> Tensor:  # (n_local, n) this process's rows of log K
+            log_k = self._log_kernel_values(self._clamp(x @ y.T))
+            if joint:  # the self-pairs: excluded, or the maximum cost of the whole (gathered) kernel
+                if self.self_pairs == "max_cost" and not fills:
+                    fills.append(-all_reduce_max(-log_k.detach().amin()))
+                fill = fills[0] if fills else torch.as_tensor(-math.inf, dtype=x.dtype, device=x.device)
+                log_k = log_k.index_put((local_rows, rows), fill.to(x.dtype))
+            return log_k
+
+        why = "the joint layout's self-pairs are not one diagonal of a process's rows" if joint \
+            else self.tiled_supported(x.dtype)
+        if self.backend == "tiled" and why is not None:
+            raise ValueError(f"backend='tiled' cannot compute {type(self).__name__} sharded: {why}")
+        if why is None and (self.backend == "tiled" or (self.backend == "auto" and len(rows) * n > AUTO_TILED_ENTRIES)):
+            # kernel blocks recomputed from the embeddings: memory O(n d) per process (gca_lab.sharding)
+            f, g, r, _ = sharded_tiled_scaling_rounds(
+                x, y, log_a_ref, log_b_ref, g0, eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, iters=rounds,
+                scale=1.0 / eps, offset=-1.0 / eps if self.cost == "1-cos" else 0.0, shift=shift,
+                detach_rounds=self.grad == "detached", tile=self.tile)
+        elif kernel_domain and not masked:
+            # the custom backward on this process's kernel block (memory O(n_local n), gca_lab.sharding)
+            if joint:  # maximum-cost self-pairs: the fill needs the log kernel
+                src, scale, offset = log_kernel(), 1.0, 0.0
+            else:
+                src, scale = self._clamp(x @ y.T), 1.0 / eps
+                offset = -1.0 / eps if self.cost == "1-cos" else 0.0
+            f, g, r, _ = sharded_scaling_rounds(src, log_a_ref, log_b_ref, g0, eps=eps, rho_a=self.rho_a,
+                                                rho_b=self.rho_b, iters=rounds, scale=scale, offset=offset,
+                                                shift=shift, detach_rounds=self.grad == "detached")
+            del src
+        else:
+            # plain autograd through this process's rows: its stored kernel block where its products
+            # cannot underflow, else its log kernel
+            log_k = log_kernel()
+            local: Any = LocalKernelReduction(torch.exp(log_k - shift), shift, rows if masked else None) \
+                if kernel_domain else LogReduction(log_k)
+            del log_k
+            reduce = ShardedReduction(local)
+            loop = dict(eps=eps, phi_a=phi_a, phi_b=phi_b, rho_a=self.rho_a, errors=False)
+            if self.grad == "detached":
+                with torch.no_grad():
+                    f, g, _, _, _ = scaling_rounds(reduce, log_a_ref, log_b_ref, g0, iters=rounds, **loop)
+                r = reduce.rows(log_b_ref + g / eps)
+            else:
+                f, g, r, _, _ = scaling_rounds(reduce, log_a_ref, log_b_ref, g0, iters=rounds, **loop)
+        log_v = log_b_ref + g / eps if rounds > 0 else b.log()
+        log_u = phi_a * (a.log() - r) if self.end == "row" else log_a_ref + f / eps
+        pos = self._clamp((x * y[partner]).sum(-1))  # (n_local,) cos(x_i, y_p(i)): no n x n gather
+        log_pos = self._log_kernel_values(pos) + log_v[partner]  # (n_local,) log K_ip v_p
+        terms: dict[str, Tensor] = {}
+        loss = x.new_zeros(())
+        if self.divergence in ("kl", "kl+w1"):
+            # r = log sum_j K_ij v_j normalizes the plan's rows (as in _direction); sums over ranks
+            terms["kl"] = all_reduce_sum((r - log_pos).sum() / n)
+            loss = loss + (self.kl_weight if self.divergence == "kl+w1" else 1.0) * terms["kl"]
+        if self.divergence in ("w1", "kl+w1"):
+            log_neg = self._w1_log_negative(a, log_u)
+            q = self.q
+            terms["w1"] = all_reduce_sum((-torch.exp(q * log_pos) / q + torch.exp(q * log_neg) / q).sum() / n)
+            loss = loss + (self.w1_weight if self.divergence == "kl+w1" else 1.0) * terms["w1"]
+        # details(): this process's rows only, computed on access
+        parts: dict[str, Any] = {"sim": lambda: self._clamp(x @ y.T), "log_kernel": log_kernel, "log_u": log_u,
+                                 "log_v": log_v, "solver": None}
+        parts["log_plan"] = lambda: log_kernel() + log_u.unsqueeze(-1) + log_v.unsqueeze(-2)
+        return LossOutput(loss, terms, parts)
 
     def extra_terms(self, log_plan: Tensor, target: Tensor, terms: dict[str, Tensor]) -> Tensor:
         """Additional regularizers of a subclass (IOT-uni); records them in ``terms``."""
@@ -781,6 +945,8 @@ class GCALoss(nn.Module):
         dtype = torch.promote_types(z1.dtype, torch.float32)
         with torch.autocast(z1.device.type, enabled=False):
             z1, z2 = z1.to(dtype), z2.to(dtype)
+            if self.gather_distributed and world()[1] > 1 and self._shardable(target):
+                return self._sharded(z1, z2)
             if self.gather_distributed:
                 z1, z2 = gather(z1), gather(z2)
             if self.symmetric and self.layout == "cross" and target is None and self._kernel_path(z1):

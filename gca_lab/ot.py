@@ -15,8 +15,10 @@ semi-relaxed; both finite: unbalanced OT, Chizat et al. 2018). The entropic refe
 
 Conventions (``docs/architecture.md``, "Conventions"): costs are batched first, ``(..., n, m)``; a single problem
 is a batch of one. ``+inf`` cost entries are excluded pairs (for example self-pairs of a joint
-contrastive batch): their plan entries are exactly zero. Everything runs in the log domain with
-``torch.logsumexp``, so float32 is safe down to very small ``eps``. The iteration loop never
+contrastive batch): their plan entries are exactly zero. The rounds are the one projection loop of
+:mod:`gca_lab.projection` on a reduction of :mod:`gca_lab.reductions`: the log domain
+(``torch.logsumexp``, float32-safe down to very small ``eps``) or, where no product can underflow, the
+stored kernel (matrix-vector products, with the custom backward of :mod:`gca_lab.scaling_grad`). The loop never
 synchronizes with the host unless a tolerance is given, and then only every ``check_every``
 iterations.
 
@@ -29,13 +31,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Literal
 
 import torch
-from torch.autograd.function import once_differentiable
 from torch import Tensor
 
 from ._validate import check_choice, check_int, check_nonnegative, check_positive, check_tensor
+from .projection import marginal_error, relaxation_exponent, scaling_rounds
+from .reductions import DenseKernel, KernelReduction, LogReduction
+from .scaling_grad import kernel_scaling_rounds
 
 __all__ = [
     "SinkhornResult",
@@ -44,6 +48,7 @@ __all__ = [
     "col_projection",
     "generalized_kl",
     "relaxation_exponent",
+    "kernel_scaling_rounds",
     "kernel_domain_bound_holds",
     "kernel_domain_is_safe",
     "rho_to_tau",
@@ -51,17 +56,6 @@ __all__ = [
 ]
 
 GradMode = Literal["unroll", "last_step"]
-
-
-def relaxation_exponent(rho: float, eps: float) -> float:
-    """The exponent ``phi = rho / (rho + eps)`` of an unbalanced scaling update.
-
-    ``phi = 1`` for a hard constraint (``rho = inf``), ``phi = 0`` for no constraint (``rho = 0``).
-    The KL-relaxed projection of ``P`` onto row marginals ``a`` is ``diag((a / P1)^phi) P``.
-    """
-    if math.isinf(rho):
-        return 1.0
-    return rho / (rho + eps)
 
 
 def rho_to_tau(rho: float, eps: float) -> float:
@@ -239,247 +233,15 @@ def kernel_domain_is_safe(log_k: Tensor, log_a: Tensor | None = None, log_b: Ten
     return kernel_domain_bound_holds(values[1], max(values[2:], default=0.0), log_k.dtype)
 
 
-def _kernel_line(kernel: Tensor, index: Tensor, dim: int) -> Tensor:
-    # row ``index`` of the kernel (dim=-1) or column ``index`` (dim=-2); index: (..., 1)
-    if dim == -1:
-        return kernel.gather(-2, index.unsqueeze(-1).expand(*index.shape[:-1], 1, kernel.shape[-1])).squeeze(-2)
-    return kernel.gather(-1, index.unsqueeze(-2).expand(*index.shape[:-1], kernel.shape[-2], 1)).squeeze(-1)
-
-
-def _matvec(kernel: Tensor, e: Tensor, dim: int) -> Tensor:
-    # K @ e (dim=-1: sums along rows) or e @ K (dim=-2); torch.mv when unbatched (fewer dispatches)
-    if kernel.dim() == 2:
-        return torch.mv(kernel, e) if dim == -1 else torch.mv(kernel.T, e)
-    return (kernel @ e.unsqueeze(-1)).squeeze(-1) if dim == -1 else (e.unsqueeze(-2) @ kernel).squeeze(-2)
-
-
-def _kernel_lse(kernel: Tensor, w: Tensor, sh: Tensor, masked: bool, dim: int) -> Tensor:
-    """``log sum_j K_ij e^{w_j}`` (``dim=-1``: rows) or ``log sum_i K_ij e^{w_i}`` (``dim=-2``) from
-    ``kernel = exp(log K - sh)``: one matrix-vector product with a max-shifted ``exp(w)``.
-
-    ``masked``: the kernel is square with its diagonal excluded (zero). The one row (column) whose
-    own index holds ``max w`` then lacks the ``e^0`` term, so it is recomputed alone, shifted by
-    the second largest ``w``. Every reduction so keeps a term ``>= e^{-range(log K)}`` (finite
-    entries) and the bound of :func:`kernel_domain_bound_holds` covers masked kernels too.
-    """
-    if not masked:
-        w_max = w.amax(-1, keepdim=True)  # (..., 1)
-        return _matvec(kernel, torch.exp(w - w_max), dim).log() + w_max + sh
-    top, arg = w.topk(2, dim=-1)  # (..., 2)
-    first, second = top[..., :1], top[..., 1:]
-    s = _matvec(kernel, torch.exp(w - first), dim)
-    line = _kernel_line(kernel, arg[..., :1], dim)  # the line of index argmax w; its own entry is 0
-    star = (line * torch.exp((w - second).clamp(max=0))).sum(-1, keepdim=True).log() + second + sh
-    return (s.log() + first + sh).scatter(-1, arg[..., :1], star)
-
-
-class _Reducer:
-    """``log sum_j K_ij exp(w_j)`` (rows) and ``log sum_i K_ij exp(w_i)`` (columns) of a fixed log kernel.
-
-    ``"log"`` uses ``torch.logsumexp`` on ``log K + w``; ``"kernel"`` precomputes
-    ``exp(log K - shift)`` once and does one matrix-vector product per reduction with a
-    max-shifted ``exp(w)`` (see :func:`sinkhorn`'s ``domain``; ``masked``: :func:`_kernel_lse`).
-    """
-
-    def __init__(self, log_k: Tensor, domain: str, *, masked: bool = False, _kernel: Tensor | None = None,
-                 _shift: Tensor | None = None) -> None:
-        self.log_k = log_k
-        self.domain = domain
-        self.masked = masked
-        if domain == "kernel" and _kernel is None:
-            _shift = log_k.amax((-1, -2), keepdim=True)  # (..., 1, 1)
-            _kernel = torch.exp(log_k - _shift)  # (..., n, m), entries in [0, 1]
-        self.kernel, self.shift = _kernel, _shift
-
-    def detach(self) -> "_Reducer":
-        if self.domain == "kernel":
-            return _Reducer(self.log_k.detach(), "kernel", masked=self.masked, _kernel=self.kernel.detach(),
-                            _shift=self.shift.detach())
-        return _Reducer(self.log_k.detach(), "log")
-
-    def rows(self, w: Tensor) -> Tensor:
-        """``(..., m) -> (..., n)``."""
-        if self.domain == "log":
-            return torch.logsumexp(self.log_k + w.unsqueeze(-2), dim=-1)
-        return _kernel_lse(self.kernel, w, self.shift[..., 0], self.masked, -1)
-
-    def cols(self, w: Tensor) -> Tensor:
-        """``(..., n) -> (..., m)``."""
-        if self.domain == "log":
-            return torch.logsumexp(self.log_k + w.unsqueeze(-1), dim=-2)
-        return _kernel_lse(self.kernel, w, self.shift[..., 0], self.masked, -2)
-
-
-class _KernelScaling(torch.autograd.Function):
-    r"""Kernel-domain Sinkhorn iterations whose backward never builds an ``n x m`` tensor per step.
-
-    Input ``x`` is an affine image of the log kernel, ``log K = scale * x + offset`` (the losses
-    pass cosines, ``scale = 1/eps``: the kernel is then one fused ``exp`` of them and the gradient
-    comes back w.r.t. the cosines; :func:`sinkhorn` passes ``log K`` itself). The kernel is
-    ``exp(log K - shift)`` with ``shift`` the measured ``max log K`` or a given upper bound of it.
-
-    Forward: the loop of :func:`sinkhorn` (row then column update, ``w = log b + g/eps`` and
-    ``z = log a + f/eps``) for ``iters >= 0`` rounds, then the row reduction
-    ``r_i = log sum_j K_ij e^{w_j}`` of the last ``w`` (computed anyway for the marginal error),
-    returned differentiably: it is the softmax normalizer of a plan's rows, so the losses need no
-    ``n x m`` log-sum-exp of their own. Only the ``O(iters (n + m))`` vectors are kept.
-
-    Backward: the gradient of a half-step ``r_i = log sum_j K_ij e^{w_j}`` with respect to
-    ``log K`` is ``diag(r_bar) S`` with ``S = diag(e^{-r}) K diag(e^{w})``, i.e. ``K`` times the
-    rank-one matrix ``alpha beta^T``. Summed over the ``2 iters + 1`` half-steps the gradient is
-    ``K * (A @ B^T)`` with ``A`` (``n x (2 iters + 1)``), ``B`` (``m x (2 iters + 1)``): one matrix
-    product instead of one ``n x m`` tensor per half-step (and their storage) of unrolled autograd.
-    The vector-Jacobian products chaining the half-steps are matrix-vector products with ``K``.
-    Every factor is max-shifted; for a masked diagonal the line of the maximum (see
-    :func:`_kernel_lse`) is handled as a separate row or column. ``detach_rounds``: ``f`` and
-    ``g`` are constants and only the last row reduction is differentiated (one rank-one term).
-    Gradients flow to ``x`` only.
-    """
-
-    @staticmethod
-    def forward(ctx: Any, x: Tensor, log_a: Tensor, log_b: Tensor, g0: Tensor,  # type: ignore[override]
-                phi_a: float, phi_b: float, eps: float, rho_a: float, iters: int, masked: bool,
-                scale: float = 1.0, offset: float = 0.0, shift: float | None = None,
-                detach_rounds: bool = False) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        ctx.set_materialize_grads(False)
-        if shift is None:
-            shift_t = x.amax((-1, -2), keepdim=True) * scale + offset  # (..., 1, 1)
-        else:
-            shift_t = x.new_full((*x.shape[:-2], 1, 1), shift)
-        if scale == 1.0 and offset == 0.0:
-            kernel = torch.exp(x - shift_t)  # (..., n, m), entries in [0, 1]
-        else:  # one allocation, in-place passes
-            kernel = torch.mul(x, scale).add_(offset - shift if shift is not None else offset)
-            kernel = (kernel.exp_() if shift is not None else kernel.sub_(shift_t).exp_())
-        if masked:
-            kernel.diagonal(dim1=-2, dim2=-1).zero_()
-        sh = shift_t[..., 0]  # (..., 1)
-        add_sh = shift is None or shift != 0.0
-
-        def lse(w: Tensor, dim: int) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-            # _kernel_lse, also returning what the backward needs: (e, s) with e = exp(w - max w)
-            # and s = K e (then exp(sh + max w - out) = 1 / s), plus the factors of the line summed
-            # apart for a masked kernel
-            if masked:  # _kernel_lse's masked branch, same operations, keeping its factors
-                top, arg = w.topk(2, dim=-1)
-                first, second, star = top[..., :1], top[..., 1:], arg[..., :1]
-                e = torch.exp(w - first)
-                s = _matvec(kernel, e, dim)
-                line = _kernel_line(kernel, star, dim)
-                e2 = torch.exp((w - second).clamp(max=0))
-                s_star = (line * e2).sum(-1, keepdim=True)
-                out = (s.log() + first + sh).scatter(-1, star, s_star.log() + second + sh)
-                return out, (e, s, star, line, e2, s_star)
-            w_max = w.amax(-1, keepdim=True)
-            e = (w - w_max).exp_()
-            s = _matvec(kernel, e, dim)
-            out = torch.log(s).add_(w_max)
-            return (out.add_(sh) if add_sh else out), (e, s)
-
-        # Same floating-point operations as sinkhorn's loop, so both paths agree bit for bit.
-        saved: list[tuple[Tensor, ...]] = []
-        fs, rows_after = [], []
-        f, g = torch.zeros_like(log_a), g0
-        w = log_b + g / eps
-        r, keep_r = lse(w, -1)
-        for _ in range(iters):
-            f = -phi_a * eps * r
-            z = log_a + f / eps
-            c, keep_c = lse(z, -2)
-            g = -phi_b * eps * c
-            saved.append((*keep_r, *keep_c))
-            w = log_b + g / eps
-            r, keep_r = lse(w, -1)
-            fs.append(f)
-            rows_after.append(r)
-        if iters:
-            # sinkhorn's ||P1 - a exp(-f/rho_a)||_1 of every round at once, from r = rows(w)
-            fs, rs = torch.stack(fs), torch.stack(rows_after)
-            target = log_a if math.isinf(rho_a) else log_a - fs / rho_a
-            errors = (torch.exp(log_a + fs / eps + rs) - torch.exp(target)).abs().sum(-1)
-        else:
-            errors = log_a.new_zeros((0, *log_a.shape[:-1]))
-        if not iters:
-            g = g0.clone()  # an output must not be the input itself
-        if detach_rounds:
-            saved = []
-        ctx.save_for_backward(kernel, shift_t, *[t for step in saved for t in step], *keep_r)
-        ctx.phi = (phi_a, phi_b)
-        ctx.eps, ctx.iters, ctx.masked, ctx.scale = eps, len(saved), masked, scale
-        ctx.mark_non_differentiable(errors)
-        if detach_rounds:
-            ctx.mark_non_differentiable(f, g)
-        return f, g, r, errors
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx: Any, f_bar: Tensor | None, g_bar: Tensor | None, r_bar: Tensor | None,  # type: ignore[override]
-                 _errors_bar: Tensor | None):
-        kernel, _shift, *flat = ctx.saved_tensors
-        phi_a, phi_b = ctx.phi
-        eps, masked = ctx.eps, ctx.masked
-        per = 6 if masked else 2  # tensors kept per half-step
-        steps = [flat[2 * per * k: 2 * per * (k + 1)] for k in range(ctx.iters)]
-        keep_last = flat[-per:]
-        alphas, betas = [], []
-
-        def half_step(keep: tuple[Tensor, ...], out_bar: Tensor, dim: int) -> tuple[Tensor | None, Tensor, Tensor]:
-            # out = log sum K e^{x} along dim. Returns (extra x_bar, factor on out's side, factor on
-            # x's side): the gradient w.r.t. log K is K * (out_side x_side^T) (transposed for columns).
-            if not masked:
-                e, s = keep
-                return None, out_bar / s, e
-            # masked: the row (column) of index argmax x was summed apart, shifted by the second
-            # largest x: one more rank-one term (one-hot on out's side), so the gradient stays
-            # K * (A @ B^T)
-            e, s, star, line, e2, s_star = keep
-            out_side = (out_bar / s).scatter(-1, star, 0.0)
-            x_side = (out_bar.gather(-1, star) / s_star) * e2
-            one_hot = torch.zeros_like(out_bar).scatter_(-1, star, 1.0)
-            if dim == -1:
-                alphas.append(one_hot)
-                betas.append(x_side)
-            else:
-                alphas.append(x_side)
-                betas.append(one_hot)
-            return x_side * line, out_side, e
-
-        z_bar = eps * f_bar if f_bar is not None else None  # dL/dz of the last row update (z = log a + f/eps)
-        w_bar = eps * g_bar if g_bar is not None else None
-        if r_bar is not None:  # the last row reduction r = rows(w_last)
-            extra, alpha, beta = half_step(keep_last, r_bar, -1)
-            alphas.append(alpha)
-            betas.append(beta)
-            if steps:
-                more = beta * _matvec(kernel, alpha, -2)
-                if extra is not None:
-                    more = more + extra
-                w_bar = more if w_bar is None else w_bar + more
-        for step in reversed(steps):
-            if w_bar is not None:
-                # column update c_j = log sum_i K_ij e^{z_i}, then w = log b - phi_b c (via g)
-                extra, beta, alpha = half_step(step[per:], -phi_b * w_bar, -2)
-                more = alpha * _matvec(kernel, beta, -1)
-                if extra is not None:
-                    more = more + extra
-                z_bar = more if z_bar is None else z_bar + more
-                alphas.append(alpha)
-                betas.append(beta)
-            if z_bar is None:
-                continue
-            # row update r_i = log sum_j K_ij e^{w_j}, then z = log a - phi_a r (via f)
-            extra, alpha, beta = half_step(step[:per], -phi_a * z_bar, -1)
-            w_bar = beta * _matvec(kernel, alpha, -2)
-            if extra is not None:
-                w_bar = w_bar + extra
-            alphas.append(alpha)
-            betas.append(beta)
-            z_bar = None
-        if not alphas:
-            return (torch.zeros_like(kernel),) + (None,) * 13
-        # the chain rule through x (log K = scale x + offset) scales the out-side factors
-        grad = (torch.stack(alphas, -1) * ctx.scale) @ torch.stack(betas, -1).transpose(-1, -2)
-        return (grad.mul_(kernel),) + (None,) * 13
+def _reduction(log_k: Tensor, domain: str, masked: bool, like: LogReduction | KernelReduction | None = None
+               ) -> LogReduction | KernelReduction:
+    # the reduction of a dense log kernel (gca_lab.reductions); with ``like``, the same kernel detached
+    if domain == "log":
+        return LogReduction(log_k)
+    if like is not None:
+        return KernelReduction(DenseKernel(like.op.kernel.detach()), like.sh.detach(), masked=masked)
+    shift = log_k.amax((-1, -2), keepdim=True)  # (..., 1, 1)
+    return KernelReduction(DenseKernel(torch.exp(log_k - shift)), shift[..., 0], masked=masked)
 
 
 @dataclass(frozen=True)
@@ -589,6 +351,7 @@ def sinkhorn(
     validate: bool = True,
     g_init: Tensor | None = None,
     masked_diagonal: bool = False,
+    end: Literal["row", "col"] = "col",
 ) -> SinkhornResult:
     r"""Log-domain Sinkhorn for entropic OT with hard or KL-relaxed marginals (see module docstring).
 
@@ -611,7 +374,8 @@ def sinkhorn(
             and ``b`` may differ when a side is relaxed.
         eps: entropic regularization (> 0), in cost units. It is the contrastive temperature.
         rho_a, rho_b: KL penalties on the row / column marginals, in ``[0, inf]``; ``inf`` = hard.
-        n_iters: maximum number of iterations (each = one row and one column update).
+        n_iters: maximum number of rounds; a round is a row projection followed by a column
+            projection (``end="row"``: the last round drops its column projection).
         tol: stop once the marginal error (see :class:`SinkhornResult`) is ``<= tol`` for every
             problem of the batch; checked every ``check_every`` iterations (one host sync each).
             ``None`` runs exactly ``n_iters`` iterations with no host synchronization.
@@ -634,8 +398,11 @@ def sinkhorn(
             (one host sync) and picks ``"kernel"`` when it holds, ``"log"`` otherwise.
         validate: check inputs (one host sync); hot loops that validated upstream pass ``False``.
         masked_diagonal: the cost is square and its diagonal, and nothing else, is ``+inf`` (the joint
-            contrastive layout). Lets ``domain="kernel"`` handle it (:func:`_kernel_lse`); the
+            contrastive layout). Lets ``domain="kernel"`` handle it (:class:`gca_lab.reductions.KernelReduction`); the
             caller vouches for the range bound on the finite entries.
+        end: ``"col"`` (default) ends on a column projection; ``"row"`` ends on a row projection,
+            as the losses' plans (then ``errors[-1]`` is the column residual
+            ``||P^T 1 - b exp(-g/rho_b)||_1``, the constraint the last update did not enforce).
         g_init: ``(..., m)`` initial column potential (default 0, i.e. ``v = b``); the losses use it
             to start the paper's scaling iteration from ``v = b`` (:meth:`gca_lab.losses.GCALoss.project`).
 
@@ -655,6 +422,7 @@ def sinkhorn(
     check_every = check_int("check_every", check_every, minimum=1)
     check_choice("grad", grad, ("unroll", "last_step"))
     check_choice("domain", domain, ("auto", "log", "kernel"))
+    check_choice("end", end, ("row", "col"))
     if tol is not None:
         tol = check_positive("tol", tol)
     if validate:
@@ -665,59 +433,51 @@ def sinkhorn(
     log_a = _log_marginal(a, n, cost, "a") if (validate or a is None) else torch.log(a.to(cost.dtype)).expand(*cost.shape[:-2], n)
     log_b = _log_marginal(b, m, cost.transpose(-1, -2), "b") if (validate or b is None) else torch.log(b.to(cost.dtype)).expand(*cost.shape[:-2], m)
     phi_a, phi_b = relaxation_exponent(rho_a, eps), relaxation_exponent(rho_b, eps)
-
-    def rows(op: _Reducer, lb: Tensor, g: Tensor) -> Tensor:
-        return op.rows(lb + g / eps)  # (..., n)
-
-    def cols(op: _Reducer, la: Tensor, f: Tensor) -> Tensor:
-        return op.cols(la + f / eps)  # (..., m)
-
-    def error(la: Tensor, f: Tensor, log_rows: Tensor) -> Tensor:
-        # ||P1 - a exp(-f/rho_a)||_1; P1 = a exp(f/eps) * exp(log_rows) for the current g.
-        target = la if math.isinf(rho_a) else la - f / rho_a
-        return (torch.exp(la + f / eps + log_rows) - torch.exp(target)).abs().sum(-1)
-
-    def solve(log_k: _Reducer, la: Tensor, lb: Tensor, iters: int) -> tuple[Tensor, Tensor, list[Tensor], int]:
-        f = torch.zeros_like(la)
-        g = torch.zeros_like(lb) if g_init is None else g_init.to(lb.dtype).expand_as(lb)
-        errs: list[Tensor] = []
-        done = 0
-        for it in range(iters):
-            log_rows = rows(log_k, lb, g)
-            if it > 0:
-                errs.append(error(la, f, log_rows))
-                if tol is not None and it % check_every == 0 and bool((errs[-1] <= tol).all()):
-                    break
-            f = -phi_a * eps * log_rows
-            g = -phi_b * eps * cols(log_k, la, f)
-            done = it + 1
-        return f, g, errs, done
+    rounds = n_iters - 1 if end == "row" else n_iters
+    g0 = torch.zeros_like(log_b) if g_init is None else g_init.to(log_b.dtype).expand_as(log_b)
+    loop = dict(eps=eps, phi_a=phi_a, phi_b=phi_b, rho_a=rho_a)
 
     log_k = cost / (-eps)  # (..., n, m); excluded pairs are -inf (one pass, bitwise -cost/eps)
     if domain == "auto":
         domain = "kernel" if kernel_domain_is_safe(log_k, log_a, log_b) else "log"
-    op = _Reducer(log_k, domain, masked=masked_diagonal and domain == "kernel")
+    masked = masked_diagonal and domain == "kernel"
     constants = not any(t is not None and t.requires_grad for t in (log_a, log_b, g_init))
     if grad == "unroll" and domain == "kernel" and tol is None and constants and log_k.requires_grad:
-        # Same iterates, cheaper backward (_KernelScaling); the errors are detached diagnostics.
-        g0 = torch.zeros_like(log_b) if g_init is None else g_init.to(log_b.dtype).expand_as(log_b)
-        f, g, _, errors = _KernelScaling.apply(log_k, log_a, log_b, g0, phi_a, phi_b, eps, rho_a, n_iters,
-                                                 op.masked)
-        errs, done = list(errors.unbind(0)), n_iters
-    elif grad == "unroll":
-        f, g, errs, done = solve(op, log_a, log_b, n_iters)
+        # Same iterates, cheaper backward (gca_lab.scaling_grad); the errors are detached diagnostics.
+        f, g, r, errors = kernel_scaling_rounds(log_k, log_a, log_b, g0, eps=eps, rho_a=rho_a, rho_b=rho_b,
+                                                iters=rounds, masked=masked)
+        errs, done = list(errors.unbind(0)), rounds
+        reduce = None
     else:
-        with torch.no_grad():
-            f0, g0, errs, done = solve(op.detach(), log_a.detach(), log_b.detach(), n_iters - 1)
-        # The last iteration is differentiable, started from the detached column potential.
-        log_rows = rows(op, log_b, g0)
-        if len(errs) < done:
-            errs.append(error(log_a, f0, log_rows).detach())
-        f = -phi_a * eps * log_rows
-        g = -phi_b * eps * cols(op, log_a, f)
-        done += 1
-    if len(errs) < done:  # not stopped early: the last iterate's error needs one more reduction
-        errs.append(error(log_a, f, rows(op, log_b, g)))
+        reduce = _reduction(log_k, domain, masked)
+        if grad == "unroll":
+            history: list[tuple[Tensor, Tensor]] = []
+            f, g, r, errs, done = scaling_rounds(reduce, log_a, log_b, g0, iters=rounds, tol=tol,
+                                                 check_every=check_every, errors=tol is not None,
+                                                 history=history, **loop)
+            if tol is None and history:  # every round's error at once: fewer small ops per round
+                fs, rs = (torch.stack(t) for t in zip(*history))
+                errs = list(marginal_error(log_a, fs, rs, eps, rho_a).unbind(0))
+        else:
+            # the rounds without autograd, then one differentiable round from the detached potential
+            with torch.no_grad():
+                _, g_last, _, errs, done = scaling_rounds(
+                    _reduction(log_k.detach(), domain, masked, reduce), log_a.detach(), log_b.detach(),
+                    g0.detach(), iters=rounds - (end == "col"), tol=tol, check_every=check_every, **loop)
+            if end == "col":
+                f, g, r, last, _ = scaling_rounds(reduce, log_a, log_b, g_last, iters=1, **loop)
+                errs, done = errs + last, done + 1
+            else:
+                g = g_last
+                r = reduce.rows(log_b + g / eps)
+    if end == "row":
+        # the last row projection, without its column projection; its error is the column residual
+        f = -phi_a * eps * r
+        if reduce is None:
+            reduce = _reduction(log_k, domain, masked)
+        target = log_b if math.isinf(rho_b) else log_b - g / rho_b
+        col = torch.exp(log_b + g / eps + reduce.cols(log_a + f / eps))
+        errs, done = errs + [(col - torch.exp(target)).abs().sum(-1)], done + 1
     errors = torch.stack(errs)
     log_plan = log_k + (log_a + f / eps).unsqueeze(-1) + (log_b + g / eps).unsqueeze(-2)
     converged = errors[-1].detach() <= (tol if tol is not None else 1e-6)
@@ -726,26 +486,3 @@ def sinkhorn(
         eps=eps, rho_a=rho_a, rho_b=rho_b, cost=cost, log_a=log_a, log_b=log_b,
     )
 
-
-def kernel_scaling_rounds(
-    x: Tensor, log_a: Tensor, log_b: Tensor, g_init: Tensor, *, eps: float, rho_a: float, rho_b: float,
-    iters: int, masked: bool = False, scale: float = 1.0, offset: float = 0.0, shift: float | None = None,
-    detach_rounds: bool = False,
-) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    r"""``iters`` kernel-domain Sinkhorn rounds on ``log K = scale * x + offset``, then one row reduction.
-
-    The loop of :func:`sinkhorn` (``domain="kernel"``, ``tol=None``) without its ``n x m`` outputs:
-    returns ``(f, g, r, errors)`` with the potentials ``f`` ``(..., n)``, ``g`` ``(..., m)`` after
-    ``iters`` rounds started from ``g_init``, ``r_i = log sum_j K_ij b_j e^{g_j/eps}`` ``(..., n)``
-    (the row normalizer of the plan ``K diag(v)``: the next row update is ``f = -phi_a eps r``) and the
-    marginal errors ``(iters, ...)`` (detached). ``f``, ``g`` and ``r`` are differentiable w.r.t. ``x``
-    (the backward is one ``(n x 2t) @ (2t x m)`` product, :class:`_KernelScaling`);
-    ``detach_rounds`` makes ``f``, ``g`` constants and differentiates ``r`` alone.
-
-    The caller vouches for the kernel-domain bound (:func:`kernel_domain_bound_holds`) and, with
-    ``shift``, for ``scale * x + offset <= shift`` (``None``: measured, one pass). ``masked``: ``x``
-    is square and its diagonal is excluded (set to zero in the kernel; :func:`_kernel_lse`).
-    """
-    phi_a, phi_b = relaxation_exponent(rho_a, eps), relaxation_exponent(rho_b, eps)
-    return _KernelScaling.apply(x, log_a, log_b, g_init, phi_a, phi_b, eps, rho_a, iters, masked, scale, offset,
-                                shift, detach_rounds)

@@ -18,8 +18,9 @@ PKG = Path(__file__).resolve().parents[1] / "gca_lab"
 # subpackage, its own private helpers). Keep in step with the table of docs/architecture.md.
 LAYERS: dict[str, int] = {
     "gca_lab._env": 0, "gca_lab._validate": 0, "gca_lab._io": 0, "gca_lab._paths": 0, "gca_lab._seeds": 0, "gca_lab._image": 0,
-    "gca_lab": 1, "gca_lab.stats": 1, "gca_lab.datasets": 1, "gca_lab.domains": 1,
-    "gca_lab.ot": 2, "gca_lab.targets": 2, "gca_lab.plans": 2, "gca_lab.geometry": 2,
+    "gca_lab.reductions": 0, "gca_lab.projection": 0, "gca_lab.collectives": 0,
+    "gca_lab": 1, "gca_lab.stats": 1, "gca_lab.datasets": 1, "gca_lab.domains": 1, "gca_lab.scaling_grad": 1,
+    "gca_lab.ot": 2, "gca_lab.sharding": 2, "gca_lab.targets": 2, "gca_lab.plans": 2, "gca_lab.geometry": 2,
     "gca_lab.data": 2, "gca_lab.augment": 2, "gca_lab.models": 2, "gca_lab.evaluate": 2,
     "gca_lab.false_positives": 2,
     "gca_lab.losses": 3, "gca_lab.probe": 3,
@@ -114,10 +115,11 @@ def _internal(module_file: str) -> frozenset[str]:
 
 
 def test_solver_and_losses_use_only_torch_and_the_standard_library():
-    for name in ("ot.py", "targets.py", "losses.py", "methods.py"):
+    engine = ("reductions.py", "projection.py", "scaling_grad.py", "collectives.py", "sharding.py")
+    for name in ("ot.py", "targets.py", "losses.py", "methods.py", *engine):
         internal, external = _imports(PKG / name)
         assert external - STDLIB <= {"torch"}, (name, sorted(external - STDLIB))
-    assert _internal("ot.py") <= {"gca_lab._validate"}
+    assert _internal("ot.py") <= {"gca_lab._validate", "gca_lab.reductions", "gca_lab.projection", "gca_lab.scaling_grad"}
     assert "gca_lab.train" not in _internal("losses.py") and "gca_lab.methods" not in _internal("losses.py")
 
 

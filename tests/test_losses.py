@@ -746,12 +746,16 @@ def _ref_uot_scalings(K, iters, f):
     return u, v
 
 
-def _ref_w1(P, u, lam, q, fixed):
-    """gca_uot's W1 term per row; ``fixed=False`` keeps its broadcasting ``(P_tgt / u).sum(1)``."""
+def _ref_w1(P, u, lam, q, fixed, target_entry=1.0):
+    """gca_uot's W1 term per row; ``fixed=False`` keeps its broadcasting ``(P_tgt / u).sum(1)``.
+
+    ``P_tgt`` has unit entries at the interleaved partners (``ids = arange(2N) // 2``, diagonal
+    zeroed) in nerdslab/gca 81a2137 (current main); the earlier version divided it by ``2N``
+    (``target_entry=1/2N``)."""
     n2 = len(P)
     partner = _ref_partner(n2)
     tgt = torch.zeros_like(P)
-    tgt[torch.arange(n2), partner] = 1.0 / n2
+    tgt[torch.arange(n2), partner] = target_entry
     neg = tgt.sum(1) / u if fixed else (tgt / u).sum(1)  # (tgt / u) divides column j by u_j
     return -(P[torch.arange(n2), partner] / u) ** q / q + (lam * neg) ** q / q
 
@@ -793,6 +797,26 @@ def test_reference_convention_matches_authors_formulas(eps, seed):
     for name, (loss, want) in cases.items():
         got = loss(z1, z2).item()
         assert abs(got - want.item()) <= 1e-6 * max(1.0, abs(want.item())), (name, got, want.item())
+
+
+def test_reference_earlier_target_scaling_is_lam_over_2n():
+    """The authors' earlier gca_uot (target divided by 2N) is the current one with lam / 2N: reachable as
+    ``convention="reference", lam=lam / (2N)`` (docs/reference_implementation.md, item 31)."""
+    b, eps, lam, q, t = 8, 0.4, 0.01, 0.6, 5
+    z1, z2 = _views(b, d=16, seed=47)
+    z = _interleaved(z1, z2)
+    K = _ref_kernel(z, eps)
+    for name, f in (("gca_uot", 0.2 / (0.2 + eps)), ("gca_rince", 1.0)):
+        u, v = _ref_uot_scalings(K, t, f)
+        P = u[:, None] * K * v[None, :]
+        earlier = _ref_w1(P, u, lam, q, True, target_entry=1.0 / (2 * b)).mean()
+        current = _ref_w1(P, u, lam, q, True).mean()
+        assert abs(earlier.item() - current.item()) > 1e-3  # the change is not a no-op
+        kw = dict(convention="reference", eps=eps, n_iters=t, q=q)
+        if name == "gca_uot":
+            kw.update(rho=0.2, kl_weight=0.0, w1_weight=1.0)
+        got = make_loss(name, lam=lam / (2 * b), **kw)(z1, z2)
+        assert abs(got.item() - earlier.item()) < 1e-12
 
 
 def test_reference_broadcasting_bug_does_not_change_the_mean():

@@ -828,3 +828,33 @@ def test_masked_diagonal_kernel_domain_equals_log_domain(rho):
         out[domain] = res.f
     assert torch.isfinite(out["kernel"]).all()
     torch.testing.assert_close(out["kernel"], out["log"], atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("domain", ["log", "kernel"])
+@pytest.mark.parametrize("rho", [math.inf, 0.7])
+def test_end_row_is_rounds_then_one_row_projection(domain, rho):
+    """``end="row"``: ``n_iters`` row updates and ``n_iters - 1`` column updates, i.e. the plan of
+    ``n_iters - 1`` rounds followed by one (relaxed) row update; its last error is the column residual."""
+    g = torch.Generator().manual_seed(12)
+    x = torch.nn.functional.normalize(torch.randn(7, 3, generator=g, dtype=torch.float64), dim=1)
+    y = torch.nn.functional.normalize(torch.randn(9, 3, generator=g, dtype=torch.float64), dim=1)
+    cost = 1 - x @ y.T
+    eps = 0.3
+    row = sinkhorn(cost, eps=eps, rho_a=rho, rho_b=rho, n_iters=4, end="row", domain=domain)
+    rounds = sinkhorn(cost, eps=eps, rho_a=rho, rho_b=rho, n_iters=3, domain=domain)
+    # the row update f = -phi eps log sum_j b_j exp((g_j - C_ij)/eps) from the rounds' column potential
+    phi = 1.0 if math.isinf(rho) else rho / (rho + eps)
+    f = -phi * eps * torch.logsumexp(rounds.log_b + rounds.g / eps - cost / eps, dim=-1)
+    torch.testing.assert_close(row.log_plan, rounds.log_plan + ((f - rounds.f) / eps).unsqueeze(-1),
+                               atol=1e-12, rtol=1e-12)
+    if math.isinf(rho):  # balanced: exactly the KL row projection of the rounds' plan
+        want = row_projection(rounds.log_plan, rounds.log_a.exp(), eps=eps, rho=rho)
+        torch.testing.assert_close(row.log_plan, want, atol=1e-12, rtol=1e-12)
+    assert row.n_iters == 4 and row.errors.shape == (4,)
+    torch.testing.assert_close(row.errors[:3], rounds.errors, atol=1e-14, rtol=0)
+    if math.isinf(rho):
+        torch.testing.assert_close(row.plan.sum(1), torch.full((7,), 1 / 7, dtype=torch.float64), atol=1e-14, rtol=0)
+        col_err = (row.plan.sum(0) - 1 / 9).abs().sum()
+        torch.testing.assert_close(row.errors[-1], col_err, atol=1e-14, rtol=1e-10)
+    with pytest.raises(ValueError, match="end"):
+        sinkhorn(cost, eps=eps, end="middle")
