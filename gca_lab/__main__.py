@@ -106,7 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("name", help="experiment name (see `list`)")
     p_rep.add_argument("--full", action="store_true", help="the full budget (default: quick, or GCA_LAB_QUICK)")
     p_rep.add_argument("--quick", action="store_true", help="the quick budget")
-    p_rep.add_argument("--recompute", action="store_true", help="ignore cached results")
+    p_rep.add_argument("--recompute", nargs="*", default=None, metavar="KEY",
+                       help="ignore cached results: of every run, or of the runs KEY ... only")
     p_rep.add_argument("--jobs", type=int, default=1,
                        help="runs computed at once, each in its own worker process (default: 1, in this process)")
     p_rep.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -159,7 +160,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     name = args.pop("name")
     budget = "full" if args.pop("full") else ("quick" if args.pop("quick") else None)
     args.pop("quick", None)
-    recompute = args.pop("recompute") or None
+    keys = args.pop("recompute")
+    recompute = None if keys is None else (keys or True)  # a bare --recompute: every run
     parallel = {k: args.pop(k) for k in ("jobs", "scheduler", "threads")}
     if "corruptions" in args:
         args["corruptions"] = tuple(args["corruptions"])

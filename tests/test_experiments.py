@@ -46,6 +46,24 @@ def test_results_are_cached_and_reused(toy: dict, tmp_path: Path) -> None:
     assert E.run("_toy", "quick", root=tmp_path, progress=False, recompute=True).computed == 2
 
 
+def test_recompute_names_the_runs_to_compute_again(toy: dict, tmp_path: Path) -> None:
+    # a code change no hash covers (a loss formula) outdates some runs: only those are computed again
+    path = E.run("_toy", "quick", root=tmp_path, progress=False).path
+    stored = json.loads(path.read_text())["runs"]
+    stored["b"]["result"]["value"] = -1.0  # what the old code had computed
+    stored["a"]["result"]["value"] = -2.0
+    path.write_text(json.dumps({**json.loads(path.read_text()), "runs": stored}))
+    CALLS.clear()
+    res = E.run("_toy", "quick", root=tmp_path, progress=False, recompute=["b"])
+    assert res.computed == 1 and CALLS == [{"x": 2.0, "epochs": 1}]
+    runs = json.loads(path.read_text())["runs"]
+    assert runs["b"]["result"]["value"] == 4.0 and runs["a"]["result"]["value"] == -2.0  # a untouched
+    with pytest.raises(ValueError, match="recompute names runs that are not in the plan: c"):
+        E.run("_toy", "quick", root=tmp_path, progress=False, recompute=["c"])
+    with pytest.raises(TypeError, match="recompute must be"):
+        E.run("_toy", "quick", root=tmp_path, progress=False, recompute="b")
+
+
 def test_corrupted_cache_file_is_recomputed_with_a_warning(toy: dict, tmp_path: Path) -> None:
     path = E.run("_toy", "quick", root=tmp_path, progress=False).path
     path.write_text('{"runs": {"a": ')  # a torn write

@@ -9,6 +9,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Callable, Literal
 
 from .. import __version__, _paths, quick_mode
@@ -340,7 +341,7 @@ def run(
     name: str,
     budget: str | None = None,
     *,
-    recompute: bool | None = None,
+    recompute: bool | Sequence[str] | None = None,
     root: str | Path | None = None,
     progress: bool = True,
     jobs: int = 1,
@@ -353,7 +354,10 @@ def run(
     Args:
         name: a registered experiment (:data:`EXPERIMENTS`).
         budget: ``"quick"`` or ``"full"``; default from ``GCA_LAB_QUICK``.
-        recompute: ignore cached results; default from ``GCA_LAB_RECOMPUTE``.
+        recompute: ignore cached results: ``True`` for every run, or the keys of the runs to compute
+            again (a change of code that no run hash covers, such as a loss formula that follows the
+            authors' current code, makes those runs' cached values out of date); default from
+            ``GCA_LAB_RECOMPUTE`` (all or nothing).
         root: cache folder; default: see :func:`_results_root` (``GCA_LAB_RESULTS``, the checkout's
             ``data/results``, or the user cache when installed from a wheel).
         progress: show a progress bar counting the plan's runs (cached ones included) across workers.
@@ -402,6 +406,7 @@ def run(
         recompute = env_flag("GCA_LAB_RECOMPUTE")
     runs = plan(name, budget, **overrides)
     hashes = {r.key: run_hash(r) for r in runs}
+    redo = _recompute_keys(recompute, runs)
     path = results_path(name, budget, overrides, Path(root) if root is not None else None)
     on_disk = _load(path).get("runs", {})
     data_missing = _use_cache_where_data_is_missing(name, runs, on_disk)  # before computing anything
@@ -409,7 +414,7 @@ def run(
     fresh: set[str] = set()  # keys computed by this call
     todo: list[Run] = []
     for r in runs:
-        entry = on_disk.get(r.key) if (r.key in data_missing or not recompute) else None
+        entry = on_disk.get(r.key) if (r.key in data_missing or r.key not in redo) else None
         if r.key in data_missing or _valid(entry, hashes[r.key]):
             stored[r.key] = entry
             continue
@@ -419,7 +424,7 @@ def run(
         todo.append(r)
 
     def save() -> None:
-        replace = fresh if recompute else set()  # without recompute, the first run saved stays
+        replace = fresh & redo  # a run not recomputed on purpose: the first one saved stays
         _merge_save(path, _payload(experiment, budget, overrides, runs, stored), hashes, replace)
 
     workers = "" if jobs == 1 and scheduler is None else f", {'Dask' if scheduler else jobs} workers"
@@ -434,7 +439,7 @@ def run(
             while queue or pending:
                 while queue and len(pending) < width and failure is None:
                     r = queue.pop(0)
-                    if not recompute and reread:  # another process may have finished it meanwhile
+                    if r.key not in redo and reread:  # another process may have finished it meanwhile
                         entry = _load(path, quiet=True).get("runs", {}).get(r.key)
                         if _valid(entry, hashes[r.key]):
                             stored[r.key] = entry
@@ -472,6 +477,21 @@ def run(
     summary = experiment.summarize(results, budget)
     return ExperimentResult(name, budget, dict(overrides), results, summary, path, exp_hash, len(fresh),
                             time.perf_counter() - start, data_missing)
+
+
+def _recompute_keys(recompute: bool | Sequence[str], runs: list[Run]) -> set[str]:
+    """The keys of the runs ``recompute`` names: all of them (``True``), none (``False``), or the given keys,
+    each of which must be a run of the plan (``ValueError`` naming the unknown keys otherwise)."""
+    keys = [r.key for r in runs]
+    if isinstance(recompute, bool):
+        return set(keys) if recompute else set()
+    if isinstance(recompute, str) or not all(isinstance(k, str) for k in recompute):
+        raise TypeError(f"recompute must be a bool or a sequence of run keys, got {recompute!r}")
+    unknown = sorted(set(recompute) - set(keys))
+    if unknown:
+        raise ValueError(f"recompute names runs that are not in the plan: {', '.join(unknown)}; "
+                         f"its runs are: {', '.join(keys)}")
+    return set(recompute)
 
 
 def _valid(entry: Any, h: str) -> bool:
