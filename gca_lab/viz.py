@@ -648,14 +648,15 @@ def _mean_std(val: Any) -> tuple[np.ndarray, np.ndarray | None]:
 LINE_STYLES = ("-", "--", ":", "-.")
 
 
-def _sweep_options(data: Mapping[str, Any], twin_data: Mapping[str, Any], colors: Any, styles: Any, panels: Any,
-                   behind: Any, points: Any) -> None:
-    """ValueErrors for :func:`sweep_plot`'s per-series options that name no series or an unknown style."""
+def _sweep_options(data: Mapping[str, Any], twin_data: Mapping[str, Any], styles: Any, panels: Any, behind: Any,
+                   points: Any) -> None:
+    """ValueErrors for :func:`sweep_plot`'s per-series options that name no series or an unknown style
+    (``colors`` may hold more labels: one palette can serve several figures)."""
     from ._validate import check_choice
 
     known = set(data) | set(twin_data)
-    for name, opt, allowed in (("colors", colors, known), ("styles", styles, known), ("panels", panels, set(data)),
-                               ("behind", behind, set(data)), ("points", points, set(data))):
+    for name, opt, allowed in (("styles", styles, known), ("panels", panels, set(data)), ("behind", behind, set(data)),
+                               ("points", points, set(data))):
         for label in opt or ():
             if label not in allowed:
                 raise ValueError(f"{name} names {label!r}, which is not a series; series: {sorted(allowed)}")
@@ -741,7 +742,7 @@ def sweep_plot(
     colors = dict(colors or {})
     data = {label: _mean_std(val) for label, val in series.items()}
     tdata = {label: _mean_std(val) for label, val in (twin or {}).items()}
-    _sweep_options(data, tdata, colors, styles, panels, behind, points)
+    _sweep_options(data, tdata, styles, panels, behind, points)
     if twin and panels is not None:
         raise ValueError("panels and twin cannot be combined: a twin axis belongs to a single panel")
     col = {label: colors.get(label, _color(label, i)) for i, label in enumerate(data)}
