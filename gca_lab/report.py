@@ -273,23 +273,32 @@ def image_grid(rows: Mapping[str, Any], *, columns: Sequence[str] | None = None,
                cell: float = 0.8):
     """A grid of small images or 1-D signals, one labelled row per entry of ``rows``.
 
+    Drawn in the one figure style of :mod:`gca_lab.viz` (issue 17): at most :data:`gca_lab.viz.FIG_WIDTH_IN`
+    wide (cells shrink to fit), labels at :data:`gca_lab.viz.SMALL_PT`, column titles wrapped to their
+    column so that neighbours never overlap.
+
     Args:
         rows: ``{label: x}`` with ``x`` of shape ``(K, C, H, W)`` / ``(K, H, W)`` (images in [0, 1],
             grey or RGB) or ``(K, 1, L)`` / ``(K, L)`` (signals, drawn as curves); every row shows its
             ``K`` items (rows may differ in ``K``; empty cells are hidden).
         columns: optional column titles.
         title: optional figure title.
-        cell: size of one cell in inches.
+        cell: height of one cell in inches (signal cells are twice as wide); at most this, less when
+            the columns would not fit the figure width.
 
     Returns:
         the matplotlib Figure.
     """
+    import textwrap
+
     import matplotlib.pyplot as plt
 
-    from .viz import to_numpy
+    from .viz import FIG_WIDTH_IN, FONT_PT, SMALL_PT, to_numpy
 
     if not isinstance(rows, Mapping) or not rows:
         raise ValueError(f"rows must be a non-empty mapping {{label: images}}, got {type(rows).__name__}")
+    if not isinstance(cell, (int, float)) or not cell > 0:
+        raise ValueError(f"cell must be a positive size in inches, got {cell!r}")
     arrs = {k: to_numpy(v) for k, v in rows.items()}
     k = max(a.shape[0] for a in arrs.values())
     for name, a in arrs.items():
@@ -302,7 +311,17 @@ def image_grid(rows: Mapping[str, Any], *, columns: Sequence[str] | None = None,
     # one y-range for every signal panel, so an offset or a rescaling is visible from row to row
     sig = [np.asarray(a[:k], float) for name, a in arrs.items() if signals[name]]
     ylim = (min(float(a.min()) for a in sig), max(float(a.max()) for a in sig)) if sig else None
-    fig, axes = plt.subplots(len(arrs), k, figsize=(k * cell * (2.0 if wide else 1.0), len(arrs) * cell * 1.05),
+    # the row labels take a strip on the left (about 0.6 em per character); the cells share the rest
+    label_in = max(len(str(name)) for name in arrs) * 0.6 * SMALL_PT / 72 + 0.2
+    aspect = 2.0 if wide else 1.0
+    width = min(float(cell) * aspect, (FIG_WIDTH_IN - label_in) / k)
+    height = width / aspect
+    # a title wider than its column wraps onto more lines instead of running into its neighbour
+    chars = max(4, int(width * 72 / (0.6 * SMALL_PT)))
+    titles = [textwrap.fill(str(c), chars) for c in columns] if columns is not None else []
+    title_in = max((t.count("\n") + 1 for t in titles), default=0) * SMALL_PT * 1.3 / 72
+    fig, axes = plt.subplots(len(arrs), k, figsize=(min(FIG_WIDTH_IN, k * width + label_in),
+                                                    len(arrs) * height * 1.05 + title_in + (0.35 if title else 0.0)),
                              squeeze=False)
     for i, (name, a) in enumerate(arrs.items()):
         for j in range(k):
@@ -321,12 +340,12 @@ def image_grid(rows: Mapping[str, Any], *, columns: Sequence[str] | None = None,
                 img = x.transpose(1, 2, 0) if x.ndim == 3 else x
                 img = img[..., 0] if img.ndim == 3 and img.shape[-1] == 1 else img
                 ax.imshow(np.clip(img, 0, 1), cmap="gray" if img.ndim == 2 else None, vmin=0, vmax=1)
-            if i == 0 and columns is not None and j < len(columns):
-                ax.set_title(str(columns[j]), fontsize=8)
-        axes[i, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=8)
+            if i == 0 and j < len(titles):
+                ax.set_title(titles[j], fontsize=SMALL_PT)
+        axes[i, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=SMALL_PT)
     if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+        fig.suptitle(title, fontsize=FONT_PT)
+    fig.tight_layout(w_pad=0.3, h_pad=0.3)
     return fig
 
 

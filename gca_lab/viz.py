@@ -644,6 +644,47 @@ def _mean_std(val: Any) -> tuple[np.ndarray, np.ndarray | None]:
     return to_numpy(val), None
 
 
+#: Line styles :func:`sweep_plot` accepts in its ``styles`` mapping.
+LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def _sweep_options(data: Mapping[str, Any], twin_data: Mapping[str, Any], styles: Any, panels: Any, behind: Any,
+                   points: Any) -> None:
+    """ValueErrors for :func:`sweep_plot`'s per-series options that name no series or an unknown style
+    (``colors`` may hold more labels: one palette can serve several figures)."""
+    from ._validate import check_choice
+
+    known = set(data) | set(twin_data)
+    for name, opt, allowed in (("styles", styles, known), ("panels", panels, set(data)), ("behind", behind, set(data)),
+                               ("points", points, set(data))):
+        for label in opt or ():
+            if label not in allowed:
+                raise ValueError(f"{name} names {label!r}, which is not a series; series: {sorted(allowed)}")
+    for label, style in (styles or {}).items():
+        check_choice(f"styles[{label!r}]", style, LINE_STYLES)
+
+
+def _draw_band(ax: Any, xs: np.ndarray, mean: Any, std: Any, color: str, style: str, *, label: str | None = None,
+               lw: float = 1.5, alpha: float = 0.2) -> None:
+    """One series: its mean as a line with markers, ``mean +- std`` as a band of its colour."""
+    ax.plot(xs, mean, style, marker="o", ms=3, lw=lw, color=color, label=label if label is not None else "_nolegend_")
+    if std is not None:
+        ax.fill_between(xs, mean - std, mean + std, color=color, alpha=alpha, lw=0)
+
+
+def _draw_extras(ax: Any, xs: np.ndarray, labels: Sequence[str], hlines: Mapping[str, float],
+                 points: Mapping[str, Any], col: Mapping[str, str], points_label: str) -> None:
+    """The reference lines (over the swept range, in data coordinates so the figure check sees where they
+    are) and the separately measured points of ``labels`` on one axis."""
+    for name, y in hlines.items():
+        ax.plot([float(np.min(xs)), float(np.max(xs))], [float(y)] * 2, color="k", ls=":", lw=1, label=name)
+    for label in labels:
+        if label in points:
+            px, pm, ps = (np.atleast_1d(to_numpy(v)).astype(float) for v in points[label])
+            ax.errorbar(px, pm, ps, marker="s", mfc="white", ms=6, capsize=3, ls="none", color=col[label],
+                        label=f"{label}, {points_label}")
+
+
 def sweep_plot(
     x: Sequence[float],
     series: Mapping[str, tuple[Any, Any] | Any],
@@ -655,13 +696,22 @@ def sweep_plot(
     logx: bool = False,
     title: str | None = None,
     colors: Mapping[str, str] | None = None,
+    styles: Mapping[str, str] | None = None,
     max_bands: int = 3,
+    panels: Mapping[str, str] | None = None,
+    behind: Sequence[str] = (),
+    hlines: Mapping[str, float] | None = None,
+    points: Mapping[str, tuple[Any, Any, Any]] | None = None,
+    points_label: str = "separate runs",
 ):
     """Lines with error bands over a swept parameter, optionally with a second y axis.
 
     More than ``max_bands`` banded series are drawn as small multiples (one panel each, shared axes,
-    the other series as thin grey lines behind), since overlapping bands merge into one. On a twin
-    axis the left series are solid and the right ones dashed, and each axis label says so.
+    the other series as thin grey lines behind, those in ``behind`` in their own colour), since
+    overlapping bands merge into one; ``panels`` groups the series into named panels instead. On a
+    twin axis the left series are solid and the right ones dashed, and each axis label says so.
+    Everything a figure shows is passed here (a notebook never restyles the lines afterwards), in the
+    one figure style of this module (issue 17 of this repository).
 
     Args:
         x: ``(K,)`` swept values.
@@ -670,49 +720,84 @@ def sweep_plot(
         logx: log-scale x axis (e.g. ``eps`` or ``rho`` sweeps).
         colors: ``{label: colour}``; default: the method's colour, else :data:`OTHER_COLORS`
             (for ordered levels pass :func:`level_colors`).
+        styles: ``{label: line style}``, one of :data:`LINE_STYLES` (default solid; a twin series
+            dashed), e.g. dashed for a reference method.
         max_bands: the most banded series drawn on one axis.
+        panels: ``{label: panel title}``: small multiples with the series of one title together (each
+            series named in a figure legend below); series not named get a panel of their own.
+        behind: labels drawn thin, in their own colour and style, behind every other panel of the
+            small multiples (the comparison a reader needs at a glance, e.g. INCE).
+        hlines: ``{label: y}`` dotted black reference lines on every axis (e.g. the random-init
+            encoder's accuracy, a ratio of 1).
+        points: ``{series label: (x, mean, std)}`` separately measured points, open squares with error
+            bars in the series' colour, on the series' axis; the legend calls them
+            ``"<label>, <points_label>"``.
+        points_label: what the ``points`` are (e.g. ``"fresh"``).
 
     Returns:
-        A Figure; ``fig.axes`` is ``[left]`` or ``[left, right]``, or one axis per series.
+        A Figure; ``fig.axes`` is ``[left]`` or ``[left, right]``, or one axis per panel.
     """
     plt = _plt()
     xs = to_numpy(x)
     colors = dict(colors or {})
     data = {label: _mean_std(val) for label, val in series.items()}
+    tdata = {label: _mean_std(val) for label, val in (twin or {}).items()}
+    _sweep_options(data, tdata, styles, panels, behind, points)
+    if twin and panels is not None:
+        raise ValueError("panels and twin cannot be combined: a twin axis belongs to a single panel")
     col = {label: colors.get(label, _color(label, i)) for i, label in enumerate(data)}
+    sty = {label: (styles or {}).get(label, "-") for label in data}
+    hl, pts = dict(hlines or {}), dict(points or {})
     banded = sum(std is not None for _, std in data.values())
-    if banded > max_bands and not twin:
-        n = len(data)
+    if panels is not None or (banded > max_bands and not twin):
+        groups: dict[str, list[str]] = {}
+        for label in data:
+            groups.setdefault((panels or {}).get(label, label), []).append(label)
+        named = panels is not None  # a panel of several series names them in the legend, else its title does
+        n = len(groups)
         ncols = min(n, 3)
         nrows = math.ceil(n / ncols)
-        fig, axes = plt.subplots(nrows, ncols, figsize=(FIG_WIDTH_IN, 2.5 * nrows + 0.5), sharex=True, sharey=True,
-                                 squeeze=False)
-        for k, (ax, (label, (mean, std))) in enumerate(zip(axes.flat, data.items())):
+        # a figure legend (what the panel titles do not name) takes a strip under the panels
+        strip = 0.8 if named or behind or hl or pts else 0.0
+        fig, axes = plt.subplots(nrows, ncols, figsize=(FIG_WIDTH_IN, 2.5 * nrows + 0.5 + strip), sharex=True,
+                                 sharey=True, squeeze=False)
+        for k, (ax, (name, members)) in enumerate(zip(axes.flat, groups.items())):
             for other, (m2, _) in data.items():
-                if other != label:
+                if other in members:
+                    continue
+                if other in behind:
+                    ax.plot(xs, m2, sty[other], color=col[other], lw=1.0, label=other)
+                elif not named:
                     ax.plot(xs, m2, color="0.8", lw=0.8)
-            ax.plot(xs, mean, "-", marker="o", ms=3, lw=1.6, color=col[label])
-            if std is not None:
-                ax.fill_between(xs, mean - std, mean + std, color=col[label], alpha=0.25, lw=0)
-            ax.set_title(_methods.label(label))
+            for label in members:
+                _draw_band(ax, xs, *data[label], col[label], sty[label], label=label if named or label in behind
+                           else None, lw=1.6, alpha=0.25)
+            _draw_extras(ax, xs, members, hl, pts, col, points_label)
+            ax.set_title(_methods.label(name))
             if logx:
                 ax.set_xscale("log")
             ax.grid(True, alpha=0.3)
-            if k % ncols == 0:
-                ax.set_ylabel(ylabel)
             if k + ncols >= n:
-                ax.set_xlabel(xlabel)
-        return _finish_grid(fig, axes, n, title)
+                ax.xaxis.set_tick_params(labelbottom=True)
+        # the panels share their axes: one label each, which a long label needs (it outgrows one panel)
+        fig.supxlabel(xlabel, fontsize=FONT_PT)
+        fig.supylabel(ylabel, fontsize=FONT_PT)
+        legend: dict[str, Any] = {}
+        for ax in axes.flat[:n]:
+            for h, lab in zip(*ax.get_legend_handles_labels()):
+                legend.setdefault(lab, h)
+        _finish_grid(fig, axes, n, title, tight=not legend)
+        if legend:  # its tight layout keeps a strip free for the legend (and the title above)
+            _figure_legend_below(fig, list(legend.values()), list(legend), ncol=min(3, len(legend)))
+            # the x label sits on the legend, not under it (where the strip begins)
+            top = fig.legends[-1].get_window_extent(fig.canvas.get_renderer()).y1 / fig.bbox.height
+            fig.supxlabel(xlabel, fontsize=FONT_PT, y=top, va="bottom")
+        return fig
 
     fig, ax = plt.subplots(figsize=(5.6 if twin else 5.9, 3.6))  # the legend sits right of the axes
-
-    def draw(axis, items, style, colours):
-        for label, (mean, std) in items.items():
-            axis.plot(xs, mean, style, marker="o", ms=3, lw=1.5, color=colours[label], label=label)
-            if std is not None:
-                axis.fill_between(xs, mean - std, mean + std, color=colours[label], alpha=0.2, lw=0)
-
-    draw(ax, data, "-", col)
+    for label, (mean, std) in data.items():
+        _draw_band(ax, xs, mean, std, col[label], sty[label], label=label)
+    _draw_extras(ax, xs, list(data), hl, pts, col, points_label)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(f"{ylabel} (solid)" if twin else ylabel)
     if logx:
@@ -720,10 +805,10 @@ def sweep_plot(
     ax.grid(True, alpha=0.3)
     handles, lab = ax.get_legend_handles_labels()
     if twin:
-        tdata = {label: _mean_std(val) for label, val in twin.items()}
         tcol = {label: colors.get(label, _color(label, i + len(data))) for i, label in enumerate(tdata)}
         ax2 = ax.twinx()
-        draw(ax2, tdata, "--", tcol)
+        for label, (mean, std) in tdata.items():
+            _draw_band(ax2, xs, mean, std, tcol[label], (styles or {}).get(label, "--"), label=label)
         ax2.set_ylabel(f"{twin_ylabel} (dashed)")
         h2, l2 = ax2.get_legend_handles_labels()
         handles, lab = handles + h2, lab + l2

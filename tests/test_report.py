@@ -163,3 +163,19 @@ def test_committed_verdicts_follow_the_rules() -> None:
             if c.paired and c.n >= 2:
                 assert c.mde80 > c.detectable  # MDE80 is always above the half-width
     assert seen > 50
+
+
+def test_image_grid_fits_the_cell_with_legible_unoverlapping_labels() -> None:
+    from gca_lab import viz
+
+    viz.setup_notebook()
+    titles = [f"#{i} false: view of #{i + 3}" if i % 2 else f"#{i} clean" for i in range(8)]
+    fig = report.image_grid({"signal": torch.randn(8, 1, 40), "view 1": torch.randn(8, 40),
+                             "view 2": torch.randn(8, 40)}, columns=titles, cell=1.1, title="eight pairs")
+    assert fig.get_size_inches()[0] <= viz.FIG_WIDTH_IN + 1e-9  # wider cells shrink instead of the figure
+    assert viz.figure_problems(fig) == []
+    assert min(t.get_fontsize() for ax in fig.axes for t in (ax.title, ax.yaxis.label) if t.get_text()) >= viz.MIN_FONT_PT
+    many = {name: torch.rand(6, 1, 8, 8) for name in ("clean", "large_erase", "strong_crop", "gaussian_noise")}
+    assert viz.figure_problems(report.image_grid(many)) == []
+    with pytest.raises(ValueError, match="cell must be a positive size"):
+        report.image_grid(many, cell=0)

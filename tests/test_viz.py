@@ -301,6 +301,18 @@ def _every_viz_figure():
                                           xlabel="rho", ylabel="mass", twin_ylabel="ratio"),
         "sweep_plot six bands": viz.sweep_plot([0, 0.2, 0.4, 0.6, 0.8], {m: (70 + rng.random(5), rng.random(5))
                                                                         for m in all9[:6]}),
+        "sweep_plot small multiples with extras": viz.sweep_plot(
+            [0, 0.2, 0.4, 0.6, 0.8], {methods.label(m): (70 - 10 * rng.random(5), rng.random(5))
+                                      for m in ("ince", "rince", "gca_ince", "gca_rince", "uot", "gca_uot")},
+            xlabel="fraction p of false positive pairs (persistent)", ylabel="frozen-probe test accuracy (%)",
+            behind=["INCE", "GCA-UOT"], hlines={"random-init encoder": 50.0},
+            points={"INCE": ([0.4], [65.0], [1.0]), "GCA-UOT": ([0.4], [66.0], [1.0])}, points_label="fresh",
+            title="six methods"),
+        "sweep_plot panels": viz.sweep_plot(np.arange(1, 11), {f"{m}: {w} rows": (1 + 0.01 * rng.random(10), np.full(10, 0.005))
+                                                             for m in ("GCA-UOT", "INCE") for w in ("clean", "false")},
+                                            panels={f"{m}: {w} rows": f"row mass, {w} rows" for m in ("GCA-UOT", "INCE")
+                                                    for w in ("clean", "false")},
+                                            styles={"INCE: clean rows": "--", "INCE: false rows": "--"}, xlabel="epoch"),
         "loglog_timing": viz.loglog_timing(n, {m: 1e-6 * n**2 * (i + 1) for i, m in enumerate(m4[:3])}),
         "bar_panels": viz.bar_panels({"MNIST-1D (ours)": {m: (77 + rng.random(), rng.random()) for m in all9},
                                       "Fashion-MNIST (ours)": {"ince": (78.4, 0.2), "gca_uot": (78.8, 0.3)},
@@ -408,3 +420,51 @@ def test_figure_check_fires_on_a_one_point_line_without_marker():
     assert any("'one epoch' draws nothing" in p for p in problems) and not any("marked" in p for p in problems)
     fig2 = viz.curves_plot([1], {"loss": {"INCE": [4.8], "GCA-UOT": [3.1]}})
     assert viz.figure_problems(fig2) == []
+
+
+def test_sweep_plot_takes_every_style_as_an_option():
+    x = [0.0, 0.2, 0.4]
+    series = {"GCA-UOT, p = 0.2": ([0.8, 0.7, 0.6], [0.05] * 3), "GCA-UOT, p = 0.4": ([0.9, 0.8, 0.7], [0.05] * 3),
+              "GCA-UOT, p = 0.6": ([0.95, 0.9, 0.85], [0.05] * 3), "INCE, reference": ([0.8, 0.75, 0.7], [0.05] * 3)}
+    levels = dict(zip(list(series)[:3], viz.level_colors(3)))
+    fig = viz.sweep_plot(x, series, colors={**levels, "INCE, reference": methods.color("ince")},
+                         styles={"INCE, reference": "--"}, behind=["INCE, reference"], hlines={"ratio 1": 1.0},
+                         points={"GCA-UOT, p = 0.4": ([0.4], [0.75], [0.02])}, points_label="fresh")
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(panels) == 4  # four bands: small multiples
+    first = panels[0]
+    reference = [ln for ln in first.lines if ln.get_label() == "INCE, reference"]
+    assert len(reference) == 1 and reference[0].get_linestyle() == "--"
+    assert matplotlib.colors.to_hex(reference[0].get_color()) == methods.color("ince")
+    assert matplotlib.colors.to_hex(first.collections[0].get_facecolor()[0]) == levels["GCA-UOT, p = 0.2"]
+    assert all(any(ln.get_label() == "ratio 1" for ln in ax.lines) for ax in panels)
+    fresh = [ax for ax in panels if any(c.get_label() == "GCA-UOT, p = 0.4, fresh" for c in ax.containers)]
+    assert fresh == [panels[1]]  # a separately measured point sits on its own series' panel
+    legend = {t.get_text() for t in fig.legends[0].get_texts()}
+    assert legend == {"INCE, reference", "ratio 1", "GCA-UOT, p = 0.4, fresh"}
+    viz.setup_notebook()
+    assert viz.figure_problems(fig) == []
+
+
+def test_sweep_plot_panels_group_series_and_name_them():
+    fig = viz.sweep_plot([1, 2, 3], {"INCE: clean": ([1, 1, 1], [0.1] * 3), "INCE: false": [1, 1, 1],
+                                     "GCA-UOT: clean": [1.1, 1.2, 1.3], "GCA-UOT: false": [0.9, 0.8, 0.7]},
+                         panels={"INCE: clean": "clean rows", "GCA-UOT: clean": "clean rows",
+                                 "INCE: false": "false rows", "GCA-UOT: false": "false rows"})
+    assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["clean rows", "false rows"]
+    clean = fig.axes[0]
+    assert [matplotlib.colors.to_hex(ln.get_color()) for ln in clean.lines] == [methods.color("ince"),
+                                                                               methods.color("gca_uot")]
+    assert {t.get_text() for t in fig.legends[0].get_texts()} == {"INCE: clean", "INCE: false", "GCA-UOT: clean",
+                                                                  "GCA-UOT: false"}
+
+
+def test_sweep_plot_rejects_options_for_unknown_series():
+    with pytest.raises(ValueError, match="styles names 'b', which is not a series"):
+        viz.sweep_plot([0, 1], {"a": [1, 2]}, styles={"b": "--"})
+    with pytest.raises(ValueError, match=r"styles\['a'\] must be one of"):
+        viz.sweep_plot([0, 1], {"a": [1, 2]}, styles={"a": "dashed"})
+    with pytest.raises(ValueError, match="points names 'b'"):
+        viz.sweep_plot([0, 1], {"a": [1, 2]}, points={"b": ([0], [1], [0])})
+    with pytest.raises(ValueError, match="panels and twin cannot be combined"):
+        viz.sweep_plot([0, 1], {"a": [1, 2]}, twin={"t": [1, 2]}, panels={"a": "A"})
