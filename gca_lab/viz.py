@@ -1436,7 +1436,8 @@ def bar_panels(
         order: method order on the x axis (default: the first panel's keys).
         names: display names of the methods (default: the registry labels, :func:`gca_lab.methods.label`).
         hatched: titles of panels drawn hatched (e.g. the paper's numbers, to tell them from ours).
-        ncols: panels per row (default: as many as fit :data:`FIG_WIDTH_IN`).
+        ncols: panels per row (default: as many columns as fit :data:`FIG_WIDTH_IN`, each as wide as
+            the widest panel needs).
         digits: decimals of the printed values (default: :func:`value_digits` per panel).
 
     Returns:
@@ -1450,12 +1451,8 @@ def bar_panels(
     present = {t: [m for m in order if vals.get(m) is not None] for t, vals in panels.items()}
     n = len(panels)
     widths = [max(2.0, 0.36 * len(ms) + 1.0) for ms in present.values()]
-    if ncols is None:  # as many panels per row as fit the cell
-        ncols, total = 0, 0.0
-        for w_ in widths:
-            if total + w_ > FIG_WIDTH_IN and ncols:
-                break
-            total, ncols = total + w_, ncols + 1
+    if ncols is None:  # as many columns as fit the cell, each as wide as the widest panel needs
+        ncols = int(FIG_WIDTH_IN // max(widths))
     ncols = max(1, min(int(ncols), n))
     nrows = math.ceil(n / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(min(FIG_WIDTH_IN, max(widths) * ncols), 3.6 * nrows),
