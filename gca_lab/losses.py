@@ -148,6 +148,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -233,10 +234,7 @@ class LossOutput:
     parts: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def _part(self, name: str) -> Any:
-        value = self.parts[name]
-        if callable(value):
-            value = self.parts[name] = value()
-        return value
+        return _computed(self.parts, name)
 
     @property
     def sim(self) -> Tensor:
@@ -329,15 +327,12 @@ def _marginal_error(log_plan: Tensor, marginal: Tensor, end: str) -> Tensor:
         return (sums - marginal).abs().sum() / marginal.abs().sum()
 
 
-def _memoized(parts: dict[str, Any]) -> Any:
-    # get(name): the part, computed on first access when stored as a maker (shared with the LossOutput)
-    def get(name: str) -> Any:
-        value = parts[name]
-        if callable(value):
-            value = parts[name] = value()
-        return value
-
-    return get
+def _computed(parts: dict[str, Any], name: str) -> Any:
+    # the part ``name``, computed on first access when stored as a maker, and kept
+    value = parts[name]
+    if callable(value):
+        value = parts[name] = value()
+    return value
 
 
 def _log_max(dtype: torch.dtype) -> float:
@@ -714,7 +709,7 @@ class GCALoss(nn.Module):
         # The n x m parts: formed here on the log backend; computed on access by details() readers
         # on the kernel backends (which never hold a log kernel), and the tiled one (no cosines either).
         parts: dict[str, Any] = {"target": get_target}
-        get = _memoized(parts)
+        get = functools.partial(_computed, parts)  # shared with the LossOutput: a part is computed once
         sim = None
         if backend == "tiled":
             parts["sim"] = lambda: first(self._clamp(x @ y.transpose(-1, -2)))
