@@ -148,6 +148,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
@@ -233,10 +234,7 @@ class LossOutput:
     parts: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def _part(self, name: str) -> Any:
-        value = self.parts[name]
-        if callable(value):
-            value = self.parts[name] = value()
-        return value
+        return _computed(self.parts, name)
 
     @property
     def sim(self) -> Tensor:
@@ -327,6 +325,14 @@ def _marginal_error(log_plan: Tensor, marginal: Tensor, end: str) -> Tensor:
     with torch.no_grad():
         sums = torch.logsumexp(log_plan, dim=-2 if end == "row" else -1).exp()
         return (sums - marginal).abs().sum() / marginal.abs().sum()
+
+
+def _computed(parts: dict[str, Any], name: str) -> Any:
+    # the part ``name``, computed on first access when stored as a maker, and kept
+    value = parts[name]
+    if callable(value):
+        value = parts[name] = value()
+    return value
 
 
 def _log_max(dtype: torch.dtype) -> float:
@@ -610,8 +616,12 @@ class GCALoss(nn.Module):
         return math.log(self.lam) + a.log() - log_u
 
     def _w1_from_logs(self, log_pos: Tensor, log_neg: Tensor) -> Tensor:
+        return self._w1_values(log_pos, log_neg).mean(-1)
+
+    def _w1_values(self, log_pos: Tensor, log_neg: Tensor) -> Tensor:
+        # each row's W1 term -(K_ip v_p)^q / q + (lam m_i / u_i)^q / q, from their logs
         q = self.q
-        return (-torch.exp(q * log_pos) / q + torch.exp(q * log_neg) / q).mean(-1)
+        return -torch.exp(q * log_pos) / q + torch.exp(q * log_neg) / q
 
     def check_range(self, n: int, dtype: torch.dtype) -> None:
         """Refuse a problem whose W1 term cannot be represented in ``dtype`` (no host sync).
@@ -695,35 +705,45 @@ class GCALoss(nn.Module):
         backend = self._backend(n, m, x, target is not None)
         self.check_range(n, x.dtype)
         a, b = self._marginal(n, x), self._marginal(m, x)
-        idx = None
-        if target is None:
-            # The positive-pair targets have one unit entry per row: no check (and no sync), and
-            # the divergences read the positives with a gather instead of n x n sums.
-            idx = self._partner(n, x.device)
-            get_target: Any = lambda: self.default_target(n, x) * a.unsqueeze(-1)  # noqa: E731
-        else:
-            check_tensor("target", target, ndim=2)
-            if tuple(target.shape) != (n, m):
-                raise ValueError(f"target must have shape {(n, m)} for layout {self.layout!r}, got {tuple(target.shape)}")
-            get_target = _targets.normalize_rows(target.to(dtype=x.dtype, device=x.device), a)
+        idx, get_target = self._direction_target(n, m, x, a, target)
         # The n x m parts: formed here on the log backend; computed on access by details() readers
         # on the kernel backends (which never hold a log kernel), and the tiled one (no cosines either).
         parts: dict[str, Any] = {"target": get_target}
+        get = functools.partial(_computed, parts)  # shared with the LossOutput: a part is computed once
+        sim = None
         if backend == "tiled":
             parts["sim"] = lambda: first(self._clamp(x @ y.transpose(-1, -2)))
         else:
             sim = self._clamp(x @ y.transpose(-1, -2))
             parts["sim"] = first(sim)
         parts["log_kernel"] = self.log_kernel(sim) if backend == "log" else (lambda: self.log_kernel(get("sim")))
-
-        def get(name: str) -> Any:  # the memoized part (shared with the LossOutput)
-            value = parts[name]
-            if callable(value):
-                value = parts[name] = value()
-            return value
-
         one_softmax = (backend == "log" and idx is not None and self.divergence == "kl" and self.n_iters == 1
                        and self.end == "row" and self._plain())
+        log_u, log_v, row_lse = self._direction_project(backend, one_softmax, sim, a, b, get, both, (x, y), parts)
+        log_pos = self._positive_logs(backend, one_softmax, idx, x, y, log_v, get)
+        parts.update(log_u=log_u if one_softmax else first(log_u), log_v=first(log_v))
+        parts["log_plan"] = lambda: get("log_kernel") + get("log_u").unsqueeze(-1) + get("log_v").unsqueeze(-2)
+        loss, terms = self._direction_loss(x, a, idx, log_pos, row_lse, log_u, log_v, one_softmax, both, first, get)
+        parts["marginal_error"] = lambda: _marginal_error(get("log_plan"), b if self.end == "row" else a, self.end)
+        return LossOutput(loss, terms, parts)
+
+    def _direction_target(self, n: int, m: int, x: Tensor, a: Tensor,
+                          target: Tensor | None) -> tuple[Tensor | None, Any]:
+        # The partner indices (default target) or None, and the row-normalized target plan (or its maker)
+        if target is None:
+            # The positive-pair targets have one unit entry per row: no check (and no sync), and
+            # the divergences read the positives with a gather instead of n x n sums.
+            idx = self._partner(n, x.device)
+            return idx, lambda: self.default_target(n, x) * a.unsqueeze(-1)
+        check_tensor("target", target, ndim=2)
+        if tuple(target.shape) != (n, m):
+            raise ValueError(f"target must have shape {(n, m)} for layout {self.layout!r}, got {tuple(target.shape)}")
+        return None, _targets.normalize_rows(target.to(dtype=x.dtype, device=x.device), a)
+
+    def _direction_project(self, backend: str, one_softmax: bool, sim: Tensor | None, a: Tensor, b: Tensor,
+                           get: Any, both: bool, views: tuple[Tensor, Tensor],
+                           parts: dict[str, Any]) -> tuple[Any, Tensor, Tensor | None]:
+        # log_u (or its maker), log_v and the last row normalizer on the chosen backend; records the solver
         if one_softmax:
             # InfoNCE / NT-Xent: the plan is one row step of K (v = b constant) and the KL its softmax
             # cross-entropy, computed fused; the scalings only if details() readers ask for them.
@@ -734,15 +754,23 @@ class GCALoss(nn.Module):
             log_u, log_v, parts["solver"], row_lse = self._project(get("log_kernel"), a, b)
         else:
             log_u, log_v, row_lse, parts["solver"] = self._kernel_project(
-                sim if backend == "kernel" else None, a, b, get, both, (x, y))
-        log_pos = None
+                sim if backend == "kernel" else None, a, b, get, both, views)
+        return log_u, log_v, row_lse
+
+    def _positive_logs(self, backend: str, one_softmax: bool, idx: Tensor | None, x: Tensor, y: Tensor,
+                       log_v: Tensor, get: Any) -> Tensor | None:
+        # (..., n) log K_ip v_p at the positive pairs (default target only; the fused softmax reads none)
         if idx is not None and backend != "log":
             pos = self._clamp((x * y[..., idx, :]).sum(-1))  # (..., n) cos(x_i, y_p(i)), as sim[i, p(i)]
-            log_pos = self._log_kernel_values(pos) + log_v[..., idx]  # (..., n) log K_ip v_p
-        elif idx is not None and not one_softmax:
-            log_pos = get("log_kernel").gather(-1, idx.unsqueeze(-1)).squeeze(-1) + log_v[idx]  # (n,)
-        parts.update(log_u=log_u if one_softmax else first(log_u), log_v=first(log_v))
-        parts["log_plan"] = lambda: get("log_kernel") + get("log_u").unsqueeze(-1) + get("log_v").unsqueeze(-2)
+            return self._log_kernel_values(pos) + log_v[..., idx]
+        if idx is not None and not one_softmax:
+            return get("log_kernel").gather(-1, idx.unsqueeze(-1)).squeeze(-1) + log_v[idx]  # (n,)
+        return None
+
+    def _direction_loss(self, x: Tensor, a: Tensor, idx: Tensor | None, log_pos: Tensor | None,
+                        row_lse: Tensor | None, log_u: Any, log_v: Tensor, one_softmax: bool, both: bool,
+                        first: Any, get: Any) -> tuple[Tensor, dict[str, Tensor]]:
+        # The divergence of the plan from the target: the weighted KL and W1 terms and any extra terms
         terms: dict[str, Tensor] = {}
         loss = x.new_zeros(())
         if self.divergence in ("kl", "kl+w1"):
@@ -757,22 +785,53 @@ class GCALoss(nn.Module):
             else:
                 kl = self.kl_term(get("log_plan"), get("target"))
             terms["kl"] = first(kl)
-            loss = loss + (self.kl_weight if self.divergence == "kl+w1" else 1.0) * (kl.mean() if both else kl)
+            loss = loss + self._term_weight("kl") * (kl.mean() if both else kl)
         if self.divergence in ("w1", "kl+w1"):
             if log_pos is not None:
                 w1 = self._w1_from_logs(log_pos, self._w1_log_negative(a, log_u))
             else:
                 w1 = self.w1_term(get("log_kernel"), log_u, log_v, a, get("target"))
             terms["w1"] = first(w1)
-            loss = loss + (self.w1_weight if self.divergence == "kl+w1" else 1.0) * (w1.mean() if both else w1)
+            loss = loss + self._term_weight("w1") * (w1.mean() if both else w1)
         if type(self).extra_terms is not GCALoss.extra_terms:
             loss = loss + self.extra_terms(get("log_plan"), get("target"), terms)
-        parts["marginal_error"] = lambda: _marginal_error(get("log_plan"), b if self.end == "row" else a, self.end)
-        return LossOutput(loss if not one_softmax else kl, terms, parts)
+        return (loss if not one_softmax else kl), terms
+
+    def _term_weight(self, term: str) -> float:
+        # a term's weight in the loss: its own under divergence="kl+w1", else 1
+        if self.divergence != "kl+w1":
+            return 1.0
+        return self.kl_weight if term == "kl" else self.w1_weight
 
     def _plain(self) -> bool:
         # the divergence reads only the positives and the row normalizers (no extra terms, conditional KL)
         return type(self).extra_terms is GCALoss.extra_terms and self.kl_form == "conditional"
+
+    def _scaling_start(self, a: Tensor, b: Tensor) -> tuple[float, float, Tensor, Tensor, Tensor, int]:
+        # The scaling rounds' start, shared by the kernel and sharded paths: the relaxation exponents,
+        # the reference marginals a^phi and b^phi (logs), the column potential g with v = b, and the
+        # number of full rounds before the last projection.
+        eps = self.eps
+        phi_a, phi_b = relaxation_exponent(self.rho_a, eps), relaxation_exponent(self.rho_b, eps)
+        log_a, log_b = a.log(), b.log()
+        log_a_ref, log_b_ref = phi_a * log_a, phi_b * log_b
+        g_init = eps * (log_b - log_b_ref)  # v = b' exp(g/eps) = b at the start
+        rounds = self.n_iters - 1 if self.end == "row" else self.n_iters
+        return phi_a, phi_b, log_a_ref, log_b_ref, g_init, rounds
+
+    def _scalings(self, f: Tensor, g: Tensor, row_lse: Tensor, a: Tensor, b: Tensor, phi_a: float,
+                  log_a_ref: Tensor, log_b_ref: Tensor, rounds: int, batch: tuple[int, ...]) -> tuple[Tensor, Tensor]:
+        # log_u, log_v after the rounds: the last projection ends on the rows (u from the row normalizer)
+        # or on the columns (both from the potentials)
+        log_v = log_b_ref + g / self.eps if rounds > 0 else b.log().expand(*batch, -1)
+        log_u = phi_a * (a.log() - row_lse) if self.end == "row" else log_a_ref + f / self.eps
+        return log_u, log_v
+
+    def _kernel_affine(self) -> tuple[float, float]:
+        # log K = scale * s + offset with scale 1/eps: offset -1/eps for the 1 - cos cost; shift, an
+        # upper bound of log K (s <= 1): 1/eps for the -cos cost
+        eps = self.eps
+        return (-1.0 / eps, 0.0) if self.cost == "1-cos" else (0.0, 1.0 / eps)
 
     def _kernel_project(self, sim: Tensor | None, a: Tensor, b: Tensor, get: Any,
                         both: bool = False, views: tuple[Tensor, Tensor] | None = None) -> tuple[Tensor, Tensor, Tensor, Any]:
@@ -780,33 +839,22 @@ class GCALoss(nn.Module):
         # log_u, log_v, the last row normalizer log sum_j K_ij v_j, and the solver result, built
         # only when read.
         eps = self.eps
-        phi_a, phi_b = relaxation_exponent(self.rho_a, eps), relaxation_exponent(self.rho_b, eps)
-        log_a, log_b = a.log(), b.log()
-        rounds = self.n_iters - 1 if self.end == "row" else self.n_iters
-        log_a_ref, log_b_ref = phi_a * log_a, phi_b * log_b
-        g_init = eps * (log_b - log_b_ref)  # v = b' exp(g/eps) = b at the start
+        phi_a, _, log_a_ref, log_b_ref, g_init, rounds = self._scaling_start(a, b)
         joint = self.layout == "joint"
         if joint and self.self_pairs == "max_cost":  # the self-pairs' fill needs the log kernel
             x, scale, offset, shift, masked = get("log_kernel"), 1.0, 0.0, None, False
         else:  # log K = (s - 1)/eps or s/eps, bounded above by 0 or 1/eps since s <= 1
             x, scale, masked = sim, 1.0 / eps, joint
-            offset, shift = (-1.0 / eps, 0.0) if self.cost == "1-cos" else (0.0, 1.0 / eps)
+            offset, shift = self._kernel_affine()
+        rounds_kw = dict(eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, iters=rounds, masked=masked, scale=scale,
+                         offset=offset, shift=shift, detach_rounds=self.grad == "detached")
+        batch = views[0].shape[:-2] if sim is None else sim.shape[:-2]
+        start = (log_a_ref.expand(*batch, -1), log_b_ref.expand(*batch, -1), g_init.expand(*batch, -1))
         if sim is None:  # tiled: the same rounds on kernel blocks recomputed from the unit views
-            batch = views[0].shape[:-2]
-            f, g, row_lse, errors = tiled_scaling_rounds(
-                *views, log_a_ref.expand(*batch, -1), log_b_ref.expand(*batch, -1), g_init.expand(*batch, -1),
-                eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, iters=rounds, masked=masked, scale=scale,
-                offset=offset, shift=shift, detach_rounds=self.grad == "detached", tile=self.tile,
-            )
+            f, g, row_lse, errors = tiled_scaling_rounds(*views, *start, tile=self.tile, **rounds_kw)
         else:
-            batch = sim.shape[:-2]
-            f, g, row_lse, errors = kernel_scaling_rounds(
-                x, log_a_ref.expand(*batch, -1), log_b_ref.expand(*batch, -1), g_init.expand(*batch, -1),
-                eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, iters=rounds, masked=masked, scale=scale,
-                offset=offset, shift=shift, detach_rounds=self.grad == "detached",
-            )
-        log_v = log_b_ref + g / eps if rounds > 0 else log_b.expand(*batch, -1)
-        log_u = phi_a * (log_a - row_lse) if self.end == "row" else log_a_ref + f / eps
+            f, g, row_lse, errors = kernel_scaling_rounds(x, *start, **rounds_kw)
+        log_u, log_v = self._scalings(f, g, row_lse, a, b, phi_a, log_a_ref, log_b_ref, rounds, batch)
 
         def solver() -> SinkhornResult | None:
             if rounds == 0:
@@ -845,21 +893,37 @@ class GCALoss(nn.Module):
         # x: (n_local, d) this process's anchors with global row indices ``rows``; y: (n, d) every view.
         n = y.shape[0]
         self.check_range(n, x.dtype)
-        eps = self.eps
         partner = (rows + n // 2) % n if joint else rows
-        local_rows = torch.arange(len(rows), device=x.device)
         a, b = self._marginal(n, x)[: len(rows)], self._marginal(n, x)
-        phi_a, phi_b = relaxation_exponent(self.rho_a, eps), relaxation_exponent(self.rho_b, eps)
-        log_a_ref, log_b_ref = phi_a * a.log(), phi_b * b.log()
-        g0 = eps * (b.log() - log_b_ref)  # v = b at the start
-        rounds = self.n_iters - 1 if self.end == "row" else self.n_iters
-        masked = joint and self.self_pairs == "mask"
-        kernel_domain = self._domain(x) == "kernel"
-        shift = 1.0 / eps if self.cost == "-cos" else 0.0  # an upper bound of log K (cos <= 1), shared
+        start = self._scaling_start(a, b)
+        phi_a, _, log_a_ref, log_b_ref, _, rounds = start
+        log_kernel = self._sharded_log_kernel(x, y, rows, joint)
+        f, g, r = self._sharded_rounds(x, y, rows, joint, log_kernel, start)
+        log_u, log_v = self._scalings(f, g, r, a, b, phi_a, log_a_ref, log_b_ref, rounds, ())
+        pos = self._clamp((x * y[partner]).sum(-1))  # (n_local,) cos(x_i, y_p(i)): no n x n gather
+        log_pos = self._log_kernel_values(pos) + log_v[partner]  # (n_local,) log K_ip v_p
+        terms: dict[str, Tensor] = {}
+        loss = x.new_zeros(())
+        if self.divergence in ("kl", "kl+w1"):
+            # r = log sum_j K_ij v_j normalizes the plan's rows (as in _direction); sums over ranks
+            terms["kl"] = all_reduce_sum((r - log_pos).sum() / n)
+            loss = loss + self._term_weight("kl") * terms["kl"]
+        if self.divergence in ("w1", "kl+w1"):
+            terms["w1"] = all_reduce_sum(self._w1_values(log_pos, self._w1_log_negative(a, log_u)).sum() / n)
+            loss = loss + self._term_weight("w1") * terms["w1"]
+        # details(): this process's rows only, computed on access
+        parts: dict[str, Any] = {"sim": lambda: self._clamp(x @ y.T), "log_kernel": log_kernel, "log_u": log_u,
+                                 "log_v": log_v, "solver": None}
+        parts["log_plan"] = lambda: log_kernel() + log_u.unsqueeze(-1) + log_v.unsqueeze(-2)
+        return LossOutput(loss, terms, parts)
 
-        fills: list[Tensor] = []  # the maximum-cost fill, all-reduced once (details() readers reuse it)
+    def _sharded_log_kernel(self, x: Tensor, y: Tensor, rows: Tensor, joint: bool) -> Any:
+        # The maker of this process's rows of log K, (n_local, n); the maximum-cost fill is all-reduced
+        # once and reused by later calls (details() readers).
+        fills: list[Tensor] = []
+        local_rows = torch.arange(len(rows), device=x.device)
 
-        def log_kernel() -> Tensor:  # (n_local, n) this process's rows of log K
+        def log_kernel() -> Tensor:
             log_k = self._log_kernel_values(self._clamp(x @ y.T))
             if joint:  # the self-pairs: excluded, or the maximum cost of the whole (gathered) kernel
                 if self.self_pairs == "max_cost" and not fills:
@@ -868,6 +932,18 @@ class GCALoss(nn.Module):
                 log_k = log_k.index_put((local_rows, rows), fill.to(x.dtype))
             return log_k
 
+        return log_kernel
+
+    def _sharded_rounds(self, x: Tensor, y: Tensor, rows: Tensor, joint: bool, log_kernel: Any,
+                        start: tuple[float, float, Tensor, Tensor, Tensor, int]) -> tuple[Tensor, Tensor, Tensor]:
+        # The scaling rounds on this process's rows (f, g, last row normalizer), on the tiled, kernel or
+        # log reduction (gca_lab.sharding)
+        eps, n = self.eps, y.shape[0]
+        phi_a, phi_b, log_a_ref, log_b_ref, g0, rounds = start
+        masked = joint and self.self_pairs == "mask"
+        kernel_domain = self._domain(x) == "kernel"
+        offset, shift = self._kernel_affine()  # shift: an upper bound of log K (cos <= 1), shared
+        detach = self.grad == "detached"
         why = "the joint layout's self-pairs are not one diagonal of a process's rows" if joint \
             else self.tiled_supported(x.dtype)
         if self.backend == "tiled" and why is not None:
@@ -876,54 +952,32 @@ class GCALoss(nn.Module):
             # kernel blocks recomputed from the embeddings: memory O(n d) per process (gca_lab.sharding)
             f, g, r, _ = sharded_tiled_scaling_rounds(
                 x, y, log_a_ref, log_b_ref, g0, eps=eps, rho_a=self.rho_a, rho_b=self.rho_b, iters=rounds,
-                scale=1.0 / eps, offset=-1.0 / eps if self.cost == "1-cos" else 0.0, shift=shift,
-                detach_rounds=self.grad == "detached", tile=self.tile)
-        elif kernel_domain and not masked:
+                scale=1.0 / eps, offset=offset, shift=shift, detach_rounds=detach, tile=self.tile)
+            return f, g, r
+        if kernel_domain and not masked:
             # the custom backward on this process's kernel block (memory O(n_local n), gca_lab.sharding)
             if joint:  # maximum-cost self-pairs: the fill needs the log kernel
                 src, scale, offset = log_kernel(), 1.0, 0.0
             else:
                 src, scale = self._clamp(x @ y.T), 1.0 / eps
-                offset = -1.0 / eps if self.cost == "1-cos" else 0.0
             f, g, r, _ = sharded_scaling_rounds(src, log_a_ref, log_b_ref, g0, eps=eps, rho_a=self.rho_a,
                                                 rho_b=self.rho_b, iters=rounds, scale=scale, offset=offset,
-                                                shift=shift, detach_rounds=self.grad == "detached")
-            del src
-        else:
-            # plain autograd through this process's rows: its stored kernel block where its products
-            # cannot underflow, else its log kernel
-            log_k = log_kernel()
-            local: Any = LocalKernelReduction(torch.exp(log_k - shift), shift, rows if masked else None) \
-                if kernel_domain else LogReduction(log_k)
-            del log_k
-            reduce = ShardedReduction(local)
-            loop = dict(eps=eps, phi_a=phi_a, phi_b=phi_b, rho_a=self.rho_a, errors=False)
-            if self.grad == "detached":
-                with torch.no_grad():
-                    f, g, _, _, _ = scaling_rounds(reduce, log_a_ref, log_b_ref, g0, iters=rounds, **loop)
-                r = reduce.rows(log_b_ref + g / eps)
-            else:
-                f, g, r, _, _ = scaling_rounds(reduce, log_a_ref, log_b_ref, g0, iters=rounds, **loop)
-        log_v = log_b_ref + g / eps if rounds > 0 else b.log()
-        log_u = phi_a * (a.log() - r) if self.end == "row" else log_a_ref + f / eps
-        pos = self._clamp((x * y[partner]).sum(-1))  # (n_local,) cos(x_i, y_p(i)): no n x n gather
-        log_pos = self._log_kernel_values(pos) + log_v[partner]  # (n_local,) log K_ip v_p
-        terms: dict[str, Tensor] = {}
-        loss = x.new_zeros(())
-        if self.divergence in ("kl", "kl+w1"):
-            # r = log sum_j K_ij v_j normalizes the plan's rows (as in _direction); sums over ranks
-            terms["kl"] = all_reduce_sum((r - log_pos).sum() / n)
-            loss = loss + (self.kl_weight if self.divergence == "kl+w1" else 1.0) * terms["kl"]
-        if self.divergence in ("w1", "kl+w1"):
-            log_neg = self._w1_log_negative(a, log_u)
-            q = self.q
-            terms["w1"] = all_reduce_sum((-torch.exp(q * log_pos) / q + torch.exp(q * log_neg) / q).sum() / n)
-            loss = loss + (self.w1_weight if self.divergence == "kl+w1" else 1.0) * terms["w1"]
-        # details(): this process's rows only, computed on access
-        parts: dict[str, Any] = {"sim": lambda: self._clamp(x @ y.T), "log_kernel": log_kernel, "log_u": log_u,
-                                 "log_v": log_v, "solver": None}
-        parts["log_plan"] = lambda: log_kernel() + log_u.unsqueeze(-1) + log_v.unsqueeze(-2)
-        return LossOutput(loss, terms, parts)
+                                                shift=shift, detach_rounds=detach)
+            return f, g, r
+        # plain autograd through this process's rows: its stored kernel block where its products
+        # cannot underflow, else its log kernel
+        log_k = log_kernel()
+        local: Any = LocalKernelReduction(torch.exp(log_k - shift), shift, rows if masked else None) \
+            if kernel_domain else LogReduction(log_k)
+        del log_k
+        reduce = ShardedReduction(local)
+        loop = dict(eps=eps, phi_a=phi_a, phi_b=phi_b, rho_a=self.rho_a, errors=False)
+        if detach:
+            with torch.no_grad():
+                f, g, _, _, _ = scaling_rounds(reduce, log_a_ref, log_b_ref, g0, iters=rounds, **loop)
+            return f, g, reduce.rows(log_b_ref + g / eps)
+        f, g, r, _, _ = scaling_rounds(reduce, log_a_ref, log_b_ref, g0, iters=rounds, **loop)
+        return f, g, r
 
     def extra_terms(self, log_plan: Tensor, target: Tensor, terms: dict[str, Tensor]) -> Tensor:
         """Additional regularizers of a subclass (IOT-uni); records them in ``terms``."""

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor
@@ -415,23 +415,9 @@ def sinkhorn(
         >>> torch.allclose(res.plan.sum(1), torch.full((8,), 1 / 8), atol=1e-5)
         True
     """
-    eps = check_positive("eps", eps)
-    rho_a = check_nonnegative("rho_a", rho_a, allow_inf=True)
-    rho_b = check_nonnegative("rho_b", rho_b, allow_inf=True)
-    n_iters = check_int("n_iters", n_iters, minimum=1)
-    check_every = check_int("check_every", check_every, minimum=1)
-    check_choice("grad", grad, ("unroll", "last_step"))
-    check_choice("domain", domain, ("auto", "log", "kernel"))
-    check_choice("end", end, ("row", "col"))
-    if tol is not None:
-        tol = check_positive("tol", tol)
-    if validate:
-        _check_cost(cost)
-    else:
-        check_tensor("cost", cost, min_ndim=2)
-    n, m = cost.shape[-2:]
-    log_a = _log_marginal(a, n, cost, "a") if (validate or a is None) else torch.log(a.to(cost.dtype)).expand(*cost.shape[:-2], n)
-    log_b = _log_marginal(b, m, cost.transpose(-1, -2), "b") if (validate or b is None) else torch.log(b.to(cost.dtype)).expand(*cost.shape[:-2], m)
+    eps, rho_a, rho_b, n_iters, check_every, tol = _check_sinkhorn_options(
+        eps, rho_a, rho_b, n_iters, check_every, grad, domain, end, tol)
+    log_a, log_b = _sinkhorn_marginals(cost, a, b, validate)
     phi_a, phi_b = relaxation_exponent(rho_a, eps), relaxation_exponent(rho_b, eps)
     rounds = n_iters - 1 if end == "row" else n_iters
     g0 = torch.zeros_like(log_b) if g_init is None else g_init.to(log_b.dtype).expand_as(log_b)
@@ -450,26 +436,9 @@ def sinkhorn(
         reduce = None
     else:
         reduce = _reduction(log_k, domain, masked)
-        if grad == "unroll":
-            history: list[tuple[Tensor, Tensor]] = []
-            f, g, r, errs, done = scaling_rounds(reduce, log_a, log_b, g0, iters=rounds, tol=tol,
-                                                 check_every=check_every, errors=tol is not None,
-                                                 history=history, **loop)
-            if tol is None and history:  # every round's error at once: fewer small ops per round
-                fs, rs = (torch.stack(t) for t in zip(*history))
-                errs = list(marginal_error(log_a, fs, rs, eps, rho_a).unbind(0))
-        else:
-            # the rounds without autograd, then one differentiable round from the detached potential
-            with torch.no_grad():
-                _, g_last, _, errs, done = scaling_rounds(
-                    _reduction(log_k.detach(), domain, masked, reduce), log_a.detach(), log_b.detach(),
-                    g0.detach(), iters=rounds - (end == "col"), tol=tol, check_every=check_every, **loop)
-            if end == "col":
-                f, g, r, last, _ = scaling_rounds(reduce, log_a, log_b, g_last, iters=1, **loop)
-                errs, done = errs + last, done + 1
-            else:
-                g = g_last
-                r = reduce.rows(log_b + g / eps)
+        f, g, r, errs, done = _autograd_rounds(reduce, log_k, log_a, log_b, g0, grad=grad, domain=domain,
+                                               masked=masked, rounds=rounds, tol=tol, check_every=check_every,
+                                               end=end, loop=loop)
     if end == "row":
         # the last row projection, without its column projection; its error is the column residual
         f = -phi_a * eps * r
@@ -485,4 +454,60 @@ def sinkhorn(
         log_plan=log_plan, f=f, g=g, errors=errors, n_iters=done, converged=converged,
         eps=eps, rho_a=rho_a, rho_b=rho_b, cost=cost, log_a=log_a, log_b=log_b,
     )
+
+
+def _check_sinkhorn_options(eps: float, rho_a: float, rho_b: float, n_iters: int, check_every: int, grad: str,
+                            domain: str, end: str, tol: float | None) -> tuple[float, float, float, int, int, float | None]:
+    # sinkhorn()'s scalar options, checked (ValueError naming the option) and returned as used
+    eps = check_positive("eps", eps)
+    rho_a = check_nonnegative("rho_a", rho_a, allow_inf=True)
+    rho_b = check_nonnegative("rho_b", rho_b, allow_inf=True)
+    n_iters = check_int("n_iters", n_iters, minimum=1)
+    check_every = check_int("check_every", check_every, minimum=1)
+    check_choice("grad", grad, ("unroll", "last_step"))
+    check_choice("domain", domain, ("auto", "log", "kernel"))
+    check_choice("end", end, ("row", "col"))
+    if tol is not None:
+        tol = check_positive("tol", tol)
+    return eps, rho_a, rho_b, n_iters, check_every, tol
+
+
+def _sinkhorn_marginals(cost: Tensor, a: Tensor | None, b: Tensor | None, validate: bool) -> tuple[Tensor, Tensor]:
+    # the cost checked (fully when validate) and the log marginals, (..., n) and (..., m)
+    if validate:
+        _check_cost(cost)
+    else:
+        check_tensor("cost", cost, min_ndim=2)
+    n, m = cost.shape[-2:]
+    log_a = _log_marginal(a, n, cost, "a") if (validate or a is None) else torch.log(a.to(cost.dtype)).expand(*cost.shape[:-2], n)
+    log_b = _log_marginal(b, m, cost.transpose(-1, -2), "b") if (validate or b is None) else torch.log(b.to(cost.dtype)).expand(*cost.shape[:-2], m)
+    return log_a, log_b
+
+
+def _autograd_rounds(reduce: Any, log_k: Tensor, log_a: Tensor, log_b: Tensor, g0: Tensor, *, grad: str,
+                     domain: str, masked: bool, rounds: int, tol: float | None, check_every: int, end: str,
+                     loop: dict[str, Any]) -> tuple[Tensor | None, Tensor, Tensor, list[Tensor], int]:
+    # sinkhorn()'s rounds differentiated by autograd: every round ("unroll"), or only the last one
+    # from the detached potential ("last_step"); returns f, g, the last row normalizer, the errors
+    # and the number of iterations run
+    eps = loop["eps"]
+    if grad == "unroll":
+        history: list[tuple[Tensor, Tensor]] = []
+        f, g, r, errs, done = scaling_rounds(reduce, log_a, log_b, g0, iters=rounds, tol=tol,
+                                             check_every=check_every, errors=tol is not None,
+                                             history=history, **loop)
+        if tol is None and history:  # every round's error at once: fewer small ops per round
+            fs, rs = (torch.stack(t) for t in zip(*history))
+            errs = list(marginal_error(log_a, fs, rs, eps, loop["rho_a"]).unbind(0))
+        return f, g, r, errs, done
+    # the rounds without autograd, then one differentiable round from the detached potential
+    with torch.no_grad():
+        _, g_last, _, errs, done = scaling_rounds(
+            _reduction(log_k.detach(), domain, masked, reduce), log_a.detach(), log_b.detach(),
+            g0.detach(), iters=rounds - (end == "col"), tol=tol, check_every=check_every, **loop)
+    if end == "col":
+        f, g, r, last, _ = scaling_rounds(reduce, log_a, log_b, g_last, iters=1, **loop)
+        return f, g, r, errs + last, done + 1
+    # end="row": no f; the caller's last row projection computes it from this row normalizer
+    return None, g_last, reduce.rows(log_b + g_last / eps), errs, done
 

@@ -750,50 +750,8 @@ def sweep_plot(
     hl, pts = dict(hlines or {}), dict(points or {})
     banded = sum(std is not None for _, std in data.values())
     if panels is not None or (banded > max_bands and not twin):
-        groups: dict[str, list[str]] = {}
-        for label in data:
-            groups.setdefault((panels or {}).get(label, label), []).append(label)
-        named = panels is not None  # a panel of several series names them in the legend, else its title does
-        n = len(groups)
-        ncols = min(n, 3)
-        nrows = math.ceil(n / ncols)
-        # a figure legend (what the panel titles do not name) takes a strip under the panels
-        strip = 0.8 if named or behind or hl or pts else 0.0
-        fig, axes = plt.subplots(nrows, ncols, figsize=(FIG_WIDTH_IN, 2.5 * nrows + 0.5 + strip), sharex=True,
-                                 sharey=True, squeeze=False)
-        for k, (ax, (name, members)) in enumerate(zip(axes.flat, groups.items())):
-            for other, (m2, _) in data.items():
-                if other in members:
-                    continue
-                if other in behind:
-                    ax.plot(xs, m2, sty[other], color=col[other], lw=1.0, label=other)
-                elif not named:
-                    ax.plot(xs, m2, color="0.8", lw=0.8)
-            for label in members:
-                _draw_band(ax, xs, *data[label], col[label], sty[label], label=label if named or label in behind
-                           else None, lw=1.6, alpha=0.25)
-            _draw_extras(ax, xs, members, hl, pts, col, points_label)
-            ax.set_title(_methods.label(name))
-            if logx:
-                ax.set_xscale("log")
-            ax.grid(True, alpha=0.3)
-            if k + ncols >= n:
-                ax.xaxis.set_tick_params(labelbottom=True)
-        # the panels share their axes: one label each, which a long label needs (it outgrows one panel)
-        fig.supxlabel(xlabel, fontsize=FONT_PT)
-        fig.supylabel(ylabel, fontsize=FONT_PT)
-        legend: dict[str, Any] = {}
-        for ax in axes.flat[:n]:
-            for h, lab in zip(*ax.get_legend_handles_labels()):
-                legend.setdefault(lab, h)
-        _finish_grid(fig, axes, n, title, tight=not legend)
-        if legend:  # its tight layout keeps a strip free for the legend (and the title above)
-            _figure_legend_below(fig, list(legend.values()), list(legend), ncol=min(3, len(legend)))
-            # the x label sits on the legend, not under it (where the strip begins)
-            top = fig.legends[-1].get_window_extent(fig.canvas.get_renderer()).y1 / fig.bbox.height
-            fig.supxlabel(xlabel, fontsize=FONT_PT, y=top, va="bottom")
-        return fig
-
+        return _sweep_small_multiples(xs, data, col, sty, panels, behind, hl, pts, points_label,
+                                      logx=logx, xlabel=xlabel, ylabel=ylabel, title=title)
     fig, ax = plt.subplots(figsize=(5.6 if twin else 5.9, 3.6))  # the legend sits right of the axes
     for label, (mean, std) in data.items():
         _draw_band(ax, xs, mean, std, col[label], sty[label], label=label)
@@ -805,12 +763,7 @@ def sweep_plot(
     ax.grid(True, alpha=0.3)
     handles, lab = ax.get_legend_handles_labels()
     if twin:
-        tcol = {label: colors.get(label, _color(label, i + len(data))) for i, label in enumerate(tdata)}
-        ax2 = ax.twinx()
-        for label, (mean, std) in tdata.items():
-            _draw_band(ax2, xs, mean, std, tcol[label], (styles or {}).get(label, "--"), label=label)
-        ax2.set_ylabel(f"{twin_ylabel} (dashed)")
-        h2, l2 = ax2.get_legend_handles_labels()
+        h2, l2 = _draw_twin(ax, xs, tdata, colors, styles, len(data), twin_ylabel)
         handles, lab = handles + h2, lab + l2
         _legend_below(ax, handles, lab, ncol=2, y=-0.2)
     else:
@@ -820,6 +773,76 @@ def sweep_plot(
     fig.tight_layout()
     return fig
 
+
+def _draw_twin(ax: Any, xs: np.ndarray, tdata: dict[str, Any], colors: dict[str, str],
+               styles: Mapping[str, str] | None, offset: int, twin_ylabel: str) -> tuple[list, list]:
+    # sweep_plot's right-hand axis: the twin series dashed (colours after the left ones'); returns
+    # its legend handles and labels
+    tcol = {label: colors.get(label, _color(label, i + offset)) for i, label in enumerate(tdata)}
+    ax2 = ax.twinx()
+    for label, (mean, std) in tdata.items():
+        _draw_band(ax2, xs, mean, std, tcol[label], (styles or {}).get(label, "--"), label=label)
+    ax2.set_ylabel(f"{twin_ylabel} (dashed)")
+    return ax2.get_legend_handles_labels()
+
+
+def _sweep_small_multiples(xs: np.ndarray, data: dict[str, Any], col: dict[str, str], sty: dict[str, str],
+                           panels: Mapping[str, str] | None, behind: Sequence[str], hl: dict[str, float],
+                           pts: dict[str, Any], points_label: str, *, logx: bool, xlabel: str, ylabel: str,
+                           title: str | None):
+    # sweep_plot's small multiples: one panel per group of series (panels) or per series, shared axes,
+    # a figure legend below for what the panel titles do not name
+    plt = _plt()
+    groups: dict[str, list[str]] = {}
+    for label in data:
+        groups.setdefault((panels or {}).get(label, label), []).append(label)
+    named = panels is not None  # a panel of several series names them in the legend, else its title does
+    n = len(groups)
+    ncols = min(n, 3)
+    nrows = math.ceil(n / ncols)
+    # a figure legend (what the panel titles do not name) takes a strip under the panels
+    strip = 0.8 if named or behind or hl or pts else 0.0
+    fig, axes = plt.subplots(nrows, ncols, figsize=(FIG_WIDTH_IN, 2.5 * nrows + 0.5 + strip), sharex=True,
+                             sharey=True, squeeze=False)
+    for k, (ax, (name, members)) in enumerate(zip(axes.flat, groups.items())):
+        _draw_sweep_panel(ax, xs, data, members, col, sty, behind, named)
+        _draw_extras(ax, xs, members, hl, pts, col, points_label)
+        ax.set_title(_methods.label(name))
+        if logx:
+            ax.set_xscale("log")
+        ax.grid(True, alpha=0.3)
+        if k + ncols >= n:
+            ax.xaxis.set_tick_params(labelbottom=True)
+    # the panels share their axes: one label each, which a long label needs (it outgrows one panel)
+    fig.supxlabel(xlabel, fontsize=FONT_PT)
+    fig.supylabel(ylabel, fontsize=FONT_PT)
+    legend: dict[str, Any] = {}
+    for ax in axes.flat[:n]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(lab, h)
+    _finish_grid(fig, axes, n, title, tight=not legend)
+    if legend:  # its tight layout keeps a strip free for the legend (and the title above)
+        _figure_legend_below(fig, list(legend.values()), list(legend), ncol=min(3, len(legend)))
+        # the x label sits on the legend, not under it (where the strip begins)
+        top = fig.legends[-1].get_window_extent(fig.canvas.get_renderer()).y1 / fig.bbox.height
+        fig.supxlabel(xlabel, fontsize=FONT_PT, y=top, va="bottom")
+    return fig
+
+
+def _draw_sweep_panel(ax: Any, xs: np.ndarray, data: dict[str, Any], members: list[str], col: dict[str, str],
+                      sty: dict[str, str], behind: Sequence[str], named: bool) -> None:
+    # one small multiple: the other series thin behind (grey, or in their colour when in ``behind``;
+    # none in named panels), then this panel's series with their bands
+    for other, (m2, _) in data.items():
+        if other in members:
+            continue
+        if other in behind:
+            ax.plot(xs, m2, sty[other], color=col[other], lw=1.0, label=other)
+        elif not named:
+            ax.plot(xs, m2, color="0.8", lw=0.8)
+    for label in members:
+        _draw_band(ax, xs, *data[label], col[label], sty[label], label=label if named or label in behind
+                   else None, lw=1.6, alpha=0.25)
 
 def loglog_timing(
     sizes: Any,
@@ -1413,7 +1436,8 @@ def bar_panels(
         order: method order on the x axis (default: the first panel's keys).
         names: display names of the methods (default: the registry labels, :func:`gca_lab.methods.label`).
         hatched: titles of panels drawn hatched (e.g. the paper's numbers, to tell them from ours).
-        ncols: panels per row (default: as many as fit :data:`FIG_WIDTH_IN`).
+        ncols: panels per row (default: as many columns as fit :data:`FIG_WIDTH_IN`, each as wide as
+            the widest panel needs).
         digits: decimals of the printed values (default: :func:`value_digits` per panel).
 
     Returns:
@@ -1427,12 +1451,8 @@ def bar_panels(
     present = {t: [m for m in order if vals.get(m) is not None] for t, vals in panels.items()}
     n = len(panels)
     widths = [max(2.0, 0.36 * len(ms) + 1.0) for ms in present.values()]
-    if ncols is None:  # as many panels per row as fit the cell
-        ncols, total = 0, 0.0
-        for w_ in widths:
-            if total + w_ > FIG_WIDTH_IN and ncols:
-                break
-            total, ncols = total + w_, ncols + 1
+    if ncols is None:  # as many columns as fit the cell, each as wide as the widest panel needs
+        ncols = int(FIG_WIDTH_IN // max(widths))
     ncols = max(1, min(int(ncols), n))
     nrows = math.ceil(n / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(min(FIG_WIDTH_IN, max(widths) * ncols), 3.6 * nrows),

@@ -356,6 +356,17 @@ def test_bar_panels_leave_no_empty_slot_and_use_the_registry_colours():
         [methods.color("ince"), methods.color("gca_uot")]
 
 
+def test_bar_panels_size_their_columns_by_the_widest_panel():
+    # A row of narrow two-method panels must not squeeze a later nine-method panel into its column.
+    viz.setup_notebook()
+    all9 = list(methods.METHODS)[:9]
+    narrow = {f"ours {k}": {"ince": 78.4 + k, "gca_uot": 78.8 + k} for k in range(4)}
+    fig = viz.bar_panels({**narrow, "paper": {m: 90.0 + 0.1 * i for i, m in enumerate(all9)}}, order=all9)
+    assert viz.figure_problems(fig) == []
+    wide = fig.axes[4]
+    assert len(wide.containers[0].patches) == 9
+
+
 def test_other_colours_are_never_method_colours():
     method_colours = {m.color for m in methods.METHODS.values()}
     assert not set(viz.OTHER_COLORS) & method_colours

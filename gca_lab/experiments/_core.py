@@ -410,18 +410,8 @@ def run(
     path = results_path(name, budget, overrides, Path(root) if root is not None else None)
     on_disk = _load(path).get("runs", {})
     data_missing = _use_cache_where_data_is_missing(name, runs, on_disk)  # before computing anything
-    stored: dict[str, Any] = {k: on_disk[k] for k in data_missing}  # in every save, whatever is recomputed
+    stored, todo = _cached_and_todo(name, runs, on_disk, data_missing, redo, hashes)
     fresh: set[str] = set()  # keys computed by this call
-    todo: list[Run] = []
-    for r in runs:
-        entry = on_disk.get(r.key) if (r.key in data_missing or r.key not in redo) else None
-        if r.key in data_missing or _valid(entry, hashes[r.key]):
-            stored[r.key] = entry
-            continue
-        if entry is not None:
-            warnings.warn(f"{name}: cached result of {r.key!r} is stale (its spec changed); recomputing",
-                          RuntimeWarning, stacklevel=2)
-        todo.append(r)
 
     def save() -> None:
         replace = fresh & redo  # a run not recomputed on purpose: the first one saved stays
@@ -433,38 +423,7 @@ def run(
     try:
         with _executor(jobs, scheduler, threads) as ex:
             width = len(todo) if scheduler is not None and jobs == 1 else jobs
-            queue, pending = list(todo), {}
-            failure: BaseException | None = None
-            reread = False  # the file was just read
-            while queue or pending:
-                while queue and len(pending) < width and failure is None:
-                    r = queue.pop(0)
-                    if r.key not in redo and reread:  # another process may have finished it meanwhile
-                        entry = _load(path, quiet=True).get("runs", {}).get(r.key)
-                        if _valid(entry, hashes[r.key]):
-                            stored[r.key] = entry
-                            bar.update(1)
-                            continue
-                    reread = True
-                    pending[ex.submit(r)] = r
-                if not pending:
-                    break
-                done = ex.wait(list(pending))
-                for fut in done:
-                    r = pending.pop(fut)
-                    try:
-                        result = ex.result(fut)
-                    except Exception as exc:  # keep saving what finishes; raise once nothing is in flight
-                        failure = failure or _failed(r, exc)
-                        continue
-                    stored[r.key] = {"hash": hashes[r.key], "kind": r.kind, "spec": r.spec, "result": result}
-                    fresh.add(r.key)
-                    save()
-                    bar.update(1)
-                if failure is not None:
-                    queue.clear()
-            if failure is not None:
-                raise failure
+            _compute(ex, todo, width, path, redo, hashes, stored, fresh, save, bar)
     finally:
         bar.close()
     if not path.exists():
@@ -477,6 +436,62 @@ def run(
     summary = experiment.summarize(results, budget)
     return ExperimentResult(name, budget, dict(overrides), results, summary, path, exp_hash, len(fresh),
                             time.perf_counter() - start, data_missing)
+
+def _cached_and_todo(name: str, runs: list[Run], on_disk: dict[str, Any], data_missing: dict[str, str],
+                     redo: set[str], hashes: dict[str, str]) -> tuple[dict[str, Any], list[Run]]:
+    # run()'s split of the plan: the cached entries it keeps (every run whose data is missing here, in
+    # every save whatever is recomputed, and every valid one not asked to recompute) and the runs to compute
+    stored: dict[str, Any] = {k: on_disk[k] for k in data_missing}
+    todo: list[Run] = []
+    for r in runs:
+        entry = on_disk.get(r.key) if (r.key in data_missing or r.key not in redo) else None
+        if r.key in data_missing or _valid(entry, hashes[r.key]):
+            stored[r.key] = entry
+            continue
+        if entry is not None:
+            warnings.warn(f"{name}: cached result of {r.key!r} is stale (its spec changed); recomputing",
+                          RuntimeWarning, stacklevel=3)
+        todo.append(r)
+    return stored, todo
+
+
+def _compute(ex: Any, todo: list[Run], width: int, path: Path, redo: set[str], hashes: dict[str, str],
+             stored: dict[str, Any], fresh: set[str], save: Any, bar: Any) -> None:
+    # run()'s runs on the executor, ``width`` at a time: each result saved as it comes (``stored``,
+    # ``fresh``); a run another process finished meanwhile is taken from the cache; a failure stops
+    # the queue and is raised once nothing is in flight
+    queue, pending = list(todo), {}
+    failure: BaseException | None = None
+    reread = False  # the file was just read
+    while queue or pending:
+        while queue and len(pending) < width and failure is None:
+            r = queue.pop(0)
+            if r.key not in redo and reread:  # another process may have finished it meanwhile
+                entry = _load(path, quiet=True).get("runs", {}).get(r.key)
+                if _valid(entry, hashes[r.key]):
+                    stored[r.key] = entry
+                    bar.update(1)
+                    continue
+            reread = True
+            pending[ex.submit(r)] = r
+        if not pending:
+            break
+        done = ex.wait(list(pending))
+        for fut in done:
+            r = pending.pop(fut)
+            try:
+                result = ex.result(fut)
+            except Exception as exc:  # keep saving what finishes; raise once nothing is in flight
+                failure = failure or _failed(r, exc)
+                continue
+            stored[r.key] = {"hash": hashes[r.key], "kind": r.kind, "spec": r.spec, "result": result}
+            fresh.add(r.key)
+            save()
+            bar.update(1)
+        if failure is not None:
+            queue.clear()
+    if failure is not None:
+        raise failure
 
 
 def _recompute_keys(recompute: bool | Sequence[str], runs: list[Run]) -> set[str]:

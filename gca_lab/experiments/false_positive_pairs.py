@@ -284,18 +284,7 @@ class FalsePositivePairsSummary(Summary):
 
 def _summarize(results: dict[str, dict[str, Any]], budget: str) -> FalsePositivePairsSummary:
     ms, ps, sl = methods(budget), p_values(budget), seed_list(budget)
-    conditions = [("persistent", p) for p in ps] + [("fresh", p) for p in fresh_p(budget)]
-    tables: dict[str, dict[str, Any]] = {}
-    for mode, p in conditions:
-        tables.setdefault(mode, {})[str(p)] = method_table(
-            results, run_key(KEY, mode=mode, p=p),
-            ms if mode == "persistent" else [m for m in ms if m in MAIN_METHODS], sl)
-    # The evaluation protocol beyond the full probe (low-label probes, kNN), where every run recorded it.
-    protocol: dict[str, dict[str, Any]] = {}
-    for metric in PROTOCOL_METRICS:
-        if results and all(metric in r.get("metrics", {}) for r in results.values()):
-            protocol[metric] = {str(p): method_table(results, key("persistent", p, "{method}", "{seed}"), ms, sl,
-                                                     metric=metric) for p in ps}
+    tables, protocol = _accuracy_tables(results, budget)
     init_seeds = seeds_with(results, key("persistent", 0.0, BASELINE_METHOD, "{seed}"), sl, "init_probe_test_acc")
     init = method_table(results, key("persistent", 0.0, "{method}", "{seed}"), [BASELINE_METHOD], init_seeds,
                         metric="init_probe_test_acc")[BASELINE_METHOD] if init_seeds else None
@@ -303,13 +292,50 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> FalsePositive
     for m in MAIN_METHODS:
         if m in ms:
             plan_mass[m]["fresh"] = {str(p): _curves(results, "fresh", p, m, sl) for p in fresh_p(budget)}
+    claims = _accuracy_claims(results, budget)
+    for p in [p for p in (0.4, 0.8) if p in ps][:1]:
+        claims += _plan_claims(results, p, sl)
+    claims = holm_adjust(claims)
+    wall = sum(float(r.get("wall_time", 0.0)) for r in results.values())
+    return FalsePositivePairsSummary(
+        evaluation=evaluation_rows(results, key("persistent", 0.0, "{method}", "{seed}"), ms, sl,
+                                      init_method=BASELINE_METHOD, raw_key=RAW_KEY,
+                                      labels={m: _methods.label(m) for m in ms}),
+        tables=tables, protocol_tables=protocol, init_baseline=init, plan_mass=plan_mass, claims=claims, methods=list(ms),
+        p_values=list(ps), fresh_p=list(fresh_p(budget)), seeds=sl,
+        seeds_by_method={m: seed_list(budget, m) for m in ms}, paper=dict(PAPER),
+        protocol=dict(QUICK if budget == "quick" else FULL), wall_time_s=wall, n_runs=len(results),
+        run_wall_time_s={k: float(r.get("wall_time", math.nan)) for k, r in results.items()},
+    )
+
+def _accuracy_tables(results: dict[str, dict[str, Any]],
+                     budget: str) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    # {mode: {p: method table}} of the frozen probe, and {metric: {p: method table}} of the evaluation
+    # protocol beyond it (low-label probes, kNN) where every run recorded it
+    ms, ps, sl = methods(budget), p_values(budget), seed_list(budget)
+    conditions = [("persistent", p) for p in ps] + [("fresh", p) for p in fresh_p(budget)]
+    tables: dict[str, dict[str, Any]] = {}
+    for mode, p in conditions:
+        tables.setdefault(mode, {})[str(p)] = method_table(
+            results, run_key(KEY, mode=mode, p=p),
+            ms if mode == "persistent" else [m for m in ms if m in MAIN_METHODS], sl)
+    protocol: dict[str, dict[str, Any]] = {}
+    for metric in PROTOCOL_METRICS:
+        if results and all(metric in r.get("metrics", {}) for r in results.values()):
+            protocol[metric] = {str(p): method_table(results, key("persistent", p, "{method}", "{seed}"), ms, sl,
+                                                     metric=metric) for p in ps}
+    return tables, protocol
+
+
+def _accuracy_claims(results: dict[str, dict[str, Any]], budget: str) -> list[Claim]:
+    # GCA-UOT against INCE in accuracy: with false pairs (persistent, fresh), without, and the drop between
+    ps, sl = p_values(budget), seed_list(budget)
 
     def acc(mode: str, p: float, m: str) -> dict[int, float]:
         return values_by_seed(results, key(mode, p, m, "{seed}"), sl)
 
     claims = []
-    noisy_ps = [p for p in (0.4, 0.8) if p in ps]
-    for p in noisy_ps:
+    for p in [p for p in (0.4, 0.8) if p in ps]:
         claims.append(judge(f"GCA-UOT ≥ INCE, {int(100 * p)}% false pairs (persistent)", PAPER_NOISY,
                             a=acc("persistent", p, "gca_uot"), b=acc("persistent", p, "ince"),
                             paper_effect=PAPER["noisy_c10"], main=True, paper_base=_paper.NOISY["CIFAR-10"]["ince"]))
@@ -327,46 +353,39 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> FalsePositive
             "noisy gap +1.15 vs standard gap +0.60 on CIFAR-10 (poster 'Results 1' and 'Results 2')",
             a=_drop(results, "gca_uot", p_hi, sl), b=_drop(results, "ince", p_hi, sl),
             paper_effect=round(PAPER["noisy_c10"] - PAPER["standard_c10"], 2)))
-    for p in noisy_ps[:1]:
-        # The false pairs are visible to the plan (less mass than a clean pair): a check of the protocol, not the
-        # paper's claim, which is the comparison with INCE's plan below (INCE's plan does it too, and more).
-        clean = _final(results, "persistent", p, "gca_uot", sl, "pair_mass_clean")
-        false = _final(results, "persistent", p, "gca_uot", sl, "pair_mass_marked")
-        claims.append(judge(
-            f"GCA-UOT's plan puts less mass on a false pair than on a clean one ({int(100 * p)}%, last epoch; "
-            "clean minus false, in % of the clean pair's mass)",
-            "the mechanism the poster invokes for noisy views (no number reported)",
-            a={s: 100.0 for s in clean}, b={s: 100.0 * false[s] / clean[s] for s in clean if s in false},
-            units="% of clean", kind="check"))
-        # What only an unbalanced plan can do: give the false pair's whole row less mass.
-        rows_clean = _final(results, "persistent", p, "gca_uot", sl, "row_mass_clean")
-        rows_false = _final(results, "persistent", p, "gca_uot", sl, "row_mass_marked")
-        claims.append(judge(
-            f"GCA-UOT's plan gives a false pair's row less mass than a clean row ({int(100 * p)}%, last epoch; "
-            "in % of an average row)",
-            "relaxed marginals let the plan drop untrusted mass (no number reported)",
-            a={s: 100.0 * v for s, v in rows_clean.items()}, b={s: 100.0 * v for s, v in rows_false.items()},
-            units="% of a row"))
-        # The comparison the robustness argument needs: less mass on false pairs than INCE's plan puts there.
-        claims.append(judge(
-            f"GCA-UOT's plan keeps less mass on false pairs than INCE's ({int(100 * p)}%, last epoch; "
-            "false/clean pair mass, in %)",
-            "the mechanism the poster invokes for noisy views (no number reported)",
-            a={s: 100.0 * v for s, v in _final(results, "persistent", p, "ince", sl, "marked_ratio").items()},
-            b={s: 100.0 * v for s, v in _final(results, "persistent", p, "gca_uot", sl, "marked_ratio").items()},
-            units="% of clean"))
-    claims = holm_adjust(claims)
-    wall = sum(float(r.get("wall_time", 0.0)) for r in results.values())
-    return FalsePositivePairsSummary(
-        evaluation=evaluation_rows(results, key("persistent", 0.0, "{method}", "{seed}"), ms, sl,
-                                      init_method=BASELINE_METHOD, raw_key=RAW_KEY,
-                                      labels={m: _methods.label(m) for m in ms}),
-        tables=tables, protocol_tables=protocol, init_baseline=init, plan_mass=plan_mass, claims=claims, methods=list(ms),
-        p_values=list(ps), fresh_p=list(fresh_p(budget)), seeds=sl,
-        seeds_by_method={m: seed_list(budget, m) for m in ms}, paper=dict(PAPER),
-        protocol=dict(QUICK if budget == "quick" else FULL), wall_time_s=wall, n_runs=len(results),
-        run_wall_time_s={k: float(r.get("wall_time", math.nan)) for k, r in results.items()},
-    )
+    return claims
+
+
+def _plan_claims(results: dict[str, dict[str, Any]], p: float, sl: list[int]) -> list[Claim]:
+    # What GCA-UOT's plan does with the false pairs at fraction p (persistent, last epoch)
+    # The false pairs are visible to the plan (less mass than a clean pair): a check of the protocol, not the
+    # paper's claim, which is the comparison with INCE's plan below (INCE's plan does it too, and more).
+    clean = _final(results, "persistent", p, "gca_uot", sl, "pair_mass_clean")
+    false = _final(results, "persistent", p, "gca_uot", sl, "pair_mass_marked")
+    claims = [judge(
+        f"GCA-UOT's plan puts less mass on a false pair than on a clean one ({int(100 * p)}%, last epoch; "
+        "clean minus false, in % of the clean pair's mass)",
+        "the mechanism the poster invokes for noisy views (no number reported)",
+        a={s: 100.0 for s in clean}, b={s: 100.0 * false[s] / clean[s] for s in clean if s in false},
+        units="% of clean", kind="check")]
+    # What only an unbalanced plan can do: give the false pair's whole row less mass.
+    rows_clean = _final(results, "persistent", p, "gca_uot", sl, "row_mass_clean")
+    rows_false = _final(results, "persistent", p, "gca_uot", sl, "row_mass_marked")
+    claims.append(judge(
+        f"GCA-UOT's plan gives a false pair's row less mass than a clean row ({int(100 * p)}%, last epoch; "
+        "in % of an average row)",
+        "relaxed marginals let the plan drop untrusted mass (no number reported)",
+        a={s: 100.0 * v for s, v in rows_clean.items()}, b={s: 100.0 * v for s, v in rows_false.items()},
+        units="% of a row"))
+    # The comparison the robustness argument needs: less mass on false pairs than INCE's plan puts there.
+    claims.append(judge(
+        f"GCA-UOT's plan keeps less mass on false pairs than INCE's ({int(100 * p)}%, last epoch; "
+        "false/clean pair mass, in %)",
+        "the mechanism the poster invokes for noisy views (no number reported)",
+        a={s: 100.0 * v for s, v in _final(results, "persistent", p, "ince", sl, "marked_ratio").items()},
+        b={s: 100.0 * v for s, v in _final(results, "persistent", p, "gca_uot", sl, "marked_ratio").items()},
+        units="% of clean"))
+    return claims
 
 
 register(Experiment(
