@@ -6,6 +6,9 @@
 - ``reproduce NAME [--full]``: run (or load from ``data/results/``) a named experiment, with
   progress bars, and print its claims table. Extra ``--dataset``, ``--model``, ``--epochs`` ...
   override every training run (e.g. ``--dataset cifar10 --model resnet18`` on a GPU).
+  ``--jobs N`` computes N runs at once in worker processes (one torch thread each: ``--threads``);
+  ``--scheduler tcp://HOST:8786`` sends them to a running Dask distributed scheduler (a SLURM or PBS
+  cluster made by dask-jobqueue, say). Two ``reproduce`` processes may share a cache file.
 - ``list``: the named experiments.
 
 Under ``torchrun --nproc_per_node N -m gca_lab train ...`` the run uses DDP.
@@ -104,6 +107,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--full", action="store_true", help="the full budget (default: quick, or GCA_LAB_QUICK)")
     p_rep.add_argument("--quick", action="store_true", help="the quick budget")
     p_rep.add_argument("--recompute", action="store_true", help="ignore cached results")
+    p_rep.add_argument("--jobs", type=int, default=1,
+                       help="runs computed at once, each in its own worker process (default: 1, in this process)")
+    p_rep.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="send the runs to this Dask distributed scheduler, e.g. tcp://host:8786 "
+                            "(needs pip install 'gca_lab[dask]')")
+    p_rep.add_argument("--threads", type=int, default=None,
+                       help="torch threads per run (default: 1 in workers; unchanged with --jobs 1)")
     _add_config_flags(p_rep, defaults=False)
     sub.add_parser("list", help="list the named experiments")
     return parser
@@ -150,11 +160,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     budget = "full" if args.pop("full") else ("quick" if args.pop("quick") else None)
     args.pop("quick", None)
     recompute = args.pop("recompute") or None
+    parallel = {k: args.pop(k) for k in ("jobs", "scheduler", "threads")}
     if "corruptions" in args:
         args["corruptions"] = tuple(args["corruptions"])
     try:
-        result = experiments.run(name, budget, recompute=recompute, **args)
-    except (ValueError, TypeError, FileNotFoundError) as exc:
+        result = experiments.run(name, budget, recompute=recompute, **parallel, **args)
+    except (ValueError, TypeError, FileNotFoundError, experiments.RunFailed) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"{name} ({result.budget}): {result.computed} runs computed, results in {result.path}")

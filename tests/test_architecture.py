@@ -22,7 +22,7 @@ LAYERS: dict[str, int] = {
     "gca_lab.ot": 2, "gca_lab.targets": 2, "gca_lab.plans": 2, "gca_lab.geometry": 2,
     "gca_lab.data": 2, "gca_lab.augment": 2, "gca_lab.models": 2, "gca_lab.evaluate": 2,
     "gca_lab.false_positives": 2,
-    "gca_lab.losses": 3,
+    "gca_lab.losses": 3, "gca_lab.probe": 3,
     "gca_lab.methods": 4,
     "gca_lab.train": 5,
     "gca_lab.explore": 6, "gca_lab.experiments": 6,

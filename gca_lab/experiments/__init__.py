@@ -17,6 +17,10 @@ from a wheel, or ``GCA_LAB_RESULTS``.
   the experiment and are cached in a file of their own.
 
 A corrupted cache file or a stale entry is recomputed with a warning, never trusted.
+
+- ``jobs=N`` computes N runs at once in worker processes, ``scheduler="tcp://..."`` on a Dask
+  distributed cluster; every cache write is a locked read-merge-write, so concurrent runs of the
+  same experiment (other processes, a killed worker) never lose a finished run.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from ._core import (
     Experiment,
     ExperimentResult,
     Run,
+    RunFailed,
     budget_from_env,
     experiment_hash,
     get,
@@ -55,6 +60,7 @@ __all__ = [
     "Experiment",
     "ExperimentResult",
     "Run",
+    "RunFailed",
     "budget_from_env",
     "experiment_hash",
     "get",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import dataclasses
 import json
 import time
@@ -13,8 +14,8 @@ from typing import Any, Callable, Literal
 from .. import __version__, _paths, quick_mode
 from .. import datasets as _datasets
 from .._env import env_flag
-from .._io import atomic_write_json
-from .._validate import check_choice
+from .._io import atomic_write_json, file_lock
+from .._validate import check_choice, check_int
 from ..train import TrainConfig, config_hash, protocol, train
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "Experiment",
     "ExperimentResult",
     "Run",
+    "RunFailed",
     "budget_from_env",
     "computation",
     "experiment_hash",
@@ -222,7 +224,8 @@ def results_path(name: str, budget: str, overrides: dict[str, Any] | None = None
     return root / f"{name}-{budget}{suffix}.json"
 
 
-def _load(path: Path) -> dict[str, Any]:
+def _load(path: Path, *, quiet: bool = False) -> dict[str, Any]:
+    """The cache file's content, ``{}`` when absent or corrupted (warned about unless ``quiet``)."""
     if not path.exists():
         return {}
     try:
@@ -231,7 +234,9 @@ def _load(path: Path) -> dict[str, Any]:
             raise ValueError("missing 'runs'")
         return data
     except (ValueError, OSError) as exc:
-        warnings.warn(f"cache file {path} is corrupted ({exc}); recomputing its results", RuntimeWarning, stacklevel=3)
+        if not quiet:
+            warnings.warn(f"cache file {path} is corrupted ({exc}); recomputing its results", RuntimeWarning,
+                          stacklevel=3)
         return {}
 
 
@@ -247,7 +252,20 @@ def _json_default(obj: Any) -> Any:
     raise TypeError(f"cannot serialize {type(obj).__name__} to JSON")
 
 
-def _execute(r: Run) -> dict[str, Any]:
+def _computation_of(r: Run) -> Callable[..., dict[str, Any]] | None:
+    """The registered function a ``"compute"`` run calls (``None`` for a training run)."""
+    if r.kind != "compute":
+        return None
+    fn = r.spec["fn"]
+    if fn not in COMPUTATIONS:
+        raise ValueError(f"run {r.key!r} names unknown computation {fn!r}; known: {sorted(COMPUTATIONS)}")
+    return COMPUTATIONS[fn]
+
+
+def _execute(r: Run, fn: Callable[..., dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Compute one run's result. ``fn`` is the computation of a ``"compute"`` run (looked up by name
+    when not given): passed explicitly to a worker process, where it is pickled by reference, so
+    computations registered by any importable module (a test's, a user's) run there too."""
     if r.kind == "train":
         res = train(dataclasses.replace(_config_of(r), progress=False))
         return {
@@ -255,13 +273,26 @@ def _execute(r: Run) -> dict[str, Any]:
             "history": {"loss": res.history["loss"], "epoch_time": res.history["epoch_time"]},
             "wall_time": res.wall_time, "device": res.device, "versions": res.versions, "seed": res.seed,
         }
+    fn = fn if fn is not None else _computation_of(r)
     spec = dict(r.spec)
-    fn = spec.pop("fn")
-    if fn not in COMPUTATIONS:
-        raise ValueError(f"run {r.key!r} names unknown computation {fn!r}; known: {sorted(COMPUTATIONS)}")
+    spec.pop("fn")
     start = time.perf_counter()
-    out = COMPUTATIONS[fn](**spec)
+    out = fn(**spec)
     return {**out, "wall_time": time.perf_counter() - start}
+
+
+def _work(r: Run, fn: Callable[..., dict[str, Any]] | None, threads: int | None) -> dict[str, Any]:
+    """What a worker (a process of the pool or a Dask worker) runs: one run with ``threads`` torch threads."""
+    if threads is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+    return _execute(r, fn)
+
+
+class RunFailed(RuntimeError):
+    """A run of :func:`run` failed in a worker (an exception, or the worker process died); every run
+    that finished before is in the cache."""
 
 
 def _data_missing_here(runs: list[Run]) -> dict[str, str]:
@@ -312,6 +343,9 @@ def run(
     recompute: bool | None = None,
     root: str | Path | None = None,
     progress: bool = True,
+    jobs: int = 1,
+    scheduler: str | None = None,
+    threads: int | None = None,
     **overrides: Any,
 ) -> ExperimentResult:
     """Run (or load from the cache) experiment ``name`` and summarize it.
@@ -322,7 +356,18 @@ def run(
         recompute: ignore cached results; default from ``GCA_LAB_RECOMPUTE``.
         root: cache folder; default: see :func:`_results_root` (``GCA_LAB_RESULTS``, the checkout's
             ``data/results``, or the user cache when installed from a wheel).
-        progress: show a progress bar over the runs.
+        progress: show a progress bar counting the plan's runs (cached ones included) across workers.
+        jobs: how many runs at once. ``1`` (default) computes them one after the other in this
+            process; ``N > 1`` in ``N`` worker processes (started with ``spawn``; the runs are
+            independent, each fully seeded, so the results are those of ``jobs=1`` at the same
+            thread count). With ``scheduler``, the most runs sent at once (default: all).
+        scheduler: address of a running Dask distributed scheduler (``"tcp://host:8786"``): the runs
+            go to its workers (``pip install 'gca_lab[dask]'``). A cluster on SLURM or PBS is one
+            made by dask-jobqueue (``SLURMCluster(...).scheduler_address``); the workers need
+            gca_lab and the datasets, and results come back here, where this process writes the cache.
+        threads: torch threads per run in a worker; default 1 (runs side by side, each on one core,
+            threads waiting passively: ``OMP_WAIT_POLICY=PASSIVE``, set by ``gca_lab``). With
+            ``jobs=1`` and no scheduler: this process's thread count during the runs (default: unchanged).
         **overrides: :class:`gca_lab.train.TrainConfig` fields applied to every training run.
 
     Returns:
@@ -331,48 +376,227 @@ def run(
         the datasets installed: a run whose data is missing on this machine is loaded from the
         cache (even with ``recompute``) and listed in ``data_missing``.
 
+    Concurrency: every write of the cache is a read-merge-write under :func:`gca_lab._io.file_lock`,
+    written atomically, so two ``run`` (or ``reproduce``) processes on the same experiment keep each
+    other's finished runs; without ``recompute`` each also takes the runs the other has finished
+    instead of computing them again (the cache is re-read before each run is started).
+
     Raises:
         FileNotFoundError: a run's data is missing here and it has no valid cached result (the
             message names the dataset and how to get it); raised before anything is computed.
+        RunFailed: a run's worker process died. The runs finished before are cached, those in
+            flight are not; a run's own exception propagates as it is (with a note naming the run).
     """
     from tqdm.auto import tqdm
 
     start = time.perf_counter()
     experiment = get(name)
     budget = budget_from_env(budget)
+    check_int("jobs", jobs, minimum=1)
+    if threads is not None:
+        check_int("threads", threads, minimum=1)
     if recompute is None:
         recompute = env_flag("GCA_LAB_RECOMPUTE")
     runs = plan(name, budget, **overrides)
+    hashes = {r.key: run_hash(r) for r in runs}
     path = results_path(name, budget, overrides, Path(root) if root is not None else None)
     on_disk = _load(path).get("runs", {})
-    cached = {} if recompute else on_disk
     data_missing = _use_cache_where_data_is_missing(name, runs, on_disk)  # before computing anything
     stored: dict[str, Any] = {k: on_disk[k] for k in data_missing}  # in every save, whatever is recomputed
-    computed = 0
-    unsaved = False  # cached entries taken after the last save (they must reach the file too)
-    for r in tqdm(runs, desc=f"{name} ({budget})", disable=not progress):
-        h = run_hash(r)
-        entry = on_disk.get(r.key) if r.key in data_missing else cached.get(r.key)
-        if entry is not None and entry.get("hash") == h and "result" in entry:
+    fresh: set[str] = set()  # keys computed by this call
+    todo: list[Run] = []
+    for r in runs:
+        entry = on_disk.get(r.key) if (r.key in data_missing or not recompute) else None
+        if r.key in data_missing or _valid(entry, hashes[r.key]):
             stored[r.key] = entry
-            unsaved = True
             continue
         if entry is not None:
             warnings.warn(f"{name}: cached result of {r.key!r} is stale (its spec changed); recomputing",
                           RuntimeWarning, stacklevel=2)
-        stored[r.key] = {"hash": h, "kind": r.kind, "spec": r.spec, "result": _execute(r)}
-        computed += 1
-        _save(path, _payload(experiment, budget, overrides, runs, stored))
-        unsaved = False
+        todo.append(r)
+
+    def save() -> None:
+        replace = fresh if recompute else set()  # without recompute, the first run saved stays
+        _merge_save(path, _payload(experiment, budget, overrides, runs, stored), hashes, replace)
+
+    workers = "" if jobs == 1 and scheduler is None else f", {'Dask' if scheduler else jobs} workers"
+    bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=f"{name} ({budget}{workers})",
+               disable=not progress)
+    try:
+        with _executor(jobs, scheduler, threads) as ex:
+            width = len(todo) if scheduler is not None and jobs == 1 else jobs
+            queue, pending = list(todo), {}
+            failure: BaseException | None = None
+            reread = False  # the file was just read
+            while queue or pending:
+                while queue and len(pending) < width and failure is None:
+                    r = queue.pop(0)
+                    if not recompute and reread:  # another process may have finished it meanwhile
+                        entry = _load(path, quiet=True).get("runs", {}).get(r.key)
+                        if _valid(entry, hashes[r.key]):
+                            stored[r.key] = entry
+                            bar.update(1)
+                            continue
+                    reread = True
+                    pending[ex.submit(r)] = r
+                if not pending:
+                    break
+                done = ex.wait(list(pending))
+                for fut in done:
+                    r = pending.pop(fut)
+                    try:
+                        result = ex.result(fut)
+                    except Exception as exc:  # keep saving what finishes; raise once nothing is in flight
+                        failure = failure or _failed(r, exc)
+                        continue
+                    stored[r.key] = {"hash": hashes[r.key], "kind": r.kind, "spec": r.spec, "result": result}
+                    fresh.add(r.key)
+                    save()
+                    bar.update(1)
+                if failure is not None:
+                    queue.clear()
+            if failure is not None:
+                raise failure
+    finally:
+        bar.close()
+    if not path.exists():
+        save()
     exp_hash = experiment_hash(runs)
-    if (computed and unsaved) or not path.exists():
-        _save(path, _payload(experiment, budget, overrides, runs, stored))
+    stored = {r.key: stored[r.key] for r in runs}
     # Through JSON, so fresh and cached results look alike (sorted keys, lists for tuples).
     results = json.loads(json.dumps({k: v["result"] for k, v in stored.items()}, sort_keys=True,
                                     default=_json_default))
     summary = experiment.summarize(results, budget)
-    return ExperimentResult(name, budget, dict(overrides), results, summary, path, exp_hash, computed,
+    return ExperimentResult(name, budget, dict(overrides), results, summary, path, exp_hash, len(fresh),
                             time.perf_counter() - start, data_missing)
+
+
+def _valid(entry: Any, h: str) -> bool:
+    return isinstance(entry, dict) and entry.get("hash") == h and "result" in entry
+
+
+def _failed(r: Run, exc: BaseException) -> BaseException:
+    """What :func:`run` raises for a run that failed in a worker: the run's own exception (as with
+    ``jobs=1``), or :class:`RunFailed` when the worker process died."""
+    if isinstance(exc, cf.process.BrokenProcessPool) or type(exc).__name__ == "KilledWorker":
+        err = RunFailed(f"run {r.key!r} failed: its worker process died (killed, or out of memory); "
+                        f"the runs finished before it are cached")
+        err.__cause__ = exc
+        return err
+    if hasattr(exc, "add_note"):
+        exc.add_note(f"in run {r.key!r}; the runs finished before it are cached")
+    return exc
+
+
+def _merge_save(path: Path, payload: dict[str, Any], hashes: dict[str, str], replace: set[str]) -> None:
+    """Write ``payload`` to ``path`` merged with what another process wrote there since it was read.
+
+    Under the file lock: the file's entries that are valid for this plan (key in ``hashes``, same
+    hash) are kept, so a finished run that another process saved is never lost nor rewritten; this
+    process's entries fill the keys the file lacks, and replace the file's only for the keys in
+    ``replace`` (the runs recomputed on purpose, ``recompute=True``). Stale or foreign entries are dropped."""
+    with file_lock(path):
+        on_disk = _load(path, quiet=True).get("runs", {})
+        merged = {k: v for k, v in on_disk.items() if k in hashes and _valid(v, hashes[k])}
+        for k, v in payload["runs"].items():
+            if k in replace or k not in merged:
+                merged[k] = v
+        _save(path, {**payload, "runs": merged})
+
+
+class _Serial:
+    """Runs computed here, one at a time (``jobs=1``)."""
+
+    def __init__(self, threads: int | None) -> None:
+        self.threads = threads
+
+    def __enter__(self) -> "_Serial":
+        import torch
+
+        self._before = torch.get_num_threads()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        import torch
+
+        torch.set_num_threads(self._before)
+
+    def submit(self, r: Run) -> cf.Future:
+        fut: cf.Future = cf.Future()
+        fut.set_result(_work(r, None, self.threads))  # an exception propagates as it is, as it always did
+        return fut
+
+    def wait(self, futures: list) -> set:
+        return set(futures)
+
+    def result(self, fut: Any) -> dict[str, Any]:
+        return fut.result()
+
+
+class _Pool:
+    """Runs in ``jobs`` worker processes on this machine (``spawn``: no state inherited but the runs')."""
+
+    def __init__(self, jobs: int, threads: int) -> None:
+        import multiprocessing
+
+        self.pool = cf.ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+        self.threads = threads
+
+    def __enter__(self) -> "_Pool":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, r: Run) -> cf.Future:
+        return self.pool.submit(_work, r, _computation_of(r), self.threads)
+
+    def wait(self, futures: list) -> set:
+        return cf.wait(futures, return_when=cf.FIRST_COMPLETED).done
+
+    def result(self, fut: Any) -> dict[str, Any]:
+        return fut.result()
+
+
+class _Dask:
+    """Runs on the workers of a running Dask distributed scheduler."""
+
+    def __init__(self, address: str, threads: int) -> None:
+        try:
+            from distributed import Client
+        except ImportError:  # pragma: no cover - depends on the installed extras
+            raise ImportError("scheduler=... needs Dask distributed: pip install 'gca_lab[dask]'") from None
+        self.client = Client(address, set_as_default=False)
+        self.threads = threads
+
+    def __enter__(self) -> "_Dask":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.client.close()
+
+    def submit(self, r: Run) -> Any:
+        # pure=False: two runs with equal arguments are still two tasks; the scheduler resubmits a
+        # run whose worker dies (its allowed-failures setting).
+        return self.client.submit(_work, r, _computation_of(r), self.threads, pure=False,
+                                  key=f"gca_lab-{r.key}-{run_hash(r)}-{time.time_ns()}")
+
+    def wait(self, futures: list) -> set:
+        # polled: distributed.wait needs a default client, and this one must not become the user's default
+        while not (done := {f for f in futures if f.done()}):
+            time.sleep(0.05)
+        return done
+
+    def result(self, fut: Any) -> dict[str, Any]:
+        return fut.result()
+
+
+def _executor(jobs: int, scheduler: str | None, threads: int | None) -> _Serial | _Pool | _Dask:
+    if scheduler is not None:
+        return _Dask(scheduler, threads or 1)
+    if jobs == 1:
+        return _Serial(threads)
+    return _Pool(jobs, threads or 1)
 
 
 def _payload(experiment: Experiment, budget: str, overrides: dict[str, Any], runs: list[Run],
