@@ -20,7 +20,7 @@ test accuracy is reported (``summary["chosen"]``), against the public reference'
 issue's target of 85 %. The encoder width and the views stay as they are (not TrainConfig fields, or
 tuned before, on INCE: docs/baseline_recipe.md says why).
 
-Budgets: ``full`` = 6 grid points + 2 finalists x 2 more seeds = 10 runs, one thread each;
+Budgets: ``full`` = 4 grid points + 2 finalists x 2 more seeds = 8 runs, one thread each;
 ``quick`` = 2 points and 1 finalist of a 1-epoch MLP on digits (4 runs, seconds).
 """
 
@@ -53,12 +53,11 @@ GRID: tuple[Point, ...] = (
     (256, 1e-3, 30),  # today's recipe (the committed MNIST1D protocol)
     (256, 1e-3, 60),
     (256, 3e-3, 60),
-    (128, 1e-3, 60),
-    (128, 3e-3, 30),
     (128, 3e-3, 60),
 )
-"""Stage 1 (seed 0): batch {128, 256} x lr {1e-3, 3e-3} at 60 epochs, and the two 30-epoch points the
-issue measured (today's recipe; batch 128 and lr 3e-3)."""
+"""Stage 1 (seed 0): today's recipe, and at 60 epochs today's recipe, its learning rate tripled, and that
+with half the batch (the issue's 30-epoch measurements: 83.9 % with batch 128 and lr 3e-3, 85.7 % with
+today's recipe at 60 epochs, one seed each, on the 4,000-signal test set)."""
 
 FINALISTS: tuple[Point, ...] = ()
 """Stage 2: the stage-1 points with the best validation accuracy, re-run with seeds 1 and 2 (set after
