@@ -24,7 +24,7 @@ def test_full_plan_is_the_grid_then_the_finalists_on_the_new_protocol() -> None:
     assert stage1 == list(BR.GRID) and len(set(BR.GRID)) == len(BR.GRID)
     later = {(r.spec["batch_size"], r.spec["lr"], r.spec["epochs"], r.spec["seed"]) for r in runs if r.spec["seed"]}
     assert later == {(*p, s) for p in BR.FINALISTS for s in range(1, BR.FINAL_SEEDS)}
-    assert set(BR.FINALISTS) <= set(BR.GRID)
+    assert set(BR.FINALISTS) <= set(BR.GRID) and BR.CHOSEN in BR.FINALISTS
     # today's recipe is a grid point, so the search can only move up from it
     assert (256, 1e-3, 30) in BR.GRID
 
@@ -70,6 +70,7 @@ def test_summary_chooses_the_finalist_with_the_best_mean_validation_and_reports_
     assert chosen["val_mean"] == pytest.approx(86.1)
     assert chosen["test_mean"] == pytest.approx(85.1) and chosen["test_std"] == pytest.approx(0.1)
     assert chosen["meets_target"] and chosen["above_reference"]
+    assert chosen["matches_record"] == (grid[2] == BR.CHOSEN)
     assert chosen["splits"] == {"n_train": 14_000, "n_val": 10_000, "n_test": 40_000}
     rows = {r["point"]: r for r in s["grid"]}
     assert rows[BR.label(grid[0])]["seeds"] == 1 and rows[BR.label(grid[2])]["seeds"] == 3
@@ -91,4 +92,5 @@ def test_quick_budget_runs_end_to_end(tmp_path) -> None:
     assert res.computed == len(X.plan("baseline_recipe", "quick"))
     chosen = res.summary["chosen"]
     assert chosen is not None and chosen["batch_size"] == 64 and len(chosen["test_acc"]) == BR.FINAL_SEEDS
+    assert chosen["matches_record"]
     assert all(r["metrics"]["n_train"] > 0 and "n_test" in r["metrics"] for r in res.results.values())
