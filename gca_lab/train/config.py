@@ -73,6 +73,10 @@ class TrainConfig:
 
     ``false_positives = p`` (with ``false_positive_mode``) pairs a fraction ``p`` of the samples with a
     view of another sample (:class:`gca_lab.false_positives.FalsePositives`); the default 0 changes nothing.
+
+    ``probe_solver`` (:data:`PROBE_SOLVERS`) and ``eval_rows`` (the val and test rows of every metric but the
+    full probe; ``None``: all) change only the evaluation (:func:`gca_lab.train.evaluate_run`); at their
+    defaults they are left out of the run hash (:data:`HASHED_IF_SET`).
     """
 
     # data
