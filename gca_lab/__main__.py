@@ -45,6 +45,8 @@ _HELP = {
     "device": "auto (the best here) or one of this machine's devices: " + ", ".join(available_devices()),
     "mixed_precision": "auto (bf16 on CUDA), bf16 or none",
     "checkpoint_every": "write an atomic checkpoint every k epochs (needs --checkpoint-dir); reruns resume",
+    "probe_solver": "the frozen linear probe's solver: sklearn or torch (same objective, its cost flat in the test size)",
+    "eval_rows": "val and test rows of every metric but the full linear probe (default: all)",
     "probe_init": "also probe the encoder at random initialization (default on for this command)",
 }
 

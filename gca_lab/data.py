@@ -442,6 +442,8 @@ def _raw_synthetic(root: Path, **kwargs: Any) -> RawData:  # seed is injected by
 
 MNIST1D_LENGTH = 40
 MNIST1D_OPTIONS = _registry.REGISTRY["mnist1d"].options
+#: The split sizes as counts (:func:`_split_sizes`): options of the generated datasets that take them.
+SPLIT_SIZE_OPTIONS = ("n_train", "n_val", "n_test")
 _MNIST1D_CACHE_VERSION = 1
 
 
@@ -637,7 +639,9 @@ def load(
             ``n_classes=10, dim=16, concentration=20.0, n_per_class=200`` (points on the unit sphere in
             ``R^dim``). ``mnist1d``: ``n_samples=20_000, generation_seed=42`` (MNIST-1D, Greydanus 2020,
             generated offline by ``mnist1d.data.make_dataset``, standardized over the pool, cached in
-            ``root/cache/``; 20,000 rather than the package's 5,000: docs/measurements.md).
+            ``root/cache/``; 20,000 rather than the package's 5,000: docs/measurements.md), or
+            ``n_train, n_val, n_test`` (exact split sizes, together, instead of ``n_samples`` and the
+            fractions: a pool of their sum, :func:`_split_sizes`).
             ``multidomain``: see :func:`multidomain`.
 
     Returns:
@@ -656,6 +660,7 @@ def load(
             max_train=max_train, max_val=max_val, max_test=max_test, size=size, **kwargs,
         )
     seed, val_fraction, test_fraction, size, root = _check_load_args(seed, val_fraction, test_fraction, size, root)
+    kwargs, val_fraction, test_fraction = _split_sizes(name, kwargs, val_fraction, test_fraction)
     caps = (_check_max("max_train", max_train), _check_max("max_val", max_val), _check_max("max_test", max_test))
     x_pool, y_pool, x_test, y_test, class_names = _read_raw(name, root, seed, size, kwargs)
     tr_idx, val_idx, te_idx = _split_indices(y_pool, y_test, seed, val_fraction, test_fraction, caps)
@@ -676,6 +681,34 @@ def load(
         domain_names=("all",),
         class_names=tuple(class_names),
     )
+
+
+def _split_sizes(name: str, options: dict[str, Any], val_fraction: float, test_fraction: float
+                 ) -> tuple[dict[str, Any], float, float]:
+    """``(options, val_fraction, test_fraction)`` of :func:`load` once the split sizes are read.
+
+    A generated dataset whose registry options hold :data:`SPLIT_SIZE_OPTIONS` (``mnist1d``) may be
+    given its splits as counts, ``n_train``, ``n_val`` and ``n_test`` together: the pool is then
+    ``n_samples = n_train + n_val + n_test`` signals and the fractions become ``n_val / n_samples`` and
+    ``n_test / n_samples``, which :func:`_stratified_split` turns back into exactly ``n_val`` and
+    ``n_test`` rows (each part gets ``round(f N)``), the rest, ``n_train``, to train. Without them,
+    everything is returned unchanged (the committed protocol). ``ValueError`` names a missing size,
+    a size below 1, or ``n_samples`` given beside them (the pool would be defined twice)."""
+    info = _registry.REGISTRY.get(name)
+    given = {k: options[k] for k in SPLIT_SIZE_OPTIONS if k in options}
+    if info is None or not given or not set(SPLIT_SIZE_OPTIONS) <= set(info.options):
+        return options, val_fraction, test_fraction
+    missing = [k for k in SPLIT_SIZE_OPTIONS if k not in given]
+    if missing:
+        raise ValueError(f"split sizes {sorted(given)} given without {missing}: n_train, n_val and n_test "
+                         f"go together (each an int >= 1), or none of them (the fractions then apply)")
+    if "n_samples" in options:
+        raise ValueError(f"n_samples={options['n_samples']!r} given with n_train, n_val, n_test: the pool is "
+                         f"their sum; drop n_samples")
+    sizes = {k: check_int(k, v, minimum=1) for k, v in given.items()}
+    total = sum(sizes.values())
+    rest = {k: v for k, v in options.items() if k not in SPLIT_SIZE_OPTIONS}
+    return {**rest, "n_samples": total}, sizes["n_val"] / total, sizes["n_test"] / total
 
 
 def _read_raw(name: str, root: Path, seed: int, size: int | None, options: dict[str, Any]) -> RawData:

@@ -64,7 +64,7 @@ REGISTRY: dict[str, DatasetInfo] = {
         DatasetInfo("synthetic", (16,), "vectors", flip=False, files=False,
                     options=("n_classes", "dim", "concentration", "n_per_class")),
         DatasetInfo("mnist1d", (1, 40), "signals", flip=False, files=False,
-                    options=("n_samples", "generation_seed")),
+                    options=("n_samples", "generation_seed", "n_train", "n_val", "n_test")),
     )
 }
 

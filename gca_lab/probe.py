@@ -18,7 +18,7 @@ import torch
 from torch import Tensor
 
 from ._validate import check_choice, check_int, check_positive
-from .evaluate import ProbeResult, _check_probe_inputs
+from .evaluate import ProbeResult, Splits, _check_probe_inputs
 
 __all__ = ["torch_linear_probe"]
 
@@ -73,7 +73,7 @@ def torch_linear_probe(
     Reference: the linear-readout accuracy of arXiv 2502.20141, as the frozen probe of
     ``gca_lab/evaluate.py`` (:func:`gca_lab.evaluate.linear_probe`).
     """
-    Cs = _check_probe_inputs(train_feats, train_y, val_feats, val_y, test_feats, test_y, Cs, max_iter)
+    Cs = _check_probe_inputs(Splits(train_feats, train_y, val_feats, val_y, test_feats, test_y), Cs, max_iter)
     tol = check_positive("tol", tol)
     check_int("seed", seed)
     check_choice("dtype", dtype, (torch.float64, torch.float32))

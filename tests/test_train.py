@@ -349,7 +349,7 @@ def test_one_list_of_result_neutral_fields_keys_the_protocol_and_the_checkpoints
     assert protocol(moved) == protocol(base) and weights_key(moved) == weights_key(base)
     # evaluation-only fields change the result but not the trained weights
     evaluated = TrainConfig(**{**base.to_dict(), "probe": True, "probe_init": True, "corruptions": ("snow",)})
-    assert set(EVALUATION_FIELDS) == {"probe", "probe_init", "corruptions"}
+    assert set(EVALUATION_FIELDS) == {"probe", "probe_init", "probe_solver", "eval_rows", "corruptions"}
     assert protocol(evaluated) != protocol(base) and weights_key(evaluated) == weights_key(base)
     assert weights_key(base, world=2) != weights_key(base)
     assert weights_key(_small(method="gca_uot", eps=0.3)) != weights_key(base)

@@ -30,7 +30,8 @@ from .._validate import check_choice, check_int, check_nonnegative, check_positi
 from ..false_positives import check_false_positives
 
 __all__ = [
-    "TrainConfig", "METHOD_PARAMS", "LOSS_FIELDS", "RESULT_NEUTRAL_FIELDS", "EVALUATION_FIELDS",
+    "TrainConfig", "METHOD_PARAMS", "LOSS_FIELDS", "RESULT_NEUTRAL_FIELDS", "EVALUATION_FIELDS", "HASHED_IF_SET",
+    "PROBE_SOLVERS",
     "LOSS_NEUTRAL_OPTIONS", "config_hash", "result_fields", "weights_key", "loss_kwargs",
     "resolved_loss_options", "build_loss",
 ]
@@ -44,8 +45,16 @@ LOSS_FIELDS: tuple[str, ...] = tuple(dict.fromkeys(p for params in METHOD_PARAMS
 RESULT_NEUTRAL_FIELDS = ("progress", "device", "data_root", "checkpoint_dir", "checkpoint_every")
 """TrainConfig fields that do not change what a run computes (where it runs, where files are, what it shows)."""
 
-EVALUATION_FIELDS = ("probe", "probe_init", "corruptions")
+EVALUATION_FIELDS = ("probe", "probe_init", "probe_solver", "eval_rows", "corruptions")
 """TrainConfig fields that change only the evaluation after training, never the trained weights."""
+
+HASHED_IF_SET = {"probe_solver": "sklearn", "eval_rows": None}
+"""Fields added after results were committed -> their default: :func:`result_fields` leaves such a field out
+at its default, so every committed run keeps its hash, and hashes it once it is set to anything else."""
+
+PROBE_SOLVERS = ("sklearn", "torch")
+"""The frozen linear probe's solver: scikit-learn (:func:`gca_lab.evaluate.linear_probe`, the committed
+results) or torch (:func:`gca_lab.probe.torch_linear_probe`, same objective, its cost flat in the test size)."""
 
 LOSS_NEUTRAL_OPTIONS = ("gather_distributed", "check_inputs", "backend", "tile")
 """Loss keywords that change how a loss is computed (processes, input checks, memory layout), not its value:
@@ -64,6 +73,10 @@ class TrainConfig:
 
     ``false_positives = p`` (with ``false_positive_mode``) pairs a fraction ``p`` of the samples with a
     view of another sample (:class:`gca_lab.false_positives.FalsePositives`); the default 0 changes nothing.
+
+    ``probe_solver`` (:data:`PROBE_SOLVERS`) and ``eval_rows`` (the val and test rows of every metric but the
+    full probe; ``None``: all) change only the evaluation (:func:`gca_lab.train.evaluate_run`); at their
+    defaults they are left out of the run hash (:data:`HASHED_IF_SET`).
     """
 
     # data
@@ -117,6 +130,8 @@ class TrainConfig:
     # evaluation
     probe: bool = True
     probe_init: bool = False
+    probe_solver: str = "sklearn"
+    eval_rows: int | None = None
     corruptions: tuple[str, ...] = ()
     progress: bool = True
 
@@ -125,6 +140,9 @@ class TrainConfig:
         _check_data_and_views(self)
         _check_method_and_loss(self)
         _check_optimization(self)
+        check_choice("probe_solver", self.probe_solver, PROBE_SOLVERS)
+        if self.eval_rows is not None:
+            check_int("eval_rows", self.eval_rows, minimum=1)
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -191,8 +209,10 @@ def config_hash(payload: dict[str, Any]) -> str:
 
 
 def result_fields(config: TrainConfig) -> dict[str, Any]:
-    """Every field of ``config`` that can change a run's result: all but :data:`RESULT_NEUTRAL_FIELDS`."""
-    return {k: v for k, v in dataclasses.asdict(config).items() if k not in RESULT_NEUTRAL_FIELDS}
+    """Every field of ``config`` that can change a run's result: all but :data:`RESULT_NEUTRAL_FIELDS`, and
+    those of :data:`HASHED_IF_SET` at their default."""
+    return {k: v for k, v in dataclasses.asdict(config).items()
+            if k not in RESULT_NEUTRAL_FIELDS and not (k in HASHED_IF_SET and v == HASHED_IF_SET[k])}
 
 
 def weights_key(config: TrainConfig, world: int = 1) -> str:
