@@ -241,7 +241,8 @@ def plan_heatmaps(
         panel_size: inches per panel at most (the figure stays within :data:`FIG_WIDTH_IN`).
         suptitle: optional figure title.
         xlabel, ylabel: what the columns and rows index (on the bottom row and the left column).
-        colorbar_label: the colour bar's label (default ``"value"`` or ``"log10 value"``).
+        colorbar_label: the colour bar's label (default ``"value"`` or ``"log10 value"``); with one colour bar
+            per panel it joins each panel's title instead (default ``"log10"`` with ``log10``, else nothing).
 
     Returns:
         A matplotlib Figure with ``len(mats)`` image axes (``fig.axes`` also holds colorbars).
@@ -273,7 +274,9 @@ def plan_heatmaps(
         kw = {"vmin": vmin, "vmax": vmax} if shared_scale else {}
         im = ax.imshow(a, cmap=cmap, interpolation="nearest", **kw)
         images.append(im)
-        ax.set_title(title)
+        # one colour bar per panel has no room for a label: the panel's title says what its colours count
+        unit = colorbar_label or ("log10" if log10 else None)
+        ax.set_title(title if shared_scale or unit is None else f"{title} ({unit})")
         ax.set_xticks([])
         ax.set_yticks([])
         k = len(images) - 1
