@@ -15,10 +15,12 @@ Budgets: ``full`` = 2 methods x 4 eps = 8 runs, one thread each; ``quick`` = 2 m
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
+from ..stats import Claim
 from . import baseline_recipe as _recipe
-from ._common import CONVENTION, train_run
+from ._common import CONVENTION, Summary, train_run
 from ._core import Experiment, Run, register
 
 __all__ = ["METHODS", "EPSILONS", "QUICK_EPSILONS", "SEED", "key", "epsilons"]
@@ -54,15 +56,36 @@ def _plan(budget: str) -> list[Run]:
             for e in epsilons(budget) for m in METHODS]
 
 
-def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class BaselineEpsSummary(Summary):
+    """What docs/baseline_recipe.md reads.
+
+    Attributes:
+        val_acc: ``{method: {eps: frozen-probe validation accuracy (%)}}`` of the runs that exist.
+        best_eps: ``{method: eps}`` with the best validation accuracy (None for a method with no run).
+        recipe: the shared recipe the grid ran at; epsilons: the grid.
+        wall_time_s, n_runs: recorded compute.
+        claims: none (a search records a choice, not a claim of the paper).
+    """
+
+    val_acc: dict[str, dict[str, float]]
+    best_eps: dict[str, str | None]
+    recipe: dict[str, Any]
+    epsilons: list[float]
+    wall_time_s: float
+    n_runs: int
+    claims: list[Claim] = field(default_factory=list)
+
+
+def _summarize(results: dict[str, dict[str, Any]], budget: str) -> BaselineEpsSummary:
     val: dict[str, dict[str, float]] = {}
     for m in METHODS:
         val[m] = {f"{e:g}": 100.0 * results[k]["metrics"]["probe_val_acc"]
                   for e in epsilons(budget) if (k := key(m, e)) in results}
     best = {m: (max(v, key=v.get) if v else None) for m, v in val.items()}
     wall = sum(float(r.get("wall_time", 0.0)) for r in results.values())
-    return {"val_acc": val, "best_eps": best, "recipe": _base(budget), "epsilons": list(epsilons(budget)),
-            "wall_time_s": wall, "n_runs": len(results)}
+    return BaselineEpsSummary(val_acc=val, best_eps=best, recipe=_base(budget), epsilons=list(epsilons(budget)),
+                              wall_time_s=wall, n_runs=len(results))
 
 
 register(Experiment(

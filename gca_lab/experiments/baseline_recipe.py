@@ -26,10 +26,11 @@ Budgets: ``full`` = 4 grid points + 2 finalists x 2 more seeds = 8 runs, one thr
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
-from ..stats import mean_std
-from ._common import seeds, train_run
+from ..stats import Claim, mean_std
+from ._common import Summary, seeds, train_run
 from ._core import Experiment, Run, register
 
 __all__ = ["SPLITS", "EVALUATION", "PROTOCOL", "GRID", "FINALISTS", "CHOSEN", "QUICK_GRID", "QUICK_FINALISTS",
@@ -110,7 +111,34 @@ def _acc(results: dict[str, dict[str, Any]], p: Point, seed_list: Sequence[int],
     return {s: 100.0 * results[k]["metrics"][metric] for s in seed_list if (k := point_key(p, s)) in results}
 
 
-def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class BaselineRecipeSummary(Summary):
+    """What docs/baseline_recipe.md reads.
+
+    Attributes:
+        grid: one row per searched point (batch, lr, epochs): validation accuracy per seed, mean, std.
+        stage1_order: the points by their seed-0 validation accuracy, best first.
+        finalists_lead_stage1: whether the recorded finalists are the stage-1 leaders.
+        chosen: the finalist with the best mean validation accuracy, with its test accuracy and split sizes
+            (None until every finalist has all its seeds).
+        reference, target: the public SimCLR reference (82.1 %) and the issue's target (85 %).
+        protocol: the protocol of the search; wall_time_s, n_runs: recorded compute.
+        claims: none (a search records a choice, not a claim of the paper).
+    """
+
+    grid: list[dict[str, Any]]
+    stage1_order: list[str]
+    finalists_lead_stage1: bool
+    chosen: dict[str, Any] | None
+    reference: float
+    target: float
+    protocol: dict[str, Any]
+    wall_time_s: float
+    n_runs: int
+    claims: list[Claim] = field(default_factory=list)
+
+
+def _summarize(results: dict[str, dict[str, Any]], budget: str) -> BaselineRecipeSummary:
     seed_list = list(range(FINAL_SEEDS))
     rows = []
     for p in dict.fromkeys(grid(budget) + finalists(budget)):
@@ -135,11 +163,11 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> dict[str, Any
                   "above_reference": tm > REFERENCE, "meets_target": tm >= TARGET,
                   "matches_record": p == (QUICK_CHOSEN if budget == "quick" else CHOSEN)}
     wall = sum(float(r.get("wall_time", 0.0)) for r in results.values())
-    return {"grid": rows, "stage1_order": [r["point"] for r in stage1],
-            "finalists_lead_stage1": set(leaders) == set(finalists(budget)), "chosen": chosen,
-            "reference": REFERENCE, "target": TARGET,
-            "protocol": dict(QUICK_PROTOCOL if budget == "quick" else PROTOCOL),
-            "wall_time_s": wall, "n_runs": len(results)}
+    return BaselineRecipeSummary(
+        grid=rows, stage1_order=[r["point"] for r in stage1],
+        finalists_lead_stage1=set(leaders) == set(finalists(budget)), chosen=chosen,
+        reference=REFERENCE, target=TARGET, protocol=dict(QUICK_PROTOCOL if budget == "quick" else PROTOCOL),
+        wall_time_s=wall, n_runs=len(results))
 
 
 register(Experiment(
