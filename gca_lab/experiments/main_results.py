@@ -21,9 +21,8 @@ GCA methods use the paper's ``B x B`` cross-view formulation (symmetrized); SimC
 ``2B x 2B`` NT-Xent.
 
 Budgets: ``full`` = MNIST-1D 3 x 8 + 6 x 3 = 42 runs and Fashion-MNIST 2 x 2 = 4 runs (+ 2 raw-input
-runs); 82 minutes of recorded compute, one thread per run on a 2-core CPU shared by three to seven such
-processes (a 30-epoch MNIST-1D run costs about 54 s of CPU, a Fashion-MNIST run 90-115 s of wall time);
-``quick`` = 3 methods x 2 seeds of a 2-epoch MLP on digits (6 runs, seconds).
+runs; notebook 05 prints the recorded compute of the committed results); ``quick`` = 3 methods x 2 seeds
+of a 2-epoch MLP on digits (6 runs, seconds).
 """
 
 from __future__ import annotations
