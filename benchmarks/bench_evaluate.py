@@ -84,7 +84,7 @@ def probe_main(methods: list[str], repeats: int, cache_dir: str) -> None:
     import dataclasses
 
     probes = {
-        "sklearn": lambda *a: E.linear_probe(*a),
+        "sklearn": lambda *a: E.linear_probe(E.Splits(*a)),
         "torch f32": lambda *a: torch_linear_probe(*a, dtype=torch.float32),
         "torch f64": lambda *a: torch_linear_probe(*a, dtype=torch.float64),
     }
@@ -118,10 +118,11 @@ def probe_main(methods: list[str], repeats: int, cache_dir: str) -> None:
         f, y = _features(model, ds)
         t_embed = time.perf_counter() - t0
         args6 = (f["train"], y["train"], f["val"], y["val"], f["test"], y["test"])
-        t_sk = _time(lambda: E.linear_probe(*args6), 1)
+        splits = E.Splits(*args6)
+        t_sk = _time(lambda: E.linear_probe(splits), 1)
         t_torch = _time(lambda: torch_linear_probe(*args6), 1)
-        t_low = _time(lambda: E.protocol_metrics(*args6, full_probe=False, knn=()), 1)
-        t_knn = _time(lambda: E.protocol_metrics(*args6, full_probe=False, low_label=()), 1)
+        t_low = _time(lambda: E.protocol_metrics(splits, full_probe=False, knn=()), 1)
+        t_knn = _time(lambda: E.protocol_metrics(splits, full_probe=False, low_label=()), 1)
         sizes = "/".join(str(len(getattr(ds, s))) for s in ("train", "val", "test"))
         rest = t_embed + t_low + t_knn
         print(f"| {method} | {sizes} | {t_embed:.2f} | {t_sk:.2f} | {t_torch:.2f} | {t_low:.2f} | {t_knn:.2f} | "
@@ -153,15 +154,15 @@ def main() -> None:
         model = T.build_model(config, ds.image_shape)
         f = {s: E.embed(model.features, getattr(ds, s).x) for s in ("train", "val", "test")}
         y = {s: getattr(ds, s).y for s in ("train", "val", "test")}
-        args6 = (f["train"], y["train"], f["val"], y["val"], f["test"], y["test"])
+        splits = E.Splits(f["train"], y["train"], f["val"], y["val"], f["test"], y["test"])
 
         def before() -> None:
-            E.linear_probe(*args6)
+            E.linear_probe(splits)
             E.knn_accuracy(f["train"], y["train"], f["test"], y["test"])
 
         t_before = _time(before, args.repeats)
-        t_low = _time(lambda: E.protocol_metrics(*args6, full_probe=False, knn=(), skip_infeasible=True), args.repeats)
-        t_knn = _time(lambda: E.protocol_metrics(*args6, full_probe=False, low_label=(), skip_infeasible=True),
+        t_low = _time(lambda: E.protocol_metrics(splits, full_probe=False, knn=(), skip_infeasible=True), args.repeats)
+        t_knn = _time(lambda: E.protocol_metrics(splits, full_probe=False, low_label=(), skip_infeasible=True),
                       args.repeats)
         t_raw = _time(lambda: E.raw_input_baseline(ds, skip_infeasible=True), args.repeats)
         sizes = "/".join(str(len(getattr(ds, s))) for s in ("train", "val", "test"))
