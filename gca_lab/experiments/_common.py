@@ -13,7 +13,8 @@ from ..stats import Claim, PerSeed, judge, mean_std
 from ..train import TrainConfig
 from ._core import Run, computation
 
-__all__ = ["Summary", "run_key", "W1_FAMILY", "CONVENTION", "MNIST1D", "MNIST1D_SHORT", "EVAL_METRICS",
+__all__ = ["Summary", "run_key", "W1_FAMILY", "CONVENTION", "MNIST1D", "MNIST1D_SHORT", "MNIST1D_V2",
+           "MNIST1D_V2_SHORT", "TUNED_EPS", "EPS_FROM", "tuned_eps", "with_tuned_eps", "EVAL_METRICS",
            "stated_convention", "seeds", "train_run", "raw_input_run", "evaluation_rows", "values", "values_by_seed", "seeds_with",
            "method_table", "claim", "best_claim", "regime_check"]
 
@@ -67,6 +68,47 @@ MNIST1D = {"dataset": "mnist1d", "model": "convnet", "epochs": 30}
 MNIST1D_SHORT = {"dataset": "mnist1d", "model": "convnet", "epochs": 10}
 """The same protocol at 10 epochs, for the figures with many runs (sweeps, strong views, ablations)."""
 
+MNIST1D_V2: dict[str, Any] = {"dataset": "mnist1d", "model": "convnet", "epochs": 60, "batch_size": 128, "lr": 3e-3,
+                              "data_options": {"n_train": 14_000, "n_val": 10_000, "n_test": 40_000},
+                              "probe_solver": "torch", "eval_rows": 4_000}
+"""The main MNIST-1D protocol since issue 18 (docs/baseline_recipe.md): the recipe chosen on validation
+(batch 128, Adam 3e-3 with the cosine schedule, 60 epochs; INCE's frozen probe 88.3 % on test), one
+generated pool split into 14,000 training, 10,000 validation and 40,000 test signals, evaluated with the
+torch probe (the other metrics on 4,000 validation and test rows). Each method runs at its own eps
+(:func:`tuned_eps`)."""
+
+MNIST1D_V2_SHORT: dict[str, Any] = {**MNIST1D_V2, "epochs": 15}
+""":data:`MNIST1D_V2` at 15 epochs (a quarter of the cost), for the figures with many runs (sweeps, strong
+views, ablations); its cosine schedule anneals over the 15 epochs."""
+
+TUNED_EPS: dict[str, float] = {"ince": 0.35, "gca_ince": 0.35, "gca_uot": 0.2}
+"""eps of each searched method, chosen on validation at :data:`MNIST1D_V2` over one shared grid
+(experiment ``baseline_eps``: its ``best_eps``; a test checks this record against the committed search)."""
+
+EPS_FROM: dict[str, str] = {"simclr": "ince", "rince": "ince", "gca_rince": "gca_ince", "iot": "gca_ince",
+                            "iot_uni": "gca_ince", "uot": "gca_uot"}
+"""The searched method whose eps an unsearched method borrows: its one-step (INCE) or Sinkhorn (GCA-INCE)
+balanced counterpart, or the unbalanced one (GCA-UOT). Searching all nine methods would cost 36 more
+60-epoch runs; the borrowed eps is said in each notebook that ranks them."""
+
+
+def tuned_eps(method: str) -> float | None:
+    """The eps :data:`MNIST1D_V2` runs ``method`` at: its own (:data:`TUNED_EPS`), else the one it
+    borrows (:data:`EPS_FROM`); None for a method without a temperature (BYOL)."""
+    if method in TUNED_EPS:
+        return TUNED_EPS[method]
+    if method in EPS_FROM:
+        return TUNED_EPS[EPS_FROM[method]]
+    if "eps" in _methods.get(method).params:
+        raise ValueError(f"method {method!r} has no tuned eps: add it to TUNED_EPS or EPS_FROM")
+    return None
+
+
+def with_tuned_eps(fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with ``eps`` set to :func:`tuned_eps` of its method unless it states one."""
+    eps = tuned_eps(fields.get("method", TrainConfig.method))
+    return fields if eps is None or "eps" in fields else {**fields, "eps": eps}
+
 EVAL_METRICS = ("probe_test_acc", "lowlabel10_test_acc", "lowlabel100_test_acc", "knn20_test_acc", "knn200_test_acc")
 """The evaluation protocol of every figure table: the frozen linear probe (all labels), the probe on 10
 and 100 labels per class (mean of 5 draws) and weighted kNN (k = 20, T = 0.07; k = 200, T = 0.1)
@@ -75,20 +117,34 @@ and 100 labels per class (mean of 5 draws) and weighted kNN (k = 20, T = 0.07; k
 _DATA_FIELDS = ("dataset", "data_seed", "image_size", "max_train", "max_test", "data_options")
 
 
-@computation("raw_input")
-def raw_input(*, seed: int = 0, **data_fields: Any) -> dict[str, Any]:
-    """:data:`EVAL_METRICS` of the raw inputs of a config's dataset (``data_fields``: the TrainConfig data
-    fields), :func:`gca_lab.evaluate.raw_input_baseline`: the floor every encoder column sits on."""
-    from ..evaluate import raw_input_baseline
-    from ..train import load_dataset
+_EVAL_FIELDS = ("probe_solver", "eval_rows")
 
-    ds = load_dataset(TrainConfig(**data_fields, seed=seed))
-    return {"metrics": raw_input_baseline(ds, seed=seed, skip_infeasible=True)}
+
+@computation("raw_input")
+def raw_input(*, seed: int = 0, **fields: Any) -> dict[str, Any]:
+    """:data:`EVAL_METRICS` of the raw inputs of a config's dataset (``fields``: the TrainConfig data
+    fields, and the evaluation fields ``probe_solver`` and ``eval_rows`` where the runs set them): the
+    floor every encoder column sits on. With evaluation fields, the encoders' own protocol
+    (:func:`gca_lab.train.evaluation.evaluate_features` on :meth:`gca_lab.evaluate.Splits.raw`);
+    without, :func:`gca_lab.evaluate.raw_input_baseline` (the committed results)."""
+    from ..evaluate import Splits, raw_input_baseline
+    from ..train import load_dataset
+    from ..train.evaluation import evaluate_features
+
+    config = TrainConfig(**fields, seed=seed)
+    ds = load_dataset(config)
+    if not any(k in fields for k in _EVAL_FIELDS):
+        return {"metrics": raw_input_baseline(ds, seed=seed, skip_infeasible=True)}
+    metrics = evaluate_features(Splits.raw(ds), config)
+    metrics.update(n_train=len(ds.train), n_val=len(ds.val), n_test=len(ds.test))
+    return {"metrics": metrics}
 
 
 def raw_input_run(key: str, **fields: Any) -> Run:
-    """The :func:`raw_input` computation for the dataset of TrainConfig ``fields`` (other fields ignored)."""
-    return Run(key, "compute", {"fn": "raw_input", **{k: v for k, v in fields.items() if k in _DATA_FIELDS}})
+    """The :func:`raw_input` computation for the dataset and evaluation of TrainConfig ``fields`` (other
+    fields ignored)."""
+    keep = _DATA_FIELDS + _EVAL_FIELDS
+    return Run(key, "compute", {"fn": "raw_input", **{k: v for k, v in fields.items() if k in keep}})
 
 
 def evaluation_rows(results: dict[str, dict[str, Any]], key: str, methods: Sequence[str], seed_list: Sequence[int],

@@ -14,7 +14,7 @@ from .. import models as _models
 from ..probe import torch_linear_probe as _torch_probe
 from .config import TrainConfig
 
-__all__ = ["INIT_KEYS", "evaluate_run"]
+__all__ = ["INIT_KEYS", "evaluate_run", "evaluate_features"]
 
 #: The metrics of the random-init encoder kept as ``init_<key>`` when ``config.probe_init`` is on.
 INIT_KEYS = ("probe_test_acc", "knn_acc", "lowlabel10_test_acc", "lowlabel100_test_acc", "knn20_test_acc",
@@ -45,6 +45,21 @@ def evaluate_run(model: _models.ContrastiveModel, dataset: _data.Dataset, config
     Returns ``{metric: value}``, accuracies in [0, 1].
     """
     splits = _evaluate.Splits.embed(model.features, dataset)
+    out = evaluate_features(splits, config)
+    if raw_input:
+        raw = _evaluate.raw_input_baseline(dataset, seed=config.seed, skip_infeasible=True)
+        out.update({f"raw_{k}": v for k, v in raw.items()})
+    if not protocol_only:
+        out.update(_extra_metrics(model, dataset, config, splits))
+    out.update(n_train=len(dataset.train), n_val=len(dataset.val), n_test=len(dataset.test))
+    return out
+
+
+def evaluate_features(splits: _evaluate.Splits, config: TrainConfig) -> dict[str, float]:
+    """The evaluation protocol of :func:`evaluate_run` on given features (an encoder's, or the raw inputs'
+    of :meth:`gca_lab.evaluate.Splits.raw`): the full probe of ``config.probe_solver`` on every row
+    (``probe_test_acc``, ``probe_val_acc``, ``probe_C``), then :func:`gca_lab.evaluate.protocol_metrics`
+    (low-label probes, kNN) and ``knn_acc`` on the first ``config.eval_rows`` val and test rows."""
     full = _linear_probe(splits, config)
     out = {"probe_test_acc": full.test_acc, "probe_val_acc": full.val_acc, "probe_C": full.best_C}
     rows = config.eval_rows  # None: every row (the committed results)
@@ -52,12 +67,6 @@ def evaluate_run(model: _models.ContrastiveModel, dataset: _data.Dataset, config
                            splits.test[:rows], splits.test_y[:rows])
     out.update(_evaluate.protocol_metrics(sub, seed=config.seed, full_probe=False, skip_infeasible=True))
     out["knn_acc"] = _evaluate.knn_accuracy(sub)
-    if raw_input:
-        raw = _evaluate.raw_input_baseline(dataset, seed=config.seed, skip_infeasible=True)
-        out.update({f"raw_{k}": v for k, v in raw.items()})
-    if not protocol_only:
-        out.update(_extra_metrics(model, dataset, config, splits))
-    out.update(n_train=len(dataset.train), n_val=len(dataset.val), n_test=len(dataset.test))
     return out
 
 
