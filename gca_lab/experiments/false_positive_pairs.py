@@ -288,8 +288,8 @@ class FalsePositivePairsSummary(Summary):
         methods, p_values, fresh_p, seeds, seeds_by_method, protocol: what ran.
         paper: the poster's gaps (:data:`PAPER`).
         wall_time_s, n_runs, run_wall_time_s: recorded compute.
-        long: the long-protocol pair at :data:`LONG_P` (``protocol``, ``tables`` of the probe per method,
-            ``seeds``), None until its runs exist.
+        long: the long-protocol pair at :data:`LONG_P` (``protocol``, each method's ``eps``, ``tables`` of the
+            probe per method, ``seeds``), None until its runs exist.
     """
 
     evaluation: list[dict[str, Any]]
@@ -340,7 +340,8 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> FalsePositive
         seeds_by_method={m: seed_list(budget, m) for m in ms}, paper=dict(PAPER),
         protocol=dict(QUICK if budget == "quick" else FULL), wall_time_s=wall, n_runs=len(results),
         run_wall_time_s={k: float(r.get("wall_time", math.nan)) for k, r in results.items()},
-        long=({"protocol": with_tuned_eps(dict(LONG, method="ince")) | {"false_positives": LONG_P},
+        long=({"protocol": dict(LONG, false_positives=LONG_P, false_positive_mode="persistent"),
+               "eps": {m: with_tuned_eps({"method": m})["eps"] for m in MAIN_METHODS},
                "tables": {m: method_table(results, run_key(LONG_KEY, p=LONG_P), [m], range(LONG_SEEDS))[m]
                           for m in MAIN_METHODS},
                "seeds": LONG_SEEDS} if all(long_acc.values()) else None),
