@@ -230,3 +230,13 @@ def test_reference_linear_eval_steps_the_one_cosine_schedule(monkeypatch: pytest
     # per batch, base lr times train.lr_factor: the same cosine as every training run, from 0.2 down
     assert lrs == [0.2 * T.lr_factor(i, steps) for i in range(steps)]
     assert lrs[0] == 0.2 and lrs[-1] < 0.2 * 0.1
+
+
+def test_summary_states_each_runs_eps_and_the_seed_plan() -> None:
+    base = [0.70, 0.72, 0.71, 0.73, 0.70]
+    acc = {v: base for v in ["default", *ic.BUDGETS["full"]["variants"]]}
+    summary = X.get("implementation_choices").summarize(_results(acc, [0.9] * 5), "full")
+    runs = {r.key: r.spec for r in X.plan("implementation_choices", "full")}
+    assert summary["eps"] == {v: runs[f"{v}/seed0"]["eps"] for v in summary["eps"]}  # what the plan ran
+    assert summary["protocol"]["eps"] == tuned_eps("gca_uot") and summary["seed_plan"] == ic.SEED_PLAN
+    assert X.get("implementation_choices").summarize({}, "quick")["eps"] == {"default": None, "clamp": None}

@@ -44,9 +44,9 @@ The reference evaluation is also applied to the random-init encoder of each seed
 Budgets: ``full`` = 5 seeds x (the default, with both evaluations + 6 variants) = 35 training runs
 (+ the loss-values run, 5 reference evaluations of the random-init encoder and one ``raw_input`` run: 42
 runs; the default runs also probe their random-init encoder). Estimated CPU on one thread: 35 x ~28 s of
-15-epoch training, plus 10 reference evaluations (10 fine-tuning epochs on 14,000 signals and 10 scorings
-of 40,000 test signals, about a third of a training run each), about 20 minutes in all (:data:`SEED_PLAN`
-says why 5 seeds); the notebook prints the recorded compute.
+15-epoch training, plus 10 reference evaluations of ~37 s (10 fine-tuning epochs on 14,000 signals, each
+followed by a scoring of the 40,000 test signals: about 3.7 s an epoch), about 23 minutes in all
+(:data:`SEED_PLAN` says why 5 seeds); the notebook prints the recorded compute.
 ``quick`` = 1 seed x (default + clamp) of a 2-epoch MLP on digits, at the library's default eps.
 """
 
@@ -84,7 +84,7 @@ SEED_PLAN = (
     "variants, every row paired by seed. No row has a paper effect to size the seeds for (the paper states none of "
     "these choices): each is a check of the code and protocol whose interval says how large an effect 5 seeds "
     "can see (MDE80 = 1.68 paired sd at 5 seeds), and the budget keeps the whole experiment near 40 runs of the "
-    "15-epoch protocol (about 20 CPU-minutes). The reference evaluation of the random-init encoder runs on the "
+    "15-epoch protocol (about 23 CPU-minutes). The reference evaluation of the random-init encoder runs on the "
     "same 5 seeds, paired with the default runs.")
 """The seed plan notebook 11 states before its results."""
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -399,6 +399,7 @@ class ImplementationChoicesSummary(Summary):
         labels: each variant's label.
         loss_values, loss_convention, convention: the loss-values run and its convention.
         seeds, protocol: what ran (the default run's fields, its eps included).
+        eps: each run's eps (``{"default" or variant: eps}``; None where the budget keeps the library default).
         seed_plan: the seed plan (:data:`SEED_PLAN`), stated before the results.
         reference_eval, init_reference_eval: the reference's fine-tuned evaluation, trained and at init.
         evaluation: the evaluation-table rows.
@@ -415,6 +416,7 @@ class ImplementationChoicesSummary(Summary):
     convention: str
     seeds: list[int]
     protocol: dict[str, Any]
+    eps: dict[str, float | None]
     seed_plan: str
     reference_eval: dict[str, Any]
     init_reference_eval: dict[int, Any]
@@ -483,6 +485,7 @@ def _summarize(results: dict[str, dict[str, Any]], budget: str) -> Implementatio
         accuracy={v: list(d.values()) for v, d in by_seed.items() if d}, labels=LABELS,
         loss_values=lv, loss_convention=results.get("loss_values", {}).get("convention"),
         convention=CONVENTION, seeds=sl, protocol=_eps_of(budget)({**cfg["base"], "method": METHOD}),
+        eps={v: _eps_of(budget)({"method": METHOD, **VARIANTS.get(v, {})}).get("eps") for v in names},
         seed_plan=SEED_PLAN,
         reference_eval={k: results[k]["reference_eval"] for k in (KEY.format(method="default", seed=s) for s in sl)
                            if k in results},
