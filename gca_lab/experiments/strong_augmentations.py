@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..stats import Claim, holm_adjust, judge, mean_std
+from . import main_results as _main_results
 from . import paper
 from ._common import (CONVENTION, MNIST1D_SHORT, MNIST1D_V2, Summary, best_claim, claim, evaluation_rows,
                       method_table, raw_input_run, regime_check, run_key, seeds, train_run, tuned_eps, values,
@@ -154,10 +155,8 @@ def long_run(setting: str, method: str, seed: int) -> Run:
     if setting not in LONG_SETTINGS:
         raise ValueError(f"setting must be one of {LONG_SETTINGS}, got {setting!r}")
     if setting == "standard":
-        from .main_results import KEY as MAIN_KEY
-
-        same = next(r for r in plan(STANDARD_FROM, "full") if r.key == MAIN_KEY.format(
-            dataset="mnist1d", method=method, seed=seed))
+        key = _main_results.KEY.format(dataset="mnist1d", method=method, seed=seed)
+        same = next(r for r in plan(STANDARD_FROM, "full") if r.key == key)
         return Run(long_key(setting, method, seed), same.kind, dict(same.spec))
     return train_run(long_key(setting, method, seed), convention=CONVENTION,
                      **with_tuned_eps(dict(LONG, method=method, seed=seed, strong=setting)))
