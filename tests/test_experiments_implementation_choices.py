@@ -14,36 +14,52 @@ from gca_lab import data, methods
 from gca_lab import experiments as X
 from gca_lab.evaluate import probe_encoder
 from gca_lab.experiments import implementation_choices as ic
-from gca_lab.experiments._common import CONVENTION, EVAL_METRICS, MNIST1D_SHORT, W1_FAMILY
+from gca_lab.experiments._common import CONVENTION, EVAL_METRICS, MNIST1D_V2_SHORT, W1_FAMILY, tuned_eps
 from tests.fakes import by_claim, train_result
 
 
-def test_full_plan_is_the_mnist1d_protocol_in_the_gca_convention() -> None:
+def test_full_plan_is_the_v2_short_protocol_at_tuned_eps_in_the_gca_convention() -> None:
     runs = {r.key: r for r in X.plan("implementation_choices", "full")}
     n_seeds, variants = ic.BUDGETS["full"]["n_seeds"], ic.BUDGETS["full"]["variants"]
     # per seed: the default, each variant, the reference evaluation of the random-init encoder; + loss values, raw input
-    assert len(runs) == n_seeds * (2 + len(variants)) + 2
+    assert len(runs) == n_seeds * (2 + len(variants)) + 2 == 42
+    assert MNIST1D_V2_SHORT["epochs"] == 15 and MNIST1D_V2_SHORT["data_options"]["n_test"] == 40_000
     assert runs["loss_values"].spec["convention"] == CONVENTION == "gca"
-    assert runs[ic.RAW_KEY].spec == {"fn": "raw_input", "dataset": "mnist1d"}
+    # the raw signals scored by the runs' own evaluation (torch probe, eval rows) on the same split
+    assert runs[ic.RAW_KEY].spec == {"fn": "raw_input", "dataset": "mnist1d",
+                                     **{k: MNIST1D_V2_SHORT[k] for k in ("data_options", "probe_solver", "eval_rows")}}
     for s in range(n_seeds):
         default = runs[f"default/seed{s}"].spec
         assert default["probe_init"] is True and default["method"] == "gca_uot"
+        assert {k: default[k] for k in MNIST1D_V2_SHORT} == MNIST1D_V2_SHORT and default["seed"] == s
+        assert default["eps"] == tuned_eps("gca_uot")
         assert default["loss_options"] == {"convention": CONVENTION}
         init = runs[ic.INIT_KEY.format(seed=s)].spec
-        assert {k: init[k] for k in MNIST1D_SHORT} == MNIST1D_SHORT and init["seed"] == s
+        assert {k: init[k] for k in MNIST1D_V2_SHORT} == MNIST1D_V2_SHORT and init["seed"] == s
         assert init["ref_epochs"] == default["ref_epochs"]
         for v in variants:
             spec = runs[f"{v}/seed{s}"].spec
-            assert {k: spec[k] for k in MNIST1D_SHORT} == MNIST1D_SHORT and spec["seed"] == s
+            assert {k: spec[k] for k in MNIST1D_V2_SHORT} == MNIST1D_V2_SHORT and spec["seed"] == s
+            # each run at its own method's eps: a variant that changes the method changes the eps with it
+            assert spec["eps"] == tuned_eps(spec["method"]), v
             if spec["method"] in W1_FAMILY:
                 assert spec["loss_options"]["convention"] == CONVENTION
-            # one choice changed from the default and nothing else
-            changed = {k for k in spec if spec.get(k) != default.get(k)} - {"loss_options"}
+            # one choice changed from the default and nothing else (eps follows the method)
+            changed = {k for k in spec if spec.get(k) != default.get(k)} - {"loss_options", "eps"}
             opts = set(spec.get("loss_options", {})) - {"convention"}
             wanted = set(ic.VARIANTS[v]) - {"loss_options"} | set(ic.VARIANTS[v].get("loss_options", {}))
             assert changed | opts == wanted, v
+    # the RINCE row's pair (clamped joint INCE, true RINCE) shares INCE's eps
+    assert runs["ince_joint_clamp/seed0"].spec["eps"] == runs["rince/seed0"].spec["eps"] == tuned_eps("ince")
     # the marginal-scale row: under "gca" the default already has the reference's 1/n, the variant unit masses
     assert runs["unit_masses/seed0"].spec["loss_options"]["marginals"] == "one"
+
+
+def test_quick_plan_keeps_the_library_default_eps() -> None:
+    runs = X.plan("implementation_choices", "quick")
+    assert [r.key for r in runs] == ["loss_values", "default/seed0", "clamp/seed0", ic.INIT_KEY.format(seed=0),
+                                     ic.RAW_KEY]
+    assert all("eps" not in r.spec for r in runs)
 
 
 def _results(acc: dict[str, list[float]], ref: list[float], seeds=range(5)) -> dict:
@@ -198,3 +214,29 @@ def test_reference_cifar_rince_reproduces_the_defect() -> None:
     true = [float(methods.make_loss("rince", lam=lam)(z1, z2)) for lam in (0.01, 0.5, 5.0)]
     assert len({round(v, 9) for v in true}) == 3
     assert not math.isclose(true[0], vals[0])
+
+
+def test_reference_linear_eval_steps_the_one_cosine_schedule(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gca_lab.train as T
+    from gca_lab.models import make_encoder
+
+    ds = _tiny_dataset()
+    torch.manual_seed(0)
+    lrs: list[float] = []
+    real = T.set_lr
+    monkeypatch.setattr(T, "set_lr", lambda opt, lr: (lrs.append(lr), real(opt, lr)))
+    ic.reference_linear_eval(make_encoder("mlp", ds.image_shape), ds, epochs=2, batch_size=64, lr=0.2)
+    steps = 2 * (200 // 64)
+    # per batch, base lr times train.lr_factor: the same cosine as every training run, from 0.2 down
+    assert lrs == [0.2 * T.lr_factor(i, steps) for i in range(steps)]
+    assert lrs[0] == 0.2 and lrs[-1] < 0.2 * 0.1
+
+
+def test_summary_states_each_runs_eps_and_the_seed_plan() -> None:
+    base = [0.70, 0.72, 0.71, 0.73, 0.70]
+    acc = {v: base for v in ["default", *ic.BUDGETS["full"]["variants"]]}
+    summary = X.get("implementation_choices").summarize(_results(acc, [0.9] * 5), "full")
+    runs = {r.key: r.spec for r in X.plan("implementation_choices", "full")}
+    assert summary["eps"] == {v: runs[f"{v}/seed0"]["eps"] for v in summary["eps"]}  # what the plan ran
+    assert summary["protocol"]["eps"] == tuned_eps("gca_uot") and summary["seed_plan"] == ic.SEED_PLAN
+    assert X.get("implementation_choices").summarize({}, "quick")["eps"] == {"default": None, "clamp": None}
