@@ -94,3 +94,12 @@ def test_kernels_and_couplings_evaluation_rows() -> None:
     assert abs(rows[1]["probe_test_acc"]["mean"] - 50.0) < 1e-9 and abs(rows[2]["probe_test_acc"]["mean"] - 30.0) < 1e-9
     # without the trained runs' metrics (the quick budget trains without a probe) there is no table
     assert "evaluation" not in exp.summarize({f"seed{s}": _fake_plans(1.1, 2.0) for s in range(3)}, "full")
+
+
+def test_seed_plan_is_stated_from_the_module() -> None:
+    from gca_lab import stats as S
+    from gca_lab.experiments import kernels_and_couplings as KC
+
+    n = KC.BUDGETS["full"]["n_seeds"]
+    assert KC.SEED_PLAN.startswith("Seeds sized before running") and f"{n} seeds" in KC.SEED_PLAN
+    assert f"{S.mde(n, 1.0):.2f} x the paired sd" in KC.SEED_PLAN
