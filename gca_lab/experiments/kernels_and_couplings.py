@@ -50,7 +50,8 @@ the rho grid ``epsilon_iterations`` trains on (``UOT_RHOS``), so every trained r
 STATES = ("init", "trained")
 
 BUDGETS = {
-    "quick": dict(dataset="digits", model="mlp", epochs=2, eps=0.5, n_seeds=1, probe=False, n_classes=10, n_per_class=8),
+    "quick": dict(dataset="digits", model="mlp", epochs=2, eps=0.5, n_seeds=1, probe=False, n_classes=10,
+                  n_per_class=8),
     "full": dict(MNIST1D_V2_SHORT, eps=tuned_eps("gca_uot"), n_seeds=3, probe=True, probe_init=True, n_classes=10,
                  n_per_class=8),
 }
