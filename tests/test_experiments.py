@@ -109,7 +109,8 @@ def test_unknown_experiment_and_budget_are_rejected() -> None:
 # The quick budget of each figure experiment (what nbval runs): at most this many training runs, each
 # an MLP on digits for at most this many epochs.
 QUICK_LIMITS = {
-    "main_results": (8, 2), "strong_augmentations": (8, 2), "epsilon_iterations": (8, 2),
+    "main_results": (8, 2), "strong_augmentations": (8, 2),
+    "epsilon_iterations": (14, 2),  # + GCA-UOT over the eps grid and rho (issue 18, item 6): 14 digits runs, ~13 s
     "cost_of_alignment": (4, 3), "kernels_and_couplings": (4, 3), "domain_priors": (4, 3),
     "implementation_choices": (4, 3), "baseline_recipe": (4, 1), "baseline_eps": (4, 1),
     "false_positive_pairs": (4, 1),  # compute runs (MNIST-1D, 1,000 signals, 1 epoch), counted with the training runs

@@ -37,21 +37,48 @@ def test_kernels_and_couplings_summary() -> None:
     assert v["GCA-UOT marginal deviation grows as rho shrinks"] == "not reproduced"
 
 
-def test_full_budget_is_gca_uot_on_mnist1d_in_the_gca_convention() -> None:
+def test_full_budget_is_gca_uot_on_v2_short_at_its_tuned_eps_in_the_gca_convention() -> None:
     from gca_lab import experiments as X
+    from gca_lab.experiments import epsilon_iterations as EI
     from gca_lab.experiments import kernels_and_couplings as KC
-    from gca_lab.experiments._common import CONVENTION, MNIST1D_SHORT
+    from gca_lab.experiments._common import CONVENTION, MNIST1D_V2_SHORT, tuned_eps
 
     runs = X.plan("kernels_and_couplings", "full")
     plans = [r for r in runs if r.spec["fn"] == "kernels_and_couplings.plans"]
     assert [r.key for r in plans] == ["seed0", "seed1", "seed2"]
     for r in plans:
-        assert {k: r.spec[k] for k in MNIST1D_SHORT} == MNIST1D_SHORT
+        # the V2 short protocol: 15 epochs, batch 128, lr 3e-3, the 14k/10k/40k split, the torch probe
+        assert {k: r.spec[k] for k in MNIST1D_V2_SHORT} == MNIST1D_V2_SHORT and r.spec["epochs"] == 15
+        assert r.spec["eps"] == tuned_eps("gca_uot") and "method" not in r.spec  # plans() trains GCA-UOT
         assert r.spec["convention"] == CONVENTION == "gca" and r.spec["probe"] and r.spec["probe_init"]
         assert r.spec["n_classes"] * r.spec["n_per_class"] == 80  # all ten MNIST-1D classes
-    assert [r.key for r in runs if r.spec["fn"] == "raw_input"] == [KC.RAW_KEY]
+    raw = [r for r in runs if r.spec["fn"] == "raw_input"]
+    assert [r.key for r in raw] == [KC.RAW_KEY]
+    assert {k: raw[0].spec[k] for k in ("dataset", "data_options", "probe_solver", "eval_rows")} == {
+        k: MNIST1D_V2_SHORT[k] for k in ("dataset", "data_options", "probe_solver", "eval_rows")}
+    # the plans' rho grid holds every rho epsilon_iterations trains GCA-UOT at, and the trained rho
+    assert set(EI.UOT_RHOS) <= set(KC.RHOS) and EI.UOT_RHO in KC.RHOS
     quick = X.plan("kernels_and_couplings", "quick")
     assert [r.spec["dataset"] for r in quick] == ["digits"] and quick[0].spec["epochs"] <= 2
+
+
+def test_plans_train_with_the_config_fields_they_are_given(monkeypatch) -> None:
+    """The V2 fields reach the TrainConfig of the training (not only the run spec)."""
+    from gca_lab import train as T
+    from gca_lab.experiments import kernels_and_couplings as KC
+
+    seen = []
+    real = T.train
+
+    def spy(cfg):
+        seen.append(cfg)
+        return real(cfg)
+
+    monkeypatch.setattr(T, "train", spy)
+    out = KC.plans(seed=0, model="mlp", epochs=1, dataset="digits", n_classes=4, n_per_class=4, probe=False,
+                   batch_size=64, lr=2e-3, rhos=[0.2, 1.0], converged_iters=50)
+    assert len(seen) == 1 and seen[0].batch_size == 64 and seen[0].lr == 2e-3 and seen[0].method == "gca_uot"
+    assert set(out["uot_marginal_dev"]["trained"]) == {"0.2", "1.0"}
 
 
 def test_kernels_and_couplings_evaluation_rows() -> None:
@@ -67,3 +94,12 @@ def test_kernels_and_couplings_evaluation_rows() -> None:
     assert abs(rows[1]["probe_test_acc"]["mean"] - 50.0) < 1e-9 and abs(rows[2]["probe_test_acc"]["mean"] - 30.0) < 1e-9
     # without the trained runs' metrics (the quick budget trains without a probe) there is no table
     assert "evaluation" not in exp.summarize({f"seed{s}": _fake_plans(1.1, 2.0) for s in range(3)}, "full")
+
+
+def test_seed_plan_is_stated_from_the_module() -> None:
+    from gca_lab import stats as S
+    from gca_lab.experiments import kernels_and_couplings as KC
+
+    n = KC.BUDGETS["full"]["n_seeds"]
+    assert KC.SEED_PLAN.startswith("Seeds sized before running") and f"{n} seeds" in KC.SEED_PLAN
+    assert f"{S.mde(n, 1.0):.2f} x the paired sd" in KC.SEED_PLAN
