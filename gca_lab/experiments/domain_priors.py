@@ -46,8 +46,9 @@ chance 25 %; the same transforms in a throwaway prototype of the rendering):
   above its random init and ~50 above the raw signal, so the domain information of the trained
   representation is learned, and the prior moves it both ways.
 
-Budgets: ``full`` = 7 values of ``d`` x 3 seeds of GCA-INCE (21 runs at ~28 s: ~10 CPU-minutes on one
-thread) + 3 calibration computations + 1 raw-input run (under a minute each): about 12 CPU-minutes
+Budgets: ``full`` = 7 values of ``d`` x 3 seeds of GCA-INCE (21 runs at ~35 s of CPU on one thread: the
+15-epoch run plus the domain probe, timed once on ``d = +0.2``, seed 0) + 3 calibration computations + 1
+raw-input run (a few seconds each, the 64,000 signals embedded once per seed): about 12.5 CPU-minutes
 (notebook 10 prints the recorded compute); ``quick`` = the four-domain digits set with subtle styles
 (``multidomain_digits``, ``style="subtle"``), a 2-epoch MLP, ``d`` in {-0.5, 0, 0.5}, one seed, with its
 calibration and raw-input run (seconds).
