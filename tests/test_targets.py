@@ -150,3 +150,12 @@ def test_class_prior_pulls_same_class_together():
     with_identity = _train(None, labels)
     assert with_prior > 0.8, with_prior
     assert with_prior > with_identity + 0.5, (with_prior, with_identity)
+
+
+def test_domain_mass_prior_pulls_same_domain_together():
+    """Free embeddings (2 views of 4 domains x 8 samples) under GCA-INCE: half of each row's mass on the other
+    samples of its domain (:func:`gca_lab.targets.domain_prior_mass`) clusters the domains."""
+    domains = torch.arange(4).repeat(8)
+    with_prior = _train(targets.domain_prior_mass(domains, 0.5, 0.0), domains)
+    with_identity = _train(None, domains)
+    assert with_prior > with_identity + 0.3, (with_prior, with_identity)

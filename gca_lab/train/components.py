@@ -53,17 +53,20 @@ def make_optimizer(config: TrainConfig, params: list[nn.Parameter]) -> torch.opt
 
 def prior_target_fn(config: TrainConfig, dataset: _data.Dataset, layout: str) -> Callable[[Tensor, Tensor | None], Tensor]:
     """``target_fn(labels, domains) -> (n, m)`` target plan of ``config.target_prior`` for each batch:
-    ``"class"`` (:func:`gca_lab.targets.class_prior`) or ``"domain"`` (:func:`gca_lab.targets.domain_prior`
-    with ``prior_alpha`` / ``prior_beta``), in ``layout``: the built loss's own (``loss.layout``; simclr and
+    ``"class"`` (:func:`gca_lab.targets.class_prior`), ``"domain"`` (:func:`gca_lab.targets.domain_prior`
+    with ``prior_alpha`` / ``prior_beta``) or ``"domain_mass"`` (:func:`gca_lab.targets.domain_prior_mass` with
+    ``prior_same_mass`` / ``prior_other_mass``), in ``layout``: the built loss's own (``loss.layout``; simclr and
     ``convention="reference"`` fix ``"joint"``). ``ValueError`` for a domain prior on data without domains."""
-    if config.target_prior == "domain" and dataset.train.domain is None:
-        raise ValueError(f"target_prior='domain' needs a dataset with domain labels (multidomain_<base>), "
-                         f"got {config.dataset!r}")
+    if config.target_prior in ("domain", "domain_mass") and dataset.train.domain is None:
+        raise ValueError(f"target_prior={config.target_prior!r} needs a dataset with domain labels "
+                         f"(multidomain_<base>), got {config.dataset!r}")
 
     def target_fn(labels: Tensor, domains: Tensor | None) -> Tensor:
         if config.target_prior == "class":
             return _targets.class_prior(labels, layout=layout)
         assert domains is not None
+        if config.target_prior == "domain_mass":
+            return _targets.domain_prior_mass(domains, config.prior_same_mass, config.prior_other_mass, layout=layout)
         return _targets.domain_prior(domains, config.prior_alpha, config.prior_beta, layout=layout)
 
     return target_fn

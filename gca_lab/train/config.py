@@ -28,10 +28,11 @@ from .. import methods as _methods
 from .. import models as _models
 from .._validate import check_choice, check_int, check_nonnegative, check_positive
 from ..false_positives import check_false_positives
+from ..targets import check_prior_masses
 
 __all__ = [
     "TrainConfig", "METHOD_PARAMS", "LOSS_FIELDS", "RESULT_NEUTRAL_FIELDS", "EVALUATION_FIELDS", "HASHED_IF_SET",
-    "PROBE_SOLVERS",
+    "PROBE_SOLVERS", "TARGET_PRIORS",
     "LOSS_NEUTRAL_OPTIONS", "config_hash", "result_fields", "weights_key", "loss_kwargs",
     "resolved_loss_options", "build_loss",
 ]
@@ -48,9 +49,14 @@ RESULT_NEUTRAL_FIELDS = ("progress", "device", "data_root", "checkpoint_dir", "c
 EVALUATION_FIELDS = ("probe", "probe_init", "probe_solver", "eval_rows", "corruptions")
 """TrainConfig fields that change only the evaluation after training, never the trained weights."""
 
-HASHED_IF_SET = {"probe_solver": "sklearn", "eval_rows": None}
+HASHED_IF_SET = {"probe_solver": "sklearn", "eval_rows": None, "prior_same_mass": 0.0, "prior_other_mass": 0.0}
 """Fields added after results were committed -> their default: :func:`result_fields` leaves such a field out
 at its default, so every committed run keeps its hash, and hashes it once it is set to anything else."""
+
+TARGET_PRIORS = ("class", "domain", "domain_mass")
+"""The priors a run's target plan can carry (:func:`gca_lab.train.components.prior_target_fn`): the class
+prior, the domain prior by weights (``prior_alpha`` / ``prior_beta``) or by row-mass fractions
+(``prior_same_mass`` / ``prior_other_mass``)."""
 
 PROBE_SOLVERS = ("sklearn", "torch")
 """The frozen linear probe's solver: scikit-learn (:func:`gca_lab.evaluate.linear_probe`, the committed
@@ -70,6 +76,12 @@ class TrainConfig:
     ``rho = 0.2``, ``kl_weight = 1``, ``w1_weight = 0.2``. Any other loss keyword goes in
     ``loss_options`` (e.g. ``{"convention": "gca"}``); a key that a field names is an error.
     Model and optimizer defaults are sized for digits on a CPU.
+
+    ``target_prior`` (:data:`TARGET_PRIORS`) puts a prior in the target plan: ``"domain"`` weighs the
+    pairs by ``prior_alpha`` / ``prior_beta`` (:func:`gca_lab.targets.domain_prior`), ``"domain_mass"``
+    gives each row the fractions ``prior_same_mass`` / ``prior_other_mass`` of its mass
+    (:func:`gca_lab.targets.domain_prior_mass`, the same at every batch size); the fractions are left
+    out of the run hash at 0 (:data:`HASHED_IF_SET`).
 
     ``false_positives = p`` (with ``false_positive_mode``) pairs a fraction ``p`` of the samples with a
     view of another sample (:class:`gca_lab.false_positives.FalsePositives`); the default 0 changes nothing.
@@ -106,6 +118,8 @@ class TrainConfig:
     target_prior: str | None = None
     prior_alpha: float = 0.0
     prior_beta: float = 0.0
+    prior_same_mass: float = 0.0
+    prior_other_mass: float = 0.0
     byol_tau: float = 0.99
     # optimization
     batch_size: int = 256
@@ -175,12 +189,28 @@ def _check_method_and_loss(config: TrainConfig) -> None:
     check_choice("method", config.method, tuple(METHOD_PARAMS))
     check_choice("layout", config.layout, ("cross", "joint"))
     if config.target_prior is not None:
-        check_choice("target_prior", config.target_prior, ("class", "domain"))
+        check_choice("target_prior", config.target_prior, TARGET_PRIORS)
         if not _methods.get(config.method).has_plan:
             raise ValueError(f"target_prior needs a method with a transport plan; {config.method} has "
                              "no target plan")
+    _check_prior_weights(config)
+
+
+def _check_prior_weights(config: TrainConfig) -> None:
+    """Each domain prior reads its own pair of fields; the other pair must stay 0 (one home per knob)."""
     check_nonnegative("prior_alpha", config.prior_alpha)
     check_nonnegative("prior_beta", config.prior_beta)
+    check_prior_masses(config.prior_same_mass, config.prior_other_mass, names=("prior_same_mass", "prior_other_mass"))
+    if config.target_prior == "domain_mass":
+        for name in ("prior_alpha", "prior_beta"):
+            if getattr(config, name) != 0.0:
+                raise ValueError(f"{name}={getattr(config, name)!r} applies to target_prior='domain'; "
+                                 f"target_prior='domain_mass' reads prior_same_mass and prior_other_mass")
+        return
+    for name in ("prior_same_mass", "prior_other_mass"):
+        if getattr(config, name) != 0.0:
+            raise ValueError(f"{name}={getattr(config, name)!r} applies to target_prior='domain_mass', got "
+                             f"target_prior={config.target_prior!r}")
     # every loss hyperparameter through the loss's own checks; no process group is queried
     _methods.make_loss(config.method, **loss_kwargs(config))
 
