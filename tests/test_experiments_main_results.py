@@ -7,18 +7,24 @@ import pytest
 from gca_lab import experiments as X
 from gca_lab.experiments import main_results as MR
 from gca_lab.experiments import paper
+from gca_lab.experiments._common import MNIST1D_V2, tuned_eps
 from tests.fakes import by_claim, train_result
 
 
 def test_full_budget_sizes() -> None:
     mr = X.plan("main_results", "full")
     train = [r for r in mr if r.kind == "train"]
-    # MNIST-1D: 3 main methods x 8 seeds + 6 others x 3; Fashion-MNIST: 2 methods x 2 seeds; one raw-input run each
-    assert len(train) == 3 * 8 + 6 * 3 + 2 * 2
+    # MNIST-1D: 3 main methods x 12 seeds + 6 others x 3; Fashion-MNIST: 2 methods x 2 seeds; one raw-input run each
+    assert len(train) == 3 * 12 + 6 * 3 + 2 * 2
     assert sorted(r.key for r in mr if r.kind == "compute") == ["fashion_mnist/raw_input", "mnist1d/raw_input"]
     assert {r.spec["method"] for r in train if r.spec["dataset"] == "mnist1d"} == set(paper.METHODS)
     assert all(r.spec.get("probe_init") for r in train if r.spec["method"] == "ince")
-    assert all(r.spec["epochs"] == 30 for r in train if r.spec["dataset"] == "mnist1d")
+    # the V2 protocol, each method at its tuned eps (BYOL has none)
+    for r in (r for r in train if r.spec["dataset"] == "mnist1d"):
+        assert {k: r.spec[k] for k in MNIST1D_V2} == MNIST1D_V2
+        assert r.spec.get("eps") == tuned_eps(r.spec["method"])
+    raw = next(r for r in mr if r.key == "mnist1d/raw_input")
+    assert raw.spec["data_options"] == MNIST1D_V2["data_options"] and raw.spec["probe_solver"] == "torch"
     # the W1 family states its convention in the spec (the default "gca")
     w1 = [r for r in train if r.spec["method"] in ("rince", "gca_rince", "gca_uot")]
     assert w1 and all(r.spec["loss_options"] == {"convention": "gca"} for r in w1)
@@ -37,7 +43,7 @@ def test_missing_fashion_mnist_keeps_the_plan_and_is_marked(monkeypatch: pytest.
 
 def _fabricated(base: dict[str, float], flip: str = "gca_rince") -> dict:
     results = {}
-    jitter = [0.0, 0.1, -0.1, 0.05, -0.05, 0.02, -0.02, 0.0]
+    jitter = [0.0, 0.1, -0.1, 0.05, -0.05, 0.02, -0.02, 0.0, 0.03, -0.03, 0.01, -0.01]
     for d in ("mnist1d", "fashion_mnist"):
         for m in MR.methods("full", d):
             for s in MR.seed_list("full", d, m):
@@ -58,7 +64,7 @@ def test_main_results_summary_verdicts() -> None:
     assert summary["datasets"] == ["mnist1d", "fashion_mnist"]
     rows = by_claim(summary)
     assert rows["GCA-UOT ≥ INCE (mnist1d)"]["verdict"] == "reproduced"
-    assert rows["GCA-UOT ≥ INCE (mnist1d)"]["n"] == 8
+    assert rows["GCA-UOT ≥ INCE (mnist1d)"]["n"] == 12
     assert rows["GCA-INCE ≥ INCE (mnist1d)"]["verdict"] == "contradicted"
     # a tie within ±0.2 points: the interval contains 0 and is narrower than the paper's +1.04
     tie = rows["GCA-RINCE ≥ RINCE (mnist1d)"]
@@ -73,7 +79,7 @@ def test_main_results_summary_verdicts() -> None:
     assert summary["init_baseline"]["mnist1d"]["mean"] == pytest.approx(50.0)
     assert summary["gains_vs_ince"]["mnist1d"]["gca_uot"]["mean"] == pytest.approx(95.0 - base["ince"])
     ev = {r["encoder"]: r for r in summary["evaluation"]["mnist1d"]}
-    assert ev["GCA-UOT"]["probe_test_acc"]["mean"] == pytest.approx(95.0) and ev["GCA-UOT"]["seeds"] == 8
+    assert ev["GCA-UOT"]["probe_test_acc"]["mean"] == pytest.approx(95.0) and ev["GCA-UOT"]["seeds"] == 12
     assert ev["random init (INCE's seeds)"]["knn20_test_acc"]["mean"] == pytest.approx(40.0)
     assert ev["raw input"]["probe_test_acc"]["mean"] == pytest.approx(30.0)
     assert ev["raw input"]["lowlabel10_test_acc"] is None  # not measured in this fabricated run
@@ -99,8 +105,8 @@ def test_claims_pair_runs_by_seed_when_a_run_is_missing() -> None:
     del results[MR.KEY.format(dataset="mnist1d", method="gca_uot", seed=1)]
     summary = X.get("main_results").summarize(results, "full")
     row = by_claim(summary)["GCA-UOT ≥ INCE (mnist1d)"]
-    assert row["n"] == 7 and row["mean"] == pytest.approx(1.0) and row["low"] == pytest.approx(1.0)
-    assert summary["tables"]["mnist1d"]["gca_uot"]["by_seed"].keys() == {0, 2, 3, 4, 5, 6, 7}
+    assert row["n"] == 11 and row["mean"] == pytest.approx(1.0) and row["low"] == pytest.approx(1.0)
+    assert summary["tables"]["mnist1d"]["gca_uot"]["by_seed"].keys() == set(range(12)) - {1}
 
 
 def test_claims_and_checks_main_claims_and_an_encoder_below_raw_pixels() -> None:

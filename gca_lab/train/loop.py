@@ -168,8 +168,9 @@ def train(
             checkpoint); raising from it interrupts the run (the tests use this).
         target_fn: optional ``target_fn(labels, domains) -> (n, m)`` target plan for each batch;
             default: built from ``config.target_prior`` (``"class"``: :func:`gca_lab.targets.class_prior`;
-            ``"domain"``: :func:`gca_lab.targets.domain_prior` with ``prior_alpha`` / ``prior_beta``), or
-            the loss's positive pairs when that is ``None``.
+            ``"domain"``: :func:`gca_lab.targets.domain_prior` with ``prior_alpha`` / ``prior_beta``;
+            ``"domain_mass"``: :func:`gca_lab.targets.domain_prior_mass` with ``prior_same_mass`` /
+            ``prior_other_mass``), or the loss's positive pairs when that is ``None``.
 
     Returns:
         :class:`TrainResult`.
