@@ -459,3 +459,29 @@ def test_knn_takes_the_splits_or_four_tensors_alike():
         M.knn_accuracy(splits, y[:50])
     with pytest.raises(TypeError, match="required"):
         M.knn_accuracy(x[:50], y[:50])
+
+
+def test_raw_input_computation_follows_the_runs_evaluation_fields():
+    """The ``raw_input`` row of a figure table is scored like its encoders: with ``probe_solver`` / ``eval_rows``
+    in the spec, the runs' own protocol (:func:`gca_lab.train.evaluation.evaluate_features`) on the flattened
+    inputs; without them, :func:`gca_lab.evaluate.raw_input_baseline` (the committed results)."""
+    from gca_lab.experiments import _common as C
+    from gca_lab import train as T
+    from gca_lab.train.evaluation import evaluate_features
+
+    fields = dict(dataset="digits", max_train=600, probe_solver="torch", eval_rows=100)
+    run = C.raw_input_run("raw", **fields, method="gca_uot", epochs=3)  # training fields are dropped
+    assert run.spec == {"fn": "raw_input", **fields}
+    out = C.raw_input(**fields)["metrics"]
+    config = T.TrainConfig(**fields)
+    ds = T.load_dataset(config)
+    assert {k: out[k] for k in ("probe_test_acc", "knn20_test_acc")} == {
+        k: evaluate_features(M.Splits.raw(ds), config)[k] for k in ("probe_test_acc", "knn20_test_acc")}
+    assert (out["n_train"], out["n_val"], out["n_test"]) == (len(ds.train), len(ds.val), len(ds.test))
+    # the first eval_rows test rows only, for everything but the full probe
+    sub = M.Splits.raw(ds)
+    sub = M.Splits(sub.train, sub.train_y, sub.val[:100], sub.val_y[:100], sub.test[:100], sub.test_y[:100])
+    assert out["knn20_test_acc"] == M.protocol_metrics(sub, seed=0, full_probe=False, skip_infeasible=True)["knn20_test_acc"]
+    old = C.raw_input(dataset="digits", max_train=600)["metrics"]
+    assert old == M.raw_input_baseline(T.load_dataset(T.TrainConfig(dataset="digits", max_train=600)), seed=0,
+                                       skip_infeasible=True)

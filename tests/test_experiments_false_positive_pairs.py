@@ -8,14 +8,24 @@ import torch
 
 from gca_lab import experiments as X
 from gca_lab.experiments import false_positive_pairs as FP
+from gca_lab.experiments._common import MNIST1D_V2, tuned_eps
 from gca_lab.train import TrainConfig, train
 from tests.fakes import by_claim
 
 
 def test_full_plan_sizes_and_specs() -> None:
     plan = X.plan("false_positive_pairs", "full")
+    long = [r for r in plan if r.key.startswith("long/")]
+    plan = [r for r in plan if not r.key.startswith("long/")]
     assert plan[-1].key == FP.RAW_KEY and plan[-1].spec == {"fn": "raw_input", "dataset": "mnist1d", "max_train": 8000}
     runs = plan[:-1]
+    # the long-protocol pair: INCE and GCA-UOT at 40% persistent false pairs on MNIST1D_V2, tuned eps, seed by seed
+    assert [(r.spec["method"], r.spec["seed"]) for r in long] == [(m, s) for s in range(FP.LONG_SEEDS)
+                                                                  for m in FP.MAIN_METHODS]
+    for r in long:
+        assert {k: r.spec[k] for k in MNIST1D_V2} == MNIST1D_V2 and r.spec["eps"] == tuned_eps(r.spec["method"])
+        assert (r.spec["false_positives"], r.spec["false_positive_mode"]) == (FP.LONG_P, "persistent")
+        assert r.key == FP.long_key(r.spec["method"], r.spec["seed"])
     # persistent: 5 p x (INCE, GCA-UOT x 8 seeds + 4 methods x 3 seeds); fresh at 0.4: INCE, GCA-UOT x 8 seeds
     assert len(runs) == 5 * (2 * 8 + 4 * 3) + 2 * 8
     assert len({r.key for r in runs}) == len(runs)
@@ -94,6 +104,24 @@ def test_summary_tables_and_verdicts() -> None:
     assert "marked_ratio" not in summary["plan_mass"]["gca_uot"]["persistent"]["0.0"]  # undefined at p = 0
     assert summary["wall_time_s"] == pytest.approx(2.0 * len(_results({})))
     assert summary["protocol_tables"] == {}  # no run recorded the low-label / kNN metrics
+
+
+def test_summary_judges_the_long_protocol_pair_as_a_main_claim_paired_by_seed() -> None:
+    results = _results({0.4: 0.02})
+    assert "long" not in X.get("false_positive_pairs").summarize(results, "full")  # not run yet: no row
+    for s in range(FP.LONG_SEEDS):
+        for m in FP.MAIN_METHODS:
+            acc = 0.85 + 0.001 * s + (0.015 if m == "gca_uot" else 0.0)
+            results[FP.long_key(m, s)] = {"metrics": {"probe_test_acc": acc}, "plan_mass": _mass(0.5), "wall_time": 2.0}
+    del results[FP.long_key("ince", 3)]  # a missing run drops its seed from both sides
+    summary = X.get("false_positive_pairs").summarize(results, "full")
+    row = by_claim(summary)[next(c.claim for c in summary["claims"] if "main protocol" in c.claim)]
+    assert row["n"] == FP.LONG_SEEDS - 1 and row["mean"] == pytest.approx(1.5) and row["paper_effect"] == 1.15
+    assert next(c for c in summary["claims"] if "main protocol" in c.claim).main
+    assert summary["long"]["tables"]["gca_uot"]["mean"] == pytest.approx(100 * (0.865 + 0.0035))
+    assert summary["long"]["eps"] == {m: tuned_eps(m) for m in FP.MAIN_METHODS}
+    # the short sweep's tables are those of the short runs only
+    assert summary["tables"]["persistent"]["0.4"]["gca_uot"]["mean"] == pytest.approx(100 * (0.70 - 0.08 + 0.02) + 0.05)
 
 
 def test_summary_tabulates_the_evaluation_protocol_when_every_run_has_it() -> None:

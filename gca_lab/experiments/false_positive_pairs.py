@@ -26,10 +26,15 @@ loss (:meth:`gca_lab.losses.GCALoss.details`); :func:`gca_lab.plans.pair_mass` s
 the designated pairs ``(i, i)`` into false and clean ones. The probe runs in eval mode and draws from
 its own generators, so it does not change the trained weights.
 
+Main protocol's length (issue 18, item 6): INCE and GCA-UOT at 40 % persistent false pairs also run on
+:data:`LONG` (:data:`gca_lab.experiments._common.MNIST1D_V2`: 14,000 signals, 60 epochs, batch 128, lr 3e-3,
+each method at its tuned eps, 40,000 test signals), seeds 0-7 (:data:`LONG_SEEDS` says why), keys
+``long/persistent/p0.4/{method}/seed{s}``; their paired claim is a main claim (``summary["long"]``).
+
 Budgets: ``full`` = persistent: 5 p x (2 methods x 8 seeds + 4 methods x 3 seeds) = 140 runs, and fresh
-at p = 0.4: INCE and GCA-UOT x 8 seeds = 16 runs; 156 runs, 71 minutes of recorded compute, one thread
-per run on the 2-core CPU shared by three to seven such processes (median 17 s a run, 14 s at the
-quiet end; the evaluation protocol included); ``quick`` = INCE and GCA-UOT at p in {0, 0.4}, persistent, one seed, one epoch on 1,000
+at p = 0.4: INCE and GCA-UOT x 8 seeds = 16 runs, on the 10-epoch protocol above (156 runs, 71 minutes
+of recorded compute, one thread per run on the 2-core CPU shared by three to seven such processes,
+median 17 s a run); and the 16 long runs (about 110 s of CPU each); ``quick`` = INCE and GCA-UOT at p in {0, 0.4}, persistent, one seed, one epoch on 1,000
 signals (4 runs, seconds).
 """
 
@@ -67,7 +72,7 @@ LONG_SEEDS = 8
 """Seeds of the long-protocol pair, sized before running (issue 18, item 5): at the main protocol the eps
 search measured a paired sd of GCA-UOT - INCE of 0.14 points (3 seeds, no false pairs); the 10-epoch sweep's
 paired sd at 40 % false pairs was 0.6-1.3 points on a test set ten times smaller (test sampling alone 0.65).
-8 seeds give MDE80 <= 1.15 (the paper's effect) for a paired sd up to 1.0 point (notebook 12 states the plan
+8 seeds give MDE80 = 1.156 × sd <= 1.15 (the paper's effect) for a paired sd up to 0.99 point (notebook 12 states the plan
 and the MDE80 reached)."""
 LONG_KEY = "long/persistent/p{p}/{method}/seed{seed}"
 MAIN_METHODS = ("ince", "gca_uot")  # the main claim's pair: more seeds, and fresh mode
