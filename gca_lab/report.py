@@ -355,6 +355,25 @@ def wall_time_line(result: Any) -> str:
     runs = result.results
     total = sum(float(r.get("wall_time", 0.0)) for r in runs.values())
     missing = f"; {len(result.data_missing)} run(s) loaded from the cache (data missing here)" if result.data_missing else ""
-    return (f"{result.name} [{result.budget}]: {len(runs)} runs, {total:.0f} s = {total / 60:.1f} min of recorded "
+    line = (f"{result.name} [{result.budget}]: {len(runs)} runs, {total:.0f} s = {total / 60:.1f} min of recorded "
             f"compute; this call took {result.wall_time:.1f} s ({result.computed} run(s) computed now; cache "
             f"{result.path.name}){missing}")
+    return line + compute_line(getattr(result, "compute", []))
+
+
+def compute_line(records: Sequence[Mapping[str, Any]]) -> str:
+    """The measured cost of computing a budget, from its compute record (one entry per ``reproduce`` / ``run``
+    call that computed runs, :func:`gca_lab.experiments._core.compute_records`): the CPU-hours and wall
+    time summed per number of worker processes, e.g. ``"; measured: 54 runs in 52.3 min of wall time with
+    --jobs 2, 1.62 CPU-hours"``. Empty text without a record (results computed before records were kept)."""
+    if not records:
+        return ""
+    parts = []
+    for jobs in sorted({int(r.get("jobs", 1)) for r in records}):
+        rs = [r for r in records if int(r.get("jobs", 1)) == jobs]
+        cpu = [r["cpu_s"] for r in rs if r.get("cpu_s") is not None]
+        where = " on a Dask cluster" if any(r.get("scheduler") for r in rs) else ""
+        parts.append(f"{sum(int(r['runs_computed']) for r in rs)} runs in {sum(r['wall_s'] for r in rs) / 60:.1f} min "
+                     f"of wall time with --jobs {jobs}{where}"
+                     + (f", {sum(cpu) / 3600:.2f} CPU-hours" if cpu else ""))
+    return "; measured: " + "; ".join(parts)

@@ -46,6 +46,28 @@ def test_results_are_cached_and_reused(toy: dict, tmp_path: Path) -> None:
     assert E.run("_toy", "quick", root=tmp_path, progress=False, recompute=True).computed == 2
 
 
+def test_every_call_that_computes_runs_records_its_compute(toy: dict, tmp_path: Path) -> None:
+    """Issue 18, item 8: what re-running a budget costs is measured, not estimated: each call that computed
+    runs appends its wall and CPU time to the record beside the cache; a call that only loads adds nothing."""
+    from gca_lab import report
+
+    first = E.run("_toy", "quick", root=tmp_path, progress=False)
+    record = _core.compute_records(first.path)
+    assert _core.compute_path(first.path) == tmp_path / "compute" / first.path.name
+    assert len(record) == 1 and record[0]["runs_computed"] == 2 and record[0]["jobs"] == 1
+    assert record[0]["wall_s"] >= 0 and record[0]["cpu_s"] >= 0 and not record[0]["scheduler"]
+    assert E.run("_toy", "quick", root=tmp_path, progress=False).computed == 0
+    assert _core.compute_records(first.path) == record
+    E.run("_toy", "quick", root=tmp_path, progress=False, recompute=["b"])
+    loaded = E.load("_toy", "quick", root=tmp_path)
+    assert [r["runs_computed"] for r in loaded.compute] == [2, 1]
+    assert report.compute_line(loaded.compute).startswith("; measured: 3 runs in ")
+    assert "with --jobs 1" in report.wall_time_line(loaded) and report.compute_line([]) == ""
+    # a damaged record holds measurements, never results: it reads as empty and the next call starts it again
+    _core.compute_path(first.path).write_text("{not json")
+    assert _core.compute_records(first.path) == []
+
+
 def test_recompute_names_the_runs_to_compute_again(toy: dict, tmp_path: Path) -> None:
     # a code change no hash covers (a loss formula) outdates some runs: only those are computed again
     path = E.run("_toy", "quick", root=tmp_path, progress=False).path

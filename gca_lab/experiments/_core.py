@@ -97,6 +97,8 @@ class ExperimentResult:
     wall_time: float = field(default=0.0)
     data_missing: dict[str, str] = field(default_factory=dict)
     """Runs whose dataset files are missing on this machine -> ``"data missing here: loaded from cache ..."``."""
+    compute: list[dict[str, Any]] = field(default_factory=list)
+    """The compute record of the cache (:func:`compute_records`): one entry per call that computed runs."""
 
 
 EXPERIMENTS: dict[str, Experiment] = {}
@@ -223,6 +225,41 @@ def results_path(name: str, budget: str, overrides: dict[str, Any] | None = None
     root = Path(root) if root is not None else _results_root()
     suffix = f"-{config_hash(overrides)[:8]}" if overrides else ""
     return root / f"{name}-{budget}{suffix}.json"
+
+
+def compute_path(path: Path) -> Path:
+    """Where the compute record of the results file ``path`` lives: ``compute/<its name>`` beside it (a
+    folder of its own, so the results files stay one per experiment and budget)."""
+    return path.parent / "compute" / path.name
+
+
+def compute_records(path: Path) -> list[dict[str, Any]]:
+    """The compute record of the results file ``path``: one entry per call that computed runs, oldest
+    first (``date`` UTC, ``runs_computed``, ``wall_s``, ``cpu_s`` of this process and its workers, user +
+    system, None on a Dask cluster, ``jobs``, ``threads``, ``scheduler``, ``cpus`` of the machine); empty
+    when none was recorded. A damaged record reads as empty (it holds measurements, never results)."""
+    try:
+        entries = json.loads(compute_path(path).read_text())
+    except (OSError, ValueError):
+        return []
+    return entries if isinstance(entries, list) else []
+
+
+def record_compute(path: Path, entry: dict[str, Any]) -> None:
+    """Append ``entry`` to the compute record of the results file ``path`` (under the results file's lock,
+    written atomically, so concurrent ``reproduce`` processes keep each other's entries)."""
+    target = compute_path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with file_lock(path):
+        atomic_write_json(target, compute_records(path) + [entry], indent=1, sort_keys=True)
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and of its finished, waited-for children (the workers)."""
+    import resource
+
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def _load(path: Path, *, quiet: bool = False) -> dict[str, Any]:
@@ -396,7 +433,7 @@ def run(
     """
     from tqdm.auto import tqdm
 
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), _cpu_seconds()
     experiment = get(name)
     budget = budget_from_env(budget)
     check_int("jobs", jobs, minimum=1)
@@ -434,8 +471,18 @@ def run(
     results = json.loads(json.dumps({k: v["result"] for k, v in stored.items()}, sort_keys=True,
                                     default=_json_default))
     summary = experiment.summarize(results, budget)
+    wall = time.perf_counter() - start
+    if fresh:  # what re-running this budget costs, as measured (issue 18, item 8)
+        import os
+        from datetime import datetime, timezone
+
+        record_compute(path, {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
+                              "runs_computed": len(fresh), "wall_s": round(wall, 1),
+                              "cpu_s": None if scheduler is not None else round(_cpu_seconds() - cpu_start, 1),
+                              "jobs": jobs, "threads": threads, "scheduler": scheduler is not None,
+                              "cpus": os.cpu_count()})
     return ExperimentResult(name, budget, dict(overrides), results, summary, path, exp_hash, len(fresh),
-                            time.perf_counter() - start, data_missing)
+                            wall, data_missing, compute_records(path))
 
 def _cached_and_todo(name: str, runs: list[Run], on_disk: dict[str, Any], data_missing: dict[str, str],
                      redo: set[str], hashes: dict[str, str]) -> tuple[dict[str, Any], list[Run]]:
@@ -666,4 +713,4 @@ def load(name: str, budget: str | None = None, *, root: str | Path | None = None
     results = {r.key: cached[r.key]["result"] for r in runs}
     data_missing = _marks(_data_missing_here(runs))
     return ExperimentResult(name, budget, dict(overrides), results, experiment.summarize(results, budget), path,
-                            experiment_hash(runs), 0, data_missing=data_missing)
+                            experiment_hash(runs), 0, data_missing=data_missing, compute=compute_records(path))
