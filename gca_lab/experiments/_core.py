@@ -235,7 +235,7 @@ def compute_path(path: Path) -> Path:
 
 def compute_records(path: Path) -> list[dict[str, Any]]:
     """The compute record of the results file ``path``: one entry per call that computed runs, oldest
-    first (``date`` UTC, ``runs_computed``, ``wall_s``, ``cpu_s`` of this process and its workers, user +
+    first (``date``: UTC, when the call finished; ``runs_computed``, ``wall_s``, ``cpu_s`` of this process and its workers, user +
     system, None on a Dask cluster, ``jobs``, ``threads``, ``scheduler``, ``cpus`` of the machine); empty
     when none was recorded. A damaged record reads as empty (it holds measurements, never results)."""
     try:
