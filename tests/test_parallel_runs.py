@@ -167,7 +167,9 @@ def test_two_writers_and_a_killed_worker_lose_no_finished_run(
     values = {k: v["result"]["value"] for k, v in final["runs"].items()}
     assert values == {f"square/{x}": x * x for x in range(8)}
     assert {k: final["runs"][k]["result"]["pid"] for k in by_a} == by_a  # A's finished runs, as A saved them
-    assert {p.name for p in root.iterdir()} <= {path.name, path.name + ".lock"}  # no temporary file left
+    # no temporary file left: the cache, its lock and the compute record (B's call computed runs)
+    assert {p.name for p in root.iterdir()} <= {path.name, path.name + ".lock", "compute"}
+    assert {p.name for p in (root / "compute").iterdir()} == {path.name}
     assert E.load(_runner_toy.NAME, "quick", root=root).summary == {"total": sum(x * x for x in range(8))}
 
 
